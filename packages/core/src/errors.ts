@@ -1,0 +1,308 @@
+/**
+ * Every error hyperlight-ts throws. Each class has a stable `code` (the
+ * contract; messages may change) and {@link POISONS} says whether it leaves
+ * the sandbox poisoned.
+ */
+import type { BackendName, BackendUnavailableReason } from './backend/backend.js';
+
+/** Base class of every hyperlight-ts error. Switch on `code`, not on the message. */
+export abstract class HyperlightError extends Error {
+  /** Stable machine-readable identifier, `HL_ERR_*`. */
+  abstract readonly code: `HL_ERR_${string}`;
+}
+
+/** The guest gave up with an abort code and message (e.g. `hl_abort`). */
+export class GuestAbortedError extends HyperlightError {
+  override readonly name = 'GuestAbortedError';
+  readonly code = 'HL_ERR_GUEST_ABORTED';
+  /**
+   * @param abortCode - the code the guest passed (runtime-reserved codes are `>= 0x80000000`)
+   * @param guestMessage - the guest's message (may be empty)
+   */
+  constructor(readonly abortCode: number, readonly guestMessage: string, options?: ErrorOptions) {
+    super(`guest aborted (code ${abortCode})${guestMessage ? `: ${guestMessage}` : ''}`, options);
+  }
+}
+
+/** Guest code panicked (Rust `panic!`, C `assert`). */
+export class GuestPanicError extends HyperlightError {
+  override readonly name = 'GuestPanicError';
+  readonly code = 'HL_ERR_GUEST_PANICKED';
+  /** @param guestMessage - the panic text, including source location when the guest sent it */
+  constructor(readonly guestMessage: string, options?: ErrorOptions) {
+    super(`guest panicked: ${guestMessage}`, options);
+  }
+}
+
+/** The guest's heap was exhausted. */
+export class GuestOutOfMemoryError extends HyperlightError {
+  override readonly name = 'GuestOutOfMemoryError';
+  readonly code = 'HL_ERR_GUEST_OUT_OF_MEMORY';
+  /** @param guestMessage - what the guest runtime reported */
+  constructor(readonly guestMessage: string, options?: ErrorOptions) {
+    super(`guest ran out of heap memory${guestMessage ? `: ${guestMessage}` : ''} (raise heapSize?)`, options);
+  }
+}
+
+/** Names of the x86 exception vectors, for messages. */
+const VECTOR_NAMES: Readonly<Record<number, string>> = {
+  0: '#DE divide error', 1: '#DB debug', 2: 'NMI', 3: '#BP breakpoint', 4: '#OF overflow',
+  5: '#BR bound range', 6: '#UD invalid opcode', 7: '#NM device not available', 8: '#DF double fault',
+  10: '#TS invalid TSS', 11: '#NP segment not present', 12: '#SS stack fault',
+  13: '#GP general protection', 14: '#PF page fault', 16: '#MF x87 floating point',
+  17: '#AC alignment check', 18: '#MC machine check', 19: '#XM SIMD floating point',
+  20: '#VE virtualization', 21: '#CP control protection',
+};
+
+/** A CPU exception in guest code (invalid opcode, page fault, ...). */
+export class GuestExceptionError extends HyperlightError {
+  override readonly name = 'GuestExceptionError';
+  readonly code = 'HL_ERR_GUEST_EXCEPTION';
+  /**
+   * @param vector - x86 exception vector (0-31)
+   * @param rip - guest instruction pointer at the fault
+   * @param errorCode - the CPU's error code, for vectors that push one
+   * @param faultAddress - CR2, for page faults
+   */
+  constructor(
+    readonly vector: number,
+    readonly rip: bigint,
+    readonly errorCode?: bigint,
+    readonly faultAddress?: bigint,
+    options?: ErrorOptions,
+  ) {
+    const parts = [`guest exception ${vector} (${VECTOR_NAMES[vector] ?? 'reserved'}) at rip 0x${rip.toString(16)}`];
+    if (errorCode !== undefined) parts.push(`error code 0x${errorCode.toString(16)}`);
+    if (faultAddress !== undefined) parts.push(`address 0x${faultAddress.toString(16)}`);
+    super(parts.join(', '), options);
+  }
+}
+
+/** The guest overflowed its stack (a fault in the guard page below the stack). */
+export class GuestStackOverflowError extends HyperlightError {
+  override readonly name = 'GuestStackOverflowError';
+  readonly code = 'HL_ERR_GUEST_STACK_OVERFLOW';
+  /**
+   * @param rip - guest instruction pointer at the fault
+   * @param faultAddress - the guard-page address touched
+   */
+  constructor(readonly rip: bigint, readonly faultAddress: bigint, options?: ErrorOptions) {
+    super(`guest stack overflow at rip 0x${rip.toString(16)} (touched 0x${faultAddress.toString(16)}; raise stackSize?)`, options);
+  }
+}
+
+/** The guest wrote to an I/O port that is not part of the ABI. */
+export class GuestUnknownPortError extends HyperlightError {
+  override readonly name = 'GuestUnknownPortError';
+  readonly code = 'HL_ERR_GUEST_UNKNOWN_PORT';
+  /** @param port - the port number @param access - whether the guest wrote or read it */
+  constructor(readonly port: number, readonly access: 'in' | 'out', options?: ErrorOptions) {
+    super(`guest ${access === 'out' ? 'wrote to' : 'read from'} unknown I/O port 0x${port.toString(16)}`, options);
+  }
+}
+
+/** The guest broke the ABI: a malformed frame or message, an impossible exit. */
+export class GuestProtocolError extends HyperlightError {
+  override readonly name = 'GuestProtocolError';
+  readonly code = 'HL_ERR_GUEST_PROTOCOL';
+  /** @param detail - what was wrong */
+  constructor(readonly detail: string, options?: ErrorOptions) {
+    super(`guest broke the host/guest protocol: ${detail}`, options);
+  }
+}
+
+/** No guest function has the requested name. */
+export class GuestFunctionNotFoundError extends HyperlightError {
+  override readonly name = 'GuestFunctionNotFoundError';
+  readonly code = 'HL_ERR_GUEST_FUNCTION_NOT_FOUND';
+  /** @param functionName - the name asked for */
+  constructor(readonly functionName: string, options?: ErrorOptions) {
+    super(`guest function "${functionName}" not found`, options);
+  }
+}
+
+/** A call passed the wrong number of arguments. */
+export class WrongArgumentCountError extends HyperlightError {
+  override readonly name = 'WrongArgumentCountError';
+  readonly code = 'HL_ERR_WRONG_ARGUMENT_COUNT';
+  /** @param functionName - callee @param expected - declared count @param actual - given count */
+  constructor(readonly functionName: string, readonly expected: number, readonly actual: number, options?: ErrorOptions) {
+    super(`function "${functionName}" takes ${expected} argument${expected === 1 ? '' : 's'} but was called with ${actual}`, options);
+  }
+}
+
+/** An argument does not match its declared type. */
+export class WrongArgumentTypeError extends HyperlightError {
+  override readonly name = 'WrongArgumentTypeError';
+  readonly code = 'HL_ERR_WRONG_ARGUMENT_TYPE';
+  /**
+   * @param functionName - callee
+   * @param index - zero-based argument position
+   * @param expected - declared type
+   * @param actual - description of what was given
+   */
+  constructor(readonly functionName: string, readonly index: number, readonly expected: string, readonly actual: string, options?: ErrorOptions) {
+    super(`argument ${index} of function "${functionName}" must be ${expected}, got ${actual}`, options);
+  }
+}
+
+/** The caller expected a different return type than the function declares. */
+export class WrongReturnTypeError extends HyperlightError {
+  override readonly name = 'WrongReturnTypeError';
+  readonly code = 'HL_ERR_WRONG_RETURN_TYPE';
+  /** @param functionName - callee @param expected - what the caller asked for @param actual - what the function declares or returned */
+  constructor(readonly functionName: string, readonly expected: string, readonly actual: string, options?: ErrorOptions) {
+    super(`function "${functionName}" returns ${actual}, not ${expected}`, options);
+  }
+}
+
+/** A guest function reported an error of its own. */
+export class GuestFunctionError extends HyperlightError {
+  override readonly name = 'GuestFunctionError';
+  readonly code = 'HL_ERR_GUEST_FUNCTION_FAILED';
+  /** @param functionName - the guest function @param guestMessage - its error text */
+  constructor(readonly functionName: string, readonly guestMessage: string, options?: ErrorOptions) {
+    super(`guest function "${functionName}" failed: ${guestMessage}`, options);
+  }
+}
+
+/** The guest called a host function that was never registered. */
+export class HostFunctionNotFoundError extends HyperlightError {
+  override readonly name = 'HostFunctionNotFoundError';
+  readonly code = 'HL_ERR_HOST_FUNCTION_NOT_FOUND';
+  /** @param functionName - the name the guest asked for */
+  constructor(readonly functionName: string, options?: ErrorOptions) {
+    super(`host function "${functionName}" is not registered`, options);
+  }
+}
+
+/** A host function threw (or returned a value that does not match its signature). */
+export class HostFunctionError extends HyperlightError {
+  override readonly name = 'HostFunctionError';
+  readonly code = 'HL_ERR_HOST_FUNCTION_FAILED';
+  /** @param functionName - the host function @param detail - what went wrong; the thrown value is `cause` */
+  constructor(readonly functionName: string, readonly detail: string, options?: ErrorOptions) {
+    super(`host function "${functionName}" failed: ${detail}`, options);
+  }
+}
+
+/** A host function registration is invalid (bad name, signature or duplicate). */
+export class InvalidHostFunctionError extends HyperlightError {
+  override readonly name = 'InvalidHostFunctionError';
+  readonly code = 'HL_ERR_HOST_FUNCTION_INVALID';
+  /** @param functionName - the name being registered @param detail - what is wrong */
+  constructor(readonly functionName: string, readonly detail: string, options?: ErrorOptions) {
+    super(`cannot register host function "${functionName}": ${detail}`, options);
+  }
+}
+
+/** The sandbox is poisoned by an earlier failure; `cause` is that failure. */
+export class PoisonedSandboxError extends HyperlightError {
+  override readonly name = 'PoisonedSandboxError';
+  readonly code = 'HL_ERR_SANDBOX_POISONED';
+  /** @param poison - the error that poisoned the sandbox */
+  constructor(readonly poison: HyperlightError) {
+    super(`sandbox is poisoned by an earlier ${poison.code}: ${poison.message}`, { cause: poison });
+  }
+}
+
+/** The sandbox was used in a state that does not allow the operation. */
+export class SandboxStateError extends HyperlightError {
+  override readonly name = 'SandboxStateError';
+  readonly code = 'HL_ERR_SANDBOX_STATE';
+  /** @param detail - what was attempted and why it is not allowed */
+  constructor(readonly detail: string, options?: ErrorOptions) {
+    super(detail, options);
+  }
+}
+
+/** The guest binary is not a loadable guest ELF. */
+export class InvalidGuestBinaryError extends HyperlightError {
+  override readonly name = 'InvalidGuestBinaryError';
+  readonly code = 'HL_ERR_INVALID_GUEST_BINARY';
+  /** @param detail - what is wrong with it */
+  constructor(readonly detail: string, options?: ErrorOptions) {
+    super(`invalid guest binary: ${detail}`, options);
+  }
+}
+
+/** A configuration value is missing, of the wrong type or out of range. */
+export class ConfigurationError extends HyperlightError {
+  override readonly name = 'ConfigurationError';
+  readonly code = 'HL_ERR_CONFIG_INVALID';
+  /** @param option - the option's name @param detail - what is wrong and what is allowed */
+  constructor(readonly option: string, readonly detail: string, options?: ErrorOptions) {
+    super(`invalid configuration "${option}": ${detail}`, options);
+  }
+}
+
+/** Why one backend candidate could not be used. */
+export interface BackendCandidateFailure {
+  readonly backend: BackendName;
+  readonly reason: BackendUnavailableReason;
+  readonly detail: string;
+}
+
+/** No hypervisor backend is usable; `candidates` says why for each. */
+export class BackendUnavailableError extends HyperlightError {
+  override readonly name = 'BackendUnavailableError';
+  readonly code = 'HL_ERR_BACKEND_UNAVAILABLE';
+  /** @param candidates - every backend tried, with the reason it failed */
+  constructor(readonly candidates: readonly BackendCandidateFailure[], options?: ErrorOptions) {
+    super(
+      `no usable hypervisor backend:\n${candidates.map((c) => `  - ${c.backend}: ${c.reason} (${c.detail})`).join('\n')}`,
+      options,
+    );
+  }
+}
+
+/** The hypervisor failed an operation (an ioctl returned an error). `cause` has the errno. */
+export class HypervisorError extends HyperlightError {
+  override readonly name = 'HypervisorError';
+  readonly code = 'HL_ERR_HYPERVISOR';
+  /** @param operation - what core asked for @param detail - what the hypervisor said */
+  constructor(readonly operation: string, readonly detail: string, options?: ErrorOptions) {
+    super(`hypervisor failed to ${operation}: ${detail}`, options);
+  }
+}
+
+/** Every error class, so the code union and POISONS stay complete. */
+type AnyHyperlightError =
+  | GuestAbortedError | GuestPanicError | GuestOutOfMemoryError | GuestExceptionError
+  | GuestStackOverflowError | GuestUnknownPortError | GuestProtocolError
+  | GuestFunctionNotFoundError | WrongArgumentCountError | WrongArgumentTypeError
+  | WrongReturnTypeError | GuestFunctionError | HostFunctionNotFoundError | HostFunctionError
+  | InvalidHostFunctionError | PoisonedSandboxError | SandboxStateError | InvalidGuestBinaryError
+  | ConfigurationError | BackendUnavailableError | HypervisorError;
+
+/** Union of every stable error code. */
+export type HyperlightErrorCode = AnyHyperlightError['code'];
+
+/**
+ * Whether an error with this code, raised during a guest call, leaves the
+ * sandbox poisoned (guest state can no longer be trusted; only `restore()`
+ * or a new sandbox recovers).
+ */
+export const POISONS = {
+  HL_ERR_GUEST_ABORTED: true,
+  HL_ERR_GUEST_PANICKED: true,
+  HL_ERR_GUEST_OUT_OF_MEMORY: true,
+  HL_ERR_GUEST_EXCEPTION: true,
+  HL_ERR_GUEST_STACK_OVERFLOW: true,
+  HL_ERR_GUEST_UNKNOWN_PORT: true,
+  HL_ERR_GUEST_PROTOCOL: true,
+  HL_ERR_HYPERVISOR: true,
+  HL_ERR_GUEST_FUNCTION_NOT_FOUND: false,
+  HL_ERR_WRONG_ARGUMENT_COUNT: false,
+  HL_ERR_WRONG_ARGUMENT_TYPE: false,
+  HL_ERR_WRONG_RETURN_TYPE: false,
+  HL_ERR_GUEST_FUNCTION_FAILED: false,
+  HL_ERR_HOST_FUNCTION_NOT_FOUND: false,
+  HL_ERR_HOST_FUNCTION_FAILED: false,
+  HL_ERR_HOST_FUNCTION_INVALID: false,
+  HL_ERR_SANDBOX_POISONED: false,
+  HL_ERR_SANDBOX_STATE: false,
+  HL_ERR_INVALID_GUEST_BINARY: false,
+  HL_ERR_CONFIG_INVALID: false,
+  HL_ERR_BACKEND_UNAVAILABLE: false,
+} as const satisfies Record<HyperlightErrorCode, boolean>;
