@@ -266,6 +266,21 @@ export class HypervisorError extends HyperlightError {
   }
 }
 
+/** A message does not fit in the buffer that must carry it (raise inputSize / outputSize). */
+export class MessageTooLargeError extends HyperlightError {
+  override readonly name = 'MessageTooLargeError';
+  readonly code = 'HL_ERR_MESSAGE_TOO_LARGE';
+  /**
+   * @param what - the message being written
+   * @param sizeBytes - its framed size
+   * @param capacityBytes - the buffer's size
+   * @param option - the configuration option that sets the buffer's size
+   */
+  constructor(readonly what: string, readonly sizeBytes: number, readonly capacityBytes: number, readonly option: string, options?: ErrorOptions) {
+    super(`${what} needs ${sizeBytes} bytes but the buffer holds ${capacityBytes} (raise ${option})`, options);
+  }
+}
+
 /** Every error class, so the code union and POISONS stay complete. */
 type AnyHyperlightError =
   | GuestAbortedError | GuestPanicError | GuestOutOfMemoryError | GuestExceptionError
@@ -273,7 +288,7 @@ type AnyHyperlightError =
   | GuestFunctionNotFoundError | WrongArgumentCountError | WrongArgumentTypeError
   | WrongReturnTypeError | GuestFunctionError | HostFunctionNotFoundError | HostFunctionError
   | InvalidHostFunctionError | PoisonedSandboxError | SandboxStateError | InvalidGuestBinaryError
-  | ConfigurationError | BackendUnavailableError | HypervisorError;
+  | ConfigurationError | BackendUnavailableError | HypervisorError | MessageTooLargeError;
 
 /** Union of every stable error code. */
 export type HyperlightErrorCode = AnyHyperlightError['code'];
@@ -305,4 +320,5 @@ export const POISONS = {
   HL_ERR_INVALID_GUEST_BINARY: false,
   HL_ERR_CONFIG_INVALID: false,
   HL_ERR_BACKEND_UNAVAILABLE: false,
+  HL_ERR_MESSAGE_TOO_LARGE: false,
 } as const satisfies Record<HyperlightErrorCode, boolean>;
