@@ -272,12 +272,12 @@ export class MessageTooLargeError extends HyperlightError {
   readonly code = 'HL_ERR_MESSAGE_TOO_LARGE';
   /**
    * @param what - the message being written
-   * @param sizeBytes - its framed size
+   * @param sizeBytes - its framed size, when known
    * @param capacityBytes - the buffer's size
    * @param option - the configuration option that sets the buffer's size
    */
-  constructor(readonly what: string, readonly sizeBytes: number, readonly capacityBytes: number, readonly option: string, options?: ErrorOptions) {
-    super(`${what} needs ${sizeBytes} bytes but the buffer holds ${capacityBytes} (raise ${option})`, options);
+  constructor(readonly what: string, readonly sizeBytes: number | undefined, readonly capacityBytes: number, readonly option: string, options?: ErrorOptions) {
+    super(`${what} ${sizeBytes === undefined ? 'does not fit in' : `needs ${sizeBytes} bytes, more than`} the ${capacityBytes}-byte buffer (raise ${option})`, options);
   }
 }
 

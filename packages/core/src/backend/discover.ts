@@ -1,0 +1,161 @@
+/**
+ * Picks the hypervisor backend at run time. Core never imports a backend
+ * statically: each lives in its own package, installed only where it can run.
+ *
+ * Order: an explicit choice (option, then `HYPERLIGHT_BACKEND`), else the
+ * first candidate for this platform whose package loads and whose device is
+ * usable. When none is, the error says why for every candidate.
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Backend, BackendName, BackendStatus } from './backend.js';
+import { BackendUnavailableError, ConfigurationError, type BackendCandidateFailure } from '../errors.js';
+
+/** npm package that provides each backend. */
+export const BACKEND_PACKAGES: Readonly<Record<BackendName, string>> = {
+  kvm: '@hyperlight-ts/backend-kvm',
+  mshv: '@hyperlight-ts/backend-mshv',
+  whp: '@hyperlight-ts/backend-whp',
+};
+
+/** Environment variable that selects a backend by name. */
+export const BACKEND_ENV_VAR = 'HYPERLIGHT_BACKEND';
+
+/** Candidates tried by auto-detection, per `process.platform`. */
+const CANDIDATES_BY_PLATFORM: Readonly<Record<string, readonly BackendName[]>> = {
+  linux: ['kvm', 'mshv'],
+  win32: ['whp'],
+};
+
+/** Loads a backend package by name; throws like `require` when it cannot. */
+export type PackageLoader = (packageName: string) => unknown;
+
+/** Inputs of backend discovery; every field defaults to the real process. */
+export interface DiscoveryOptions {
+  /** Explicit choice; wins over the environment. */
+  choice?: BackendName | Backend;
+  env?: Readonly<Record<string, string | undefined>>;
+  platform?: string;
+  load?: PackageLoader;
+}
+
+/** What {@link checkHypervisor} found. */
+export interface HypervisorAvailability {
+  /** The backend that would be used, if any. */
+  readonly backend: BackendName | undefined;
+  /** Why each candidate tried before (or instead of) it is unusable. */
+  readonly candidates: readonly BackendCandidateFailure[];
+}
+
+const isBackendName = (name: string): name is BackendName => Object.hasOwn(BACKEND_PACKAGES, name);
+
+/**
+ * Resolves a package from the application's point of view first (the current
+ * directory and the main module), then from core's own location, so a backend
+ * installed next to core is found under strict layouts such as pnpm's.
+ */
+function defaultLoader(packageName: string): unknown {
+  const bases = [join(process.cwd(), 'noop.js'), process.argv[1], import.meta.url];
+  let lastError: unknown;
+  for (const base of bases) {
+    if (base === undefined) continue;
+    try {
+      return createRequire(base)(packageName);
+    } catch (error) {
+      if (!isNotFound(error, packageName)) throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+function isNotFound(error: unknown, packageName: string): boolean {
+  const e = error as { code?: string; message?: string };
+  return e.code === 'MODULE_NOT_FOUND' && typeof e.message === 'string' && e.message.includes(`'${packageName}'`);
+}
+
+function tryCandidate(name: BackendName, load: PackageLoader): { backend: Backend } | { failure: BackendCandidateFailure } {
+  const packageName = BACKEND_PACKAGES[name];
+  let loaded: unknown;
+  try {
+    loaded = load(packageName);
+  } catch (error) {
+    if (isNotFound(error, packageName)) {
+      return { failure: { backend: name, reason: 'not-installed', detail: `install ${packageName}` } };
+    }
+    return { failure: { backend: name, reason: 'load-failed', detail: (error as Error).message ?? String(error) } };
+  }
+  const backend = (loaded as { backend?: Backend } | undefined)?.backend;
+  if (!backend || typeof backend.check !== 'function' || typeof backend.createVm !== 'function') {
+    return { failure: { backend: name, reason: 'load-failed', detail: `${packageName} does not export a backend` } };
+  }
+  const status: BackendStatus = backend.check();
+  if (!status.usable) return { failure: { backend: name, reason: status.reason, detail: status.detail } };
+  return { backend };
+}
+
+function explicitChoice(options: DiscoveryOptions): BackendName | Backend | undefined {
+  if (options.choice !== undefined) return options.choice;
+  const fromEnv = (options.env ?? process.env)[BACKEND_ENV_VAR];
+  if (fromEnv === undefined || fromEnv === '') return undefined;
+  if (!isBackendName(fromEnv)) {
+    throw new ConfigurationError(BACKEND_ENV_VAR, `unknown backend "${fromEnv}" (known: ${Object.keys(BACKEND_PACKAGES).join(', ')})`);
+  }
+  return fromEnv;
+}
+
+function search(options: DiscoveryOptions): { backend?: Backend; candidates: BackendCandidateFailure[] } {
+  const load = options.load ?? defaultLoader;
+  const choice = explicitChoice(options);
+  if (typeof choice === 'object') {
+    const status = choice.check();
+    if (status.usable) return { backend: choice, candidates: [] };
+    return { candidates: [{ backend: choice.name, reason: status.reason, detail: status.detail }] };
+  }
+  const names = choice ? [choice] : (CANDIDATES_BY_PLATFORM[options.platform ?? process.platform] ?? []);
+  const candidates: BackendCandidateFailure[] = [];
+  for (const name of names) {
+    const result = tryCandidate(name, load);
+    if ('backend' in result) return { backend: result.backend, candidates };
+    candidates.push(result.failure);
+  }
+  if (names.length === 0) {
+    for (const name of Object.keys(BACKEND_PACKAGES) as BackendName[]) {
+      candidates.push({ backend: name, reason: 'unsupported-platform', detail: `no backend supports ${options.platform ?? process.platform}` });
+    }
+  }
+  return { candidates };
+}
+
+/**
+ * Returns the backend to use.
+ * @throws BackendUnavailableError listing why each candidate is unusable.
+ * @throws ConfigurationError when `HYPERLIGHT_BACKEND` names no known backend.
+ */
+export function discoverBackend(options: DiscoveryOptions = {}): Backend {
+  const { backend, candidates } = search(options);
+  if (!backend) throw new BackendUnavailableError(candidates);
+  return backend;
+}
+
+/**
+ * Reports which backend would be used and why the others are not. Never
+ * throws for an unusable machine (only for an invalid `HYPERLIGHT_BACKEND`).
+ * @throws ConfigurationError when `HYPERLIGHT_BACKEND` names no known backend.
+ * @example
+ * const { backend, candidates } = checkHypervisor();
+ * if (!backend) console.log(candidates.map((c) => `${c.backend}: ${c.reason}`));
+ */
+export function checkHypervisor(options: DiscoveryOptions = {}): HypervisorAvailability {
+  const { backend, candidates } = search(options);
+  return { backend: backend?.name, candidates };
+}
+
+/**
+ * Whether any hypervisor backend is usable here. Use {@link checkHypervisor}
+ * to learn why not.
+ * @throws ConfigurationError when `HYPERLIGHT_BACKEND` names no known backend.
+ */
+export function isHypervisorPresent(options: DiscoveryOptions = {}): boolean {
+  return checkHypervisor(options).backend !== undefined;
+}

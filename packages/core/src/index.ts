@@ -1,0 +1,25 @@
+/**
+ * @hyperlight-ts/core — run untrusted code in hypervisor-isolated micro VMs.
+ *
+ * @example
+ * import { UninitializedSandbox, GuestBinary } from '@hyperlight-ts/core';
+ * const u = UninitializedSandbox.create(GuestBinary.fromFile('guest.elf'));
+ * u.register('GetWeekday', { params: [], returns: 'string' }, () => 'Monday');
+ * using sandbox = u.evolve();
+ * sandbox.call('SayHello', 'string', 'World'); // "Hello, World! Today is Monday."
+ */
+export * from './errors.js';
+export type {
+  Backend, BackendName, BackendStatus, BackendUnavailableReason, DescriptorTable, Registers, Segment,
+  SpecialRegisters, VirtualMachine, VmExit, VmOptions,
+} from './backend/backend.js';
+export {
+  BACKEND_ENV_VAR, BACKEND_PACKAGES, checkHypervisor, discoverBackend, isHypervisorPresent,
+  type DiscoveryOptions, type HypervisorAvailability, type PackageLoader,
+} from './backend/discover.js';
+export { DEFAULT_CONFIGURATION, type PrintFunction, type SandboxConfiguration } from './sandbox/config.js';
+export { GuestBinary } from './sandbox/guest-binary.js';
+export type { ArgumentsOf, FunctionSignature, HostFunction, ParameterTypeName } from './sandbox/host-functions.js';
+export { MultiUseSandbox, type GuestFunctionInfo } from './sandbox/multi-use-sandbox.js';
+export { UninitializedSandbox } from './sandbox/uninitialized-sandbox.js';
+export type { ValueOf, ValueTypeName } from './protocol/values.js';

@@ -1,0 +1,89 @@
+/**
+ * Sandbox configuration: what a user may set, the defaults, and validation.
+ * Range checks that depend on the memory map live in `mem/layout.ts`; this
+ * file checks types and fills defaults.
+ */
+import type { Backend, BackendName } from '../backend/backend.js';
+import { ConfigurationError } from '../errors.js';
+
+/** Receives text the guest prints (Rust `print!`, C `printf`). */
+export type PrintFunction = (text: string) => void;
+
+/** Options for {@link UninitializedSandbox.create}. Every size is in bytes. */
+export interface SandboxConfiguration {
+  /** Guest heap. Default 1 MiB. */
+  heapSize?: number;
+  /** Guest stack (a guard page below it catches overflow). Default 256 KiB. */
+  stackSize?: number;
+  /** Host-to-guest message buffer: bounds the size of call arguments. Default 64 KiB. */
+  inputSize?: number;
+  /** Guest-to-host message buffer: bounds the size of return values and host-call arguments. Default 64 KiB. */
+  outputSize?: number;
+  /** Area where the guest batches log records between exits. Default 16 KiB. */
+  logSize?: number;
+  /** Where guest prints go. Default: the host's standard output. */
+  print?: PrintFunction;
+  /**
+   * Hypervisor backend: a name, a backend object, or undefined to use
+   * `HYPERLIGHT_BACKEND` or auto-detection.
+   */
+  backend?: BackendName | Backend;
+}
+
+/** A configuration with every default filled in. */
+export interface ResolvedConfiguration {
+  readonly heapSize: number;
+  readonly stackSize: number;
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly logSize: number;
+  readonly print: PrintFunction;
+  readonly backend: BackendName | Backend | undefined;
+}
+
+const KIB = 1024;
+
+/** Default sizes in bytes. */
+export const DEFAULT_CONFIGURATION = {
+  heapSize: 1024 * KIB,
+  stackSize: 256 * KIB,
+  inputSize: 64 * KIB,
+  outputSize: 64 * KIB,
+  logSize: 16 * KIB,
+} as const;
+
+const SIZE_OPTIONS = Object.keys(DEFAULT_CONFIGURATION) as (keyof typeof DEFAULT_CONFIGURATION)[];
+const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'backend']);
+
+const defaultPrint: PrintFunction = (text) => {
+  process.stdout.write(text);
+};
+
+/**
+ * Fills defaults and checks option types.
+ * @throws ConfigurationError for an unknown option or a value of the wrong type.
+ */
+export function resolveConfiguration(config: SandboxConfiguration = {}): ResolvedConfiguration {
+  if (typeof config !== 'object' || config === null) {
+    throw new ConfigurationError('config', `expected an object, got ${config === null ? 'null' : typeof config}`);
+  }
+  for (const key of Object.keys(config)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new ConfigurationError(key, `unknown option (known: ${[...KNOWN_OPTIONS].join(', ')})`);
+  }
+  const sizes = {} as Record<(typeof SIZE_OPTIONS)[number], number>;
+  for (const option of SIZE_OPTIONS) {
+    const value: unknown = config[option] ?? DEFAULT_CONFIGURATION[option];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+      throw new ConfigurationError(option, `expected a positive whole number of bytes, got ${String(value)}`);
+    }
+    sizes[option] = value;
+  }
+  if (config.print !== undefined && typeof config.print !== 'function') {
+    throw new ConfigurationError('print', `expected a function, got ${typeof config.print}`);
+  }
+  const { backend } = config;
+  if (backend !== undefined && typeof backend !== 'string' && (typeof backend !== 'object' || backend === null || typeof backend.createVm !== 'function')) {
+    throw new ConfigurationError('backend', 'expected "kvm", "mshv", "whp" or a backend object');
+  }
+  return { ...sizes, print: config.print ?? defaultPrint, backend };
+}

@@ -1,0 +1,180 @@
+/**
+ * One guest loaded into one VM, and the loop that runs it: enter at the ELF
+ * entry with an operation, then handle exits until the guest halts or fails.
+ */
+import { Abi, Ports } from '../abi/generated.js';
+import type { Registers, VirtualMachine, VmExit } from '../backend/backend.js';
+import {
+  GuestAbortedError, GuestExceptionError, GuestOutOfMemoryError, GuestPanicError, GuestProtocolError,
+  GuestStackOverflowError, GuestUnknownPortError, HyperlightError, HypervisorError,
+} from '../errors.js';
+import { readExceptionFrame, isStackGuardFault } from '../arch/x86_64/exception-frame.js';
+import { entryRegisters } from '../arch/x86_64/entry-registers.js';
+import { guestSpecialRegisters } from '../arch/x86_64/special-registers.js';
+import { writeSystemStructures } from '../arch/x86_64/system-structures.js';
+import { loadElf, type ElfImage } from '../mem/elf-loader.js';
+import { GuestMemory } from '../mem/guest-memory.js';
+import type { MemoryLayout } from '../mem/layout.js';
+import { writePeb } from '../mem/peb.js';
+import { decodeFunctionCall, encodeFunctionCallResult, type CallResult, type DecodedFunctionCall } from '../protocol/codec.js';
+import { readFrame, readTextFrame, writeFrame } from '../protocol/framing.js';
+import { drainLogArea, type LogRecord } from '../protocol/log-area.js';
+
+/** The most abort-message text the host keeps, in characters. */
+const MAX_ABORT_MESSAGE_LENGTH = 1024 * 1024;
+
+/** What the run loop asks of its owner while the guest runs. */
+export interface ExitHandlers {
+  /** Runs a host function the guest called. Must not throw. */
+  callHost(call: DecodedFunctionCall): CallResult;
+  /** Delivers guest-printed text. */
+  print(text: string): void;
+  /** Delivers drained log records. */
+  log(records: LogRecord[]): void;
+}
+
+/** Wraps anything a backend throws, so callers only see hyperlight errors. */
+export function hypervisorCall<T>(operation: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof HyperlightError) throw error;
+    throw new HypervisorError(operation, (error as Error)?.message ?? String(error), { cause: error });
+  }
+}
+
+/** A guest ELF loaded into a VM's memory, with its CPU state prepared. */
+export class GuestVm {
+  readonly memory: GuestMemory;
+  private readonly input: Uint8Array;
+  private readonly output: Uint8Array;
+  private readonly logArea: Uint8Array;
+  private readonly entryGva: bigint;
+
+  /**
+   * Writes the system structures, PEB, image and init data into the VM's
+   * memory and loads the guest's special registers.
+   * @throws HypervisorError when the backend refuses the CPU state.
+   */
+  constructor(
+    private readonly vm: VirtualMachine,
+    readonly layout: MemoryLayout,
+    image: ElfImage,
+    elfBytes: Uint8Array,
+    initData: Uint8Array,
+  ) {
+    this.memory = new GuestMemory(vm.memory);
+    writeSystemStructures(this.memory, layout);
+    writePeb(this.memory, layout, { maxLogLevel: 6 });
+    loadElf(image, elfBytes, this.memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa);
+    if (initData.length > 0) this.memory.writeBytes(layout.initDataGpa, initData);
+    this.input = this.memory.subarray(layout.inputGpa, layout.inputSize);
+    this.output = this.memory.subarray(layout.outputGpa, layout.outputSize);
+    this.logArea = this.memory.subarray(layout.logGpa, layout.logSize);
+    this.entryGva = BigInt(layout.imageGpa) + BigInt(image.entryOffset);
+    hypervisorCall('set special registers', () => vm.setSpecialRegisters(guestSpecialRegisters(layout, { xsave: vm.xsaveEnabled })));
+  }
+
+  /**
+   * Writes a message to the input buffer.
+   * @throws MessageTooLargeError when it does not fit.
+   */
+  writeInput(payload: Uint8Array, what: string): void {
+    writeFrame(this.input, payload, what, 'inputSize');
+  }
+
+  /**
+   * Runs the guest with `op` until it halts; returns the output message.
+   * @throws GuestAbortedError, GuestPanicError, GuestOutOfMemoryError, GuestExceptionError,
+   *   GuestStackOverflowError, GuestUnknownPortError, GuestProtocolError or HypervisorError.
+   */
+  run(op: number, handlers: ExitHandlers): Uint8Array {
+    const regs: Registers = entryRegisters(this.layout, op, this.entryGva);
+    let exit = hypervisorCall('run the vCPU', () => this.vm.run(regs));
+    let abortMessage = '';
+    for (;;) {
+      this.drainLog(handlers);
+      if (exit.kind === 'interrupted') {
+        // A signal reached this thread during KVM_RUN (EINTR); the guest is intact.
+        exit = hypervisorCall('run the vCPU', () => this.vm.run());
+        continue;
+      }
+      if (exit.kind !== 'io-out') this.failOnExit(exit);
+      const { port, value } = exit as Extract<VmExit, { kind: 'io-out' }>;
+      switch (port) {
+        case Ports.HALT:
+          return readFrame(this.output);
+        case Ports.CALL_HOST: {
+          const result = handlers.callHost(decodeFunctionCall(readFrame(this.output)));
+          writeFrame(this.input, encodeFunctionCallResult(result), 'host function result', 'inputSize');
+          break;
+        }
+        case Ports.ABORT:
+          throw abortError(value >>> 0, (abortMessage + readTextFrame(this.output)).slice(0, MAX_ABORT_MESSAGE_LENGTH));
+        case Ports.ABORT_CHUNK:
+          if (abortMessage.length < MAX_ABORT_MESSAGE_LENGTH) abortMessage += readTextFrame(this.output);
+          break;
+        case Ports.DEBUG_PRINT:
+          handlers.print(readTextFrame(this.output));
+          break;
+        case Ports.LOG_FLUSH:
+          break;
+        default:
+          if (port >= Ports.EXCEPTION_BASE && port < Ports.EXCEPTION_BASE + Abi.EXCEPTION_VECTOR_COUNT) {
+            throw this.exceptionError(port - Ports.EXCEPTION_BASE);
+          }
+          throw new GuestUnknownPortError(port, 'out');
+      }
+      exit = hypervisorCall('run the vCPU', () => this.vm.run());
+    }
+  }
+
+  /** Releases the VM. */
+  dispose(): void {
+    this.vm.dispose();
+  }
+
+  private drainLog(handlers: ExitHandlers): void {
+    if (this.logArea.length < 4 || (this.logArea[0]! | this.logArea[1]! | this.logArea[2]! | this.logArea[3]!) === 0) return;
+    handlers.log(drainLogArea(this.logArea));
+  }
+
+  /** Turns every exit other than `io-out` into the error it means. */
+  private failOnExit(exit: VmExit): never {
+    switch (exit.kind) {
+      case 'io-in':
+        throw new GuestUnknownPortError(exit.port, 'in');
+      case 'shutdown':
+        // Only a fault while delivering a fault gets here: the IDT, IST stack
+        // and stubs are supervisor pages the guest cannot break.
+        throw new GuestExceptionError(8, this.vm.getRegisters().rip);
+      case 'halt':
+        throw new GuestProtocolError('the vCPU halted outside the ABI');
+      case 'mmio':
+        throw new GuestProtocolError(`guest touched unbacked guest-physical address 0x${exit.gpa.toString(16)}`);
+      default:
+        throw new HypervisorError('run the vCPU', `${exit.kind}: ${'detail' in exit ? exit.detail : ''}`);
+    }
+  }
+
+  private exceptionError(vector: number): HyperlightError {
+    const frame = readExceptionFrame(this.memory, this.layout, vector);
+    if (vector === 14) {
+      const cr2 = hypervisorCall('read special registers', () => this.vm.getSpecialRegisters()).cr2;
+      if (isStackGuardFault(this.layout, cr2)) return new GuestStackOverflowError(frame.rip, cr2);
+      return new GuestExceptionError(vector, frame.rip, frame.errorCode, cr2);
+    }
+    return new GuestExceptionError(vector, frame.rip, frame.errorCode);
+  }
+}
+
+function abortError(code: number, message: string): HyperlightError {
+  switch (code) {
+    case Number(Abi.ABORT_CODE_PANIC):
+      return new GuestPanicError(message);
+    case Number(Abi.ABORT_CODE_OUT_OF_MEMORY):
+      return new GuestOutOfMemoryError(message);
+    default:
+      return new GuestAbortedError(code, message);
+  }
+}

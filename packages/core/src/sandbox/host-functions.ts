@@ -1,0 +1,111 @@
+/**
+ * Host functions: JavaScript functions the guest may call, each registered
+ * with a declared signature that is enforced in both directions.
+ */
+import { Abi } from '../abi/generated.js';
+import { HostFunctionError, HostFunctionNotFoundError, InvalidHostFunctionError, type HyperlightError } from '../errors.js';
+import { ErrorCode, type CallResult, type DecodedFunctionCall } from '../protocol/codec.js';
+import { checkValue, describeValue, PARAMETER_TYPES, VALUE_TYPES, type ValueOf, type ValueTypeName } from '../protocol/values.js';
+
+/** A type a parameter may have (every value type but `void`). */
+export type ParameterTypeName = Exclude<ValueTypeName, 'void'>;
+
+/** A declared function signature. */
+export interface FunctionSignature<
+  P extends readonly ParameterTypeName[] = readonly ParameterTypeName[],
+  R extends ValueTypeName = ValueTypeName,
+> {
+  readonly params: P;
+  readonly returns: R;
+}
+
+/** JavaScript argument types for a parameter list. */
+export type ArgumentsOf<P extends readonly ParameterTypeName[]> = { -readonly [K in keyof P]: ValueOf<P[K]> };
+
+/** A host function implementation for a signature. */
+export type HostFunction<P extends readonly ParameterTypeName[], R extends ValueTypeName> = (...args: ArgumentsOf<P>) => ValueOf<R>;
+
+interface Registered {
+  readonly signature: FunctionSignature;
+  readonly fn: (...args: unknown[]) => unknown;
+}
+
+/** Longest function name in UTF-8 bytes. */
+export const MAX_FUNCTION_NAME_SIZE = 255;
+
+/** The host functions of one sandbox. */
+export class HostFunctionRegistry {
+  private readonly functions = new Map<string, Registered>();
+  /** The failure of the most recent host call, kept to explain a guest error that followed it. */
+  lastFailure: HyperlightError | undefined;
+
+  /**
+   * Adds a function.
+   * @throws InvalidHostFunctionError for a bad name, signature, implementation or a duplicate.
+   */
+  register(name: string, signature: FunctionSignature, fn: unknown): void {
+    if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > MAX_FUNCTION_NAME_SIZE) {
+      throw new InvalidHostFunctionError(String(name), `the name must be 1 to ${MAX_FUNCTION_NAME_SIZE} bytes of UTF-8`);
+    }
+    if (this.functions.has(name)) throw new InvalidHostFunctionError(name, 'a function with this name is already registered');
+    if (typeof fn !== 'function') throw new InvalidHostFunctionError(name, `the implementation must be a function, got ${typeof fn}`);
+    const params: unknown = signature?.params;
+    if (!Array.isArray(params)) throw new InvalidHostFunctionError(name, 'signature.params must be an array of type names');
+    if (params.length > Abi.MAX_GUEST_FUNCTION_PARAMETERS) {
+      throw new InvalidHostFunctionError(name, `at most ${Abi.MAX_GUEST_FUNCTION_PARAMETERS} parameters are supported, got ${params.length}`);
+    }
+    params.forEach((type: unknown, index) => {
+      if (!PARAMETER_TYPES.includes(type as ParameterTypeName)) {
+        throw new InvalidHostFunctionError(name, `parameter ${index} has unknown type ${JSON.stringify(type)} (allowed: ${PARAMETER_TYPES.join(', ')})`);
+      }
+    });
+    if (!VALUE_TYPES.includes(signature.returns)) {
+      throw new InvalidHostFunctionError(name, `unknown return type ${JSON.stringify(signature.returns)} (allowed: ${VALUE_TYPES.join(', ')})`);
+    }
+    this.functions.set(name, { signature: { params: [...params] as ParameterTypeName[], returns: signature.returns }, fn: fn as Registered['fn'] });
+  }
+
+  /** The registered names and signatures. */
+  signatures(): ReadonlyMap<string, FunctionSignature> {
+    return new Map([...this.functions].map(([name, r]) => [name, r.signature]));
+  }
+
+  /**
+   * Runs a call the guest made. Never throws: every failure becomes a
+   * `CallError` for the guest, and is remembered in {@link lastFailure}.
+   */
+  invoke(call: DecodedFunctionCall): CallResult {
+    const { functionName: name, args, returnType } = call;
+    const entry = this.functions.get(name);
+    if (!entry) {
+      this.lastFailure = new HostFunctionNotFoundError(name);
+      return { ok: false, code: ErrorCode.HostFunctionNotFound, message: this.lastFailure.message };
+    }
+    const { params, returns } = entry.signature;
+    const fail = (code: ErrorCode, detail: string, cause?: unknown): CallResult => {
+      this.lastFailure = new HostFunctionError(name, detail, cause === undefined ? undefined : { cause });
+      return { ok: false, code, message: this.lastFailure.message };
+    };
+    if (args.length !== params.length) {
+      return fail(ErrorCode.WrongArgumentCount, `takes ${params.length} argument${params.length === 1 ? '' : 's'} but the guest passed ${args.length}`);
+    }
+    for (const [index, arg] of args.entries()) {
+      if (arg.type !== params[index]) return fail(ErrorCode.WrongArgumentType, `argument ${index} must be ${params[index]}, the guest passed ${arg.type}`);
+    }
+    if (returnType !== returns) return fail(ErrorCode.WrongReturnType, `returns ${returns}, the guest expected ${returnType}`);
+    let value: unknown;
+    try {
+      value = entry.fn(...args.map((a) => a.value));
+    } catch (error) {
+      return fail(ErrorCode.HostFunctionFailed, error instanceof Error ? error.message : String(error), error);
+    }
+    if (value instanceof Promise) {
+      value.catch(() => undefined);
+      return fail(ErrorCode.HostFunctionFailed, 'returned a Promise; host functions must be synchronous');
+    }
+    const problem = checkValue(returns, value);
+    if (problem !== undefined) return fail(ErrorCode.HostFunctionFailed, `returned ${describeValue(value)} but is declared to return ${returns} (${problem})`);
+    this.lastFailure = undefined;
+    return { ok: true, value: { type: returns, value } as CallResult extends { ok: true; value: infer V } ? V : never };
+  }
+}

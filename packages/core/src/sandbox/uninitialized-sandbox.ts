@@ -1,0 +1,104 @@
+/**
+ * The sandbox before its guest runs: configure it, register host functions,
+ * then `evolve()` it into a {@link MultiUseSandbox}.
+ *
+ *   Uninitialized --evolve()--> Evolved (this object is spent; use the result)
+ */
+import { Abi } from '../abi/generated.js';
+import type { Backend } from '../backend/backend.js';
+import { discoverBackend } from '../backend/discover.js';
+import { SandboxStateError } from '../errors.js';
+import { MemoryLayout } from '../mem/layout.js';
+import { decodeGuestFunctionDetails } from '../protocol/codec.js';
+import type { ValueTypeName } from '../protocol/values.js';
+import { resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
+import type { GuestBinary } from './guest-binary.js';
+import { GuestVm, hypervisorCall } from './guest-vm.js';
+import { HostFunctionRegistry, type FunctionSignature, type HostFunction, type ParameterTypeName } from './host-functions.js';
+import { MultiUseSandbox } from './multi-use-sandbox.js';
+
+/** A guest binary plus configuration and host functions, not yet running. */
+export class UninitializedSandbox {
+  private readonly hostFunctions = new HostFunctionRegistry();
+  private evolved = false;
+
+  private constructor(
+    private readonly binary: GuestBinary,
+    private readonly config: ResolvedConfiguration,
+    private readonly layout: MemoryLayout,
+    private readonly backend: Backend,
+  ) {}
+
+  /**
+   * Checks the configuration, lays out guest memory and picks a backend.
+   * No VM exists until {@link evolve}.
+   * @throws ConfigurationError for an invalid option.
+   * @throws BackendUnavailableError when no hypervisor backend is usable.
+   * @example
+   * const u = UninitializedSandbox.create(GuestBinary.fromFile('guest.elf'), { heapSize: 4 << 20 });
+   */
+  static create(binary: GuestBinary, config: SandboxConfiguration = {}): UninitializedSandbox {
+    const resolved = resolveConfiguration(config);
+    const layout = MemoryLayout.compute({
+      imageSize: binary.image.imageSize,
+      inputSize: resolved.inputSize,
+      outputSize: resolved.outputSize,
+      logSize: resolved.logSize,
+      heapSize: resolved.heapSize,
+      stackSize: resolved.stackSize,
+      initDataSize: 0,
+    });
+    const backend = discoverBackend({ choice: resolved.backend });
+    return new UninitializedSandbox(binary, resolved, layout, backend);
+  }
+
+  /**
+   * Registers a host function the guest can call by `name`. Arguments the
+   * guest passes and the value returned are checked against `signature`.
+   * @throws InvalidHostFunctionError for a bad name or signature, or a duplicate.
+   * @throws SandboxStateError after {@link evolve}.
+   * @example
+   * u.register('Add', { params: ['i32', 'i32'], returns: 'i32' }, (a, b) => a + b);
+   */
+  register<const P extends readonly ParameterTypeName[], const R extends ValueTypeName>(
+    name: string,
+    signature: FunctionSignature<P, R>,
+    fn: HostFunction<P, R>,
+  ): this {
+    this.assertNotEvolved('register a host function');
+    this.hostFunctions.register(name, signature, fn);
+    return this;
+  }
+
+  /**
+   * Creates the VM, loads the guest and runs its initialisation. This object
+   * is spent afterwards, whether or not it succeeded.
+   * @throws SandboxStateError if called twice.
+   * @throws HypervisorError when the backend fails to create or run the VM.
+   * @throws GuestAbortedError, GuestPanicError, GuestExceptionError, GuestProtocolError (and the
+   *   other guest errors) when guest initialisation fails.
+   */
+  evolve(): MultiUseSandbox {
+    this.assertNotEvolved('evolve');
+    this.evolved = true;
+    const vm = hypervisorCall('create the VM', () => this.backend.createVm({ memorySize: this.layout.totalSize }));
+    let guest: GuestVm | undefined;
+    try {
+      guest = new GuestVm(vm, this.layout, this.binary.image, this.binary.bytes, new Uint8Array());
+      const sandbox = new MultiUseSandbox(guest, this.hostFunctions, this.config);
+      const details = decodeGuestFunctionDetails(guest.run(Abi.OP_INIT, sandbox.exitHandlers));
+      sandbox.setGuestFunctions(details);
+      return sandbox;
+    } catch (error) {
+      if (guest) guest.dispose();
+      else vm.dispose();
+      throw error;
+    }
+  }
+
+  private assertNotEvolved(action: string): void {
+    if (this.evolved) {
+      throw new SandboxStateError(`cannot ${action}: this UninitializedSandbox was already evolved; use the MultiUseSandbox that evolve() returned`);
+    }
+  }
+}
