@@ -48,9 +48,10 @@ apt_install() {  # apt_install PKG... : install the ones not yet present
 apt_install qemu-system-x86 busybox-static kmod cpio xz-utils
 
 # --- 2. guest kernel: Debian's linux-image, extracted (never installed) -----
+# The cache keeps only the kernel image(s) and the modules the guest needs.
 mkdir -p "$CACHE"
 KDIR="$CACHE/kernel"
-if ! compgen -G "$KDIR/boot/vmlinuz-*" >/dev/null; then
+if [[ ! -f "$KDIR/modules.list" ]]; then
   [[ $APT_UPDATED == 1 ]] || { apt-get update -qq >&2; APT_UPDATED=1; }
   KPKG="$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-6\.1\.[^ ]*-amd64\)$/\1/p' | head -n1)"
   [[ -n "$KPKG" ]] || die "cannot find a linux-image-6.1.*-amd64 package"
@@ -58,40 +59,40 @@ if ! compgen -G "$KDIR/boot/vmlinuz-*" >/dev/null; then
   tmp="$(mktemp -d "$CACHE/dl.XXXXXX")"
   (cd "$tmp" && apt-get download -q "$KPKG" >&2 2>/dev/null) || die "apt-get download $KPKG failed"
   dpkg-deb -x "$tmp"/*.deb "$tmp/x"
-  rm -rf "$KDIR" && mv "$tmp/x" "$KDIR" && rm -rf "$tmp"
+  vmlinuz="$(ls "$tmp"/x/boot/vmlinuz-* | head -n1)"
+  kver="${vmlinuz##*/vmlinuz-}"
+  mkdir -p "$tmp/k/mod"
+  cp "$vmlinuz" "$tmp/k/"
+
+  # Resolve module dependencies (topological order) with modinfo.
+  declare -A MODPATH=() SEEN=()
+  while IFS= read -r f; do n="${f##*/}"; n="${n%.ko}"; MODPATH["${n//-/_}"]="$f"; done \
+    < <(find "$tmp/x/lib/modules/$kver/kernel" -name '*.ko')
+  add_mod() {
+    local m="${1//-/_}" d
+    [[ -n "${SEEN[$m]:-}" ]] && return 0
+    SEEN[$m]=1
+    [[ -n "${MODPATH[$m]:-}" ]] || return 0  # built into the kernel
+    for d in $(modinfo -F depends "${MODPATH[$m]}" | tr ',' ' '); do add_mod "$d"; done
+    cp "${MODPATH[$m]}" "$tmp/k/mod/$m.ko"
+    echo "$m" >> "$tmp/k/modules.list"
+  }
+  for m in virtio_pci 9pnet_virtio 9p kvm_amd; do add_mod "$m"; done
+
+  # Booting the uncompressed ELF vmlinux (PVH entry) skips the in-guest XZ
+  # decompression, which costs ~3 s under TCG. payload_offset (0x248) is
+  # relative to the protected-mode code, after (setup_sects + 1) sectors.
+  ss=$(od -An -tu1 -j $((0x1f1)) -N1 "$vmlinuz"); po=$(od -An -tu4 -j $((0x248)) -N4 "$vmlinuz")
+  xz -dc --single-stream < <(tail -c +$(( (ss + 1) * 512 + po + 1 )) "$vmlinuz") \
+    > "$tmp/k/vmlinux-$kver" 2>/dev/null || rm -f "$tmp/k/vmlinux-$kver"
+  rm -rf "$KDIR" && mv "$tmp/k" "$KDIR" && rm -rf "$tmp"
 fi
-VMLINUZ="$(ls "$KDIR"/boot/vmlinuz-* | head -n1)"
+VMLINUZ="$(ls "$KDIR"/vmlinuz-* | head -n1)"
 KVER="${VMLINUZ##*/vmlinuz-}"
-MODDIR="$KDIR/lib/modules/$KVER"
-# Booting the uncompressed ELF vmlinux (PVH entry) skips the in-guest XZ
-# decompression, which costs ~3 s under TCG. payload_offset (0x248) is relative
-# to the protected-mode code, which starts after (setup_sects + 1) sectors.
-KERNEL="$CACHE/vmlinux-$KVER"
-if [[ ! -s "$KERNEL" ]]; then
-  ss=$(od -An -tu1 -j $((0x1f1)) -N1 "$VMLINUZ"); po=$(od -An -tu4 -j $((0x248)) -N4 "$VMLINUZ")
-  if xz -dc --single-stream < <(tail -c +$(( (ss + 1) * 512 + po + 1 )) "$VMLINUZ") > "$KERNEL.tmp" 2>/dev/null; then
-    mv "$KERNEL.tmp" "$KERNEL"
-  else
-    rm -f "$KERNEL.tmp"; KERNEL="$VMLINUZ"
-  fi
-fi
+KERNEL="$KDIR/vmlinux-$KVER"
+[[ -s "$KERNEL" ]] || KERNEL="$VMLINUZ"
 
 # --- 3. initramfs: busybox + modules for virtio-9p and kvm_amd -------------
-# Resolve module dependencies (topological order) with modinfo.
-declare -A MODPATH=() SEEN=()
-while IFS= read -r f; do n="${f##*/}"; n="${n%.ko}"; MODPATH["${n//-/_}"]="$f"; done \
-  < <(find "$MODDIR/kernel" -name '*.ko')
-ORDER=()
-add_mod() {
-  local m="${1//-/_}" d
-  [[ -n "${SEEN[$m]:-}" ]] && return 0
-  SEEN[$m]=1
-  [[ -n "${MODPATH[$m]:-}" ]] || return 0  # built into the kernel
-  for d in $(modinfo -F depends "${MODPATH[$m]}" | tr ',' ' '); do add_mod "$d"; done
-  ORDER+=("$m")
-}
-for m in virtio_pci 9pnet_virtio 9p kvm_amd; do add_mod "$m"; done
-
 INIT_SRC="$(cat <<'EOF'
 #!/bin/busybox sh
 # Guest init: load modules, mount the host root over 9p, run the command.
@@ -100,6 +101,7 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+ip link set lo up  # no network, but loopback for local servers in tests
 for m in $(cat /modules.list); do insmod /mod/$m.ko 2>/dev/null || echo "kvm-vm: insmod $m failed" >&2; done
 CTL= TTY=0
 for w in $(cat /proc/cmdline); do
@@ -133,7 +135,7 @@ umount $R 2>/dev/null
 poweroff -f
 EOF
 )"
-KEY="$( { echo "$KVER"; echo "${ORDER[*]}"; echo "$INIT_SRC"; } | sha256sum | cut -c1-16)"
+KEY="$( { echo "$KVER"; cat "$KDIR/modules.list"; echo "$INIT_SRC"; } | sha256sum | cut -c1-16)"
 INITRD="$CACHE/initramfs-$KEY.cpio.gz"
 if [[ ! -f "$INITRD" ]]; then
   log "building $INITRD"
@@ -141,8 +143,7 @@ if [[ ! -f "$INITRD" ]]; then
   mkdir -p "$root"/{bin,dev,proc,sys,mod,newroot}
   cp /bin/busybox "$root/bin/busybox"
   printf '%s\n' "$INIT_SRC" > "$root/init" && chmod 755 "$root/init"
-  for m in "${ORDER[@]}"; do cp "${MODPATH[$m]}" "$root/mod/$m.ko"; done
-  printf '%s\n' "${ORDER[@]}" > "$root/modules.list"
+  cp "$KDIR"/mod/*.ko "$root/mod/" && cp "$KDIR/modules.list" "$root/"
   (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$INITRD.tmp"
   mv "$INITRD.tmp" "$INITRD" && rm -rf "$root"
 fi

@@ -1,0 +1,67 @@
+/**
+ * Shared set-up for tests that run real guests: which guests exist, whether
+ * a hypervisor is usable, and a sandbox factory with the host functions the
+ * test guests expect.
+ */
+import { checkHypervisor, GuestBinary, UninitializedSandbox, type SandboxConfiguration } from '@hyperlight-ts/core';
+import { guestPath } from '@hyperlight-ts/fixture-guests';
+import { describe } from 'vitest';
+
+/** Guest languages every behaviour is checked against. */
+export const GUEST_LANGUAGES = ['rust'] as const;
+export type GuestLanguage = (typeof GUEST_LANGUAGES)[number];
+
+const availability = checkHypervisor();
+/** Why hypervisor tests cannot run here, or undefined when they can. */
+export const hypervisorMissing: string | undefined = availability.backend
+  ? undefined
+  : availability.candidates.map((c) => `${c.backend}: ${c.reason} (${c.detail})`).join('; ');
+
+// CI sets HYPERLIGHT_REQUIRE_HYPERVISOR=1 when /dev/kvm is usable: then a
+// hypervisor test that would skip fails instead.
+const required = process.env.HYPERLIGHT_REQUIRE_HYPERVISOR === '1';
+if (hypervisorMissing && !required) console.warn(`skipping hypervisor tests: ${hypervisorMissing}`);
+
+/** `describe` for tests that need a hypervisor; skipped (with the reason printed) when none is usable. */
+export const describeHypervisor = (name: string, body: () => void): void => {
+  if (hypervisorMissing && required) {
+    describe(name, () => {
+      throw new Error(`HYPERLIGHT_REQUIRE_HYPERVISOR=1 but no hypervisor is usable: ${hypervisorMissing}`);
+    });
+    return;
+  }
+  describe.skipIf(hypervisorMissing !== undefined)(name, body);
+};
+
+/** Runs `body` once per guest language, inside a hypervisor-only describe block. */
+export function forEachGuest(name: string, body: (language: GuestLanguage) => void): void {
+  for (const language of GUEST_LANGUAGES) describeHypervisor(`${name} [${language} guest]`, () => body(language));
+}
+
+/** The simpleguest binary for a language. */
+export function simpleGuest(language: GuestLanguage): GuestBinary {
+  return GuestBinary.fromFile(guestPath(language, 'simpleguest'));
+}
+
+/** Host functions the simpleguests call, as the fixture README lists them. */
+export function registerTestHostFunctions(u: UninitializedSandbox): UninitializedSandbox {
+  return u
+    .register('HostEchoString', { params: ['string'], returns: 'string' }, (s) => s)
+    .register('HostAdd', { params: ['i32', 'i32'], returns: 'i32' }, (a, b) => a + b)
+    .register('HostThrows', { params: [], returns: 'string' }, () => {
+      throw new Error('host function refused');
+    })
+    .register('HostEchoI32', { params: ['i32'], returns: 'i32' }, (v) => v)
+    .register('HostEchoU32', { params: ['u32'], returns: 'u32' }, (v) => v)
+    .register('HostEchoI64', { params: ['i64'], returns: 'i64' }, (v) => v)
+    .register('HostEchoU64', { params: ['u64'], returns: 'u64' }, (v) => v)
+    .register('HostEchoF32', { params: ['f32'], returns: 'f32' }, (v) => v)
+    .register('HostEchoF64', { params: ['f64'], returns: 'f64' }, (v) => v)
+    .register('HostEchoBool', { params: ['bool'], returns: 'bool' }, (v) => v)
+    .register('HostEchoBytes', { params: ['bytes'], returns: 'bytes' }, (v) => v);
+}
+
+/** An evolved simpleguest sandbox with the test host functions registered. */
+export function simpleSandbox(language: GuestLanguage, config: SandboxConfiguration = {}) {
+  return registerTestHostFunctions(UninitializedSandbox.create(simpleGuest(language), config)).evolve();
+}
