@@ -19,7 +19,8 @@ export {
 } from './backend/discover.js';
 export { DEFAULT_CONFIGURATION, type PrintFunction, type SandboxConfiguration } from './sandbox/config.js';
 export { GuestBinary } from './sandbox/guest-binary.js';
-export type { ArgumentsOf, FunctionSignature, HostFunction, ParameterTypeName } from './sandbox/host-functions.js';
+export type { ArgumentsOf, FunctionSignature, HostFunction } from './sandbox/host-functions.js';
 export { MultiUseSandbox, type GuestFunctionInfo } from './sandbox/multi-use-sandbox.js';
 export { UninitializedSandbox } from './sandbox/uninitialized-sandbox.js';
-export type { ValueOf, ValueTypeName } from './protocol/values.js';
+export type { ParameterTypeName, TypedValue, ValueOf, ValueTypeName } from './protocol/values.js';
+export { LogLevel, type LogRecord } from './protocol/codec.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as errors from '../src/errors.js';
 
-const classes = Object.values(errors).filter(
+const classes = (Object.values(errors) as unknown[]).filter(
   (v): v is new (...args: never[]) => errors.HyperlightError => typeof v === 'function' && v.prototype instanceof errors.HyperlightError,
 );
 

@@ -149,7 +149,7 @@ export function describeValue(value: unknown): string {
     case 'function':
       return value.name ? `function ${value.name}` : 'function';
     default:
-      return describeObject(value);
+      return describeObject(value as object | null);
   }
 }
 

@@ -16,7 +16,7 @@ import { loadElf, type ElfImage } from '../mem/elf-loader.js';
 import { GuestMemory } from '../mem/guest-memory.js';
 import type { MemoryLayout } from '../mem/layout.js';
 import { writePeb } from '../mem/peb.js';
-import { decodeFunctionCall, encodeFunctionCallResult, type CallResult, type DecodedFunctionCall } from '../protocol/codec.js';
+import { decodeFunctionCall, encodeFunctionCallResult, type CallResult, type FunctionCallMessage } from '../protocol/codec.js';
 import { readFrame, readTextFrame, writeFrame } from '../protocol/framing.js';
 import { drainLogArea, type LogRecord } from '../protocol/log-area.js';
 
@@ -26,7 +26,7 @@ const MAX_ABORT_MESSAGE_LENGTH = 1024 * 1024;
 /** What the run loop asks of its owner while the guest runs. */
 export interface ExitHandlers {
   /** Runs a host function the guest called. Must not throw. */
-  callHost(call: DecodedFunctionCall): CallResult;
+  callHost(call: FunctionCallMessage): CallResult;
   /** Delivers guest-printed text. */
   print(text: string): void;
   /** Delivers drained log records. */

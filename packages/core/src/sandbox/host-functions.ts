@@ -4,11 +4,10 @@
  */
 import { Abi } from '../abi/generated.js';
 import { HostFunctionError, HostFunctionNotFoundError, InvalidHostFunctionError, type HyperlightError } from '../errors.js';
-import { ErrorCode, type CallResult, type DecodedFunctionCall } from '../protocol/codec.js';
-import { checkValue, describeValue, PARAMETER_TYPES, VALUE_TYPES, type ValueOf, type ValueTypeName } from '../protocol/values.js';
-
-/** A type a parameter may have (every value type but `void`). */
-export type ParameterTypeName = Exclude<ValueTypeName, 'void'>;
+import { ErrorCode, type CallResult, type FunctionCallMessage } from '../protocol/codec.js';
+import {
+  checkValue, describeValue, PARAMETER_TYPES, VALUE_TYPES, type ParameterTypeName, type TypedValue, type ValueOf, type ValueTypeName,
+} from '../protocol/values.js';
 
 /** A declared function signature. */
 export interface FunctionSignature<
@@ -74,7 +73,7 @@ export class HostFunctionRegistry {
    * Runs a call the guest made. Never throws: every failure becomes a
    * `CallError` for the guest, and is remembered in {@link lastFailure}.
    */
-  invoke(call: DecodedFunctionCall): CallResult {
+  invoke(call: FunctionCallMessage): CallResult {
     const { functionName: name, args, returnType } = call;
     const entry = this.functions.get(name);
     if (!entry) {
@@ -106,6 +105,6 @@ export class HostFunctionRegistry {
     const problem = checkValue(returns, value);
     if (problem !== undefined) return fail(ErrorCode.HostFunctionFailed, `returned ${describeValue(value)} but is declared to return ${returns} (${problem})`);
     this.lastFailure = undefined;
-    return { ok: true, value: { type: returns, value } as CallResult extends { ok: true; value: infer V } ? V : never };
+    return { ok: true, value: { type: returns, value } as TypedValue };
   }
 }

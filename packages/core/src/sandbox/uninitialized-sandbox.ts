@@ -10,11 +10,11 @@ import { discoverBackend } from '../backend/discover.js';
 import { SandboxStateError } from '../errors.js';
 import { MemoryLayout } from '../mem/layout.js';
 import { decodeGuestFunctionDetails } from '../protocol/codec.js';
-import type { ValueTypeName } from '../protocol/values.js';
+import type { ParameterTypeName, ValueTypeName } from '../protocol/values.js';
 import { resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
 import type { GuestBinary } from './guest-binary.js';
 import { GuestVm, hypervisorCall } from './guest-vm.js';
-import { HostFunctionRegistry, type FunctionSignature, type HostFunction, type ParameterTypeName } from './host-functions.js';
+import { HostFunctionRegistry, type FunctionSignature, type HostFunction } from './host-functions.js';
 import { MultiUseSandbox } from './multi-use-sandbox.js';
 
 /** A guest binary plus configuration and host functions, not yet running. */

@@ -1,0 +1,25 @@
+{
+  "targets": [
+    {
+      "target_name": "hyperlight_kvm",
+      "sources": [
+        "src/native/addon.cc",
+        "src/native/convert.cc",
+        "src/native/guest_memory.cc",
+        "src/native/kvm.cc",
+        "src/native/throw.cc",
+        "src/native/vcpu_fd.cc",
+        "src/native/vm_fd.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
+    }
+  ]
+}

@@ -1,0 +1,20 @@
+/**
+ * @hyperlight-ts/backend-kvm — the KVM backend of hyperlight-ts.
+ *
+ * `backend` implements core's `Backend` interface; core finds it at run time.
+ * The native classes (`Kvm`, `VmFd`, `VcpuFd`, `GuestMemory`) are available
+ * through `loadNative()` for tests and advanced use.
+ *
+ * @example
+ * import { backend } from '@hyperlight-ts/backend-kvm';
+ * console.log(backend.check()); // { usable: true, detail: 'KVM API 12 on /dev/kvm' }
+ */
+export { backend, KVM_DEVICE_PATH } from './backend.js';
+export { KvmVirtualMachine, DISPOSED_ERROR_CODE } from './kvm-virtual-machine.js';
+export { loadNative, NATIVE_LOAD_ERROR_CODE } from './load-native.js';
+export { KVM } from './kvm-constants.js';
+export { RUN_BLOCK, REGISTER_NAMES } from './run-block.js';
+export type {
+  CpuidEntry, GuestMemory, GuestMemoryConstructor, InternalConstructor, Kvm, KvmConstructor, NativeAbi, NativeAddon,
+  UserMemoryRegion, VcpuFd, VmFd, Xcr,
+} from './native.js';

@@ -1,0 +1,217 @@
+/**
+ * The `VirtualMachine` core drives: one VM, one vCPU, one memory slot at
+ * guest-physical 0. Registers travel through the vCPU's run block, so
+ * `setRegisters`, `getRegisters` and the registers passed to `run` cost no
+ * ioctl and `run` is one call into the addon.
+ *
+ *   created --run()--> exited --run()--> ... --dispose()--> disposed (every method throws)
+ */
+import type { Registers, SpecialRegisters, VirtualMachine, VmExit } from '@hyperlight-ts/core';
+import { KVM, KVM_EXIT_NAMES, KVM_INTERNAL_ERROR_NAMES } from './kvm-constants.js';
+import type { GuestMemory, VcpuFd, VmFd } from './native.js';
+import { RUN_BLOCK } from './run-block.js';
+
+/** Error `code` of every use of a disposed object. */
+export const DISPOSED_ERROR_CODE = 'ERR_HYPERLIGHT_DISPOSED';
+
+const HALT: VmExit = Object.freeze({ kind: 'halt' });
+const SHUTDOWN: VmExit = Object.freeze({ kind: 'shutdown' });
+const INTERRUPTED: VmExit = Object.freeze({ kind: 'interrupted' });
+
+/** The native objects a {@link KvmVirtualMachine} owns, created by `backend.createVm`. */
+export interface KvmVirtualMachineParts {
+  readonly memory: GuestMemory;
+  readonly vm: VmFd;
+  readonly vcpu: VcpuFd;
+  /** Whether XCR0 was set from CPUID leaf 0xD (core then sets CR4.OSXSAVE). */
+  readonly xsaveEnabled: boolean;
+}
+
+/** A KVM-backed {@link VirtualMachine}; created by `backend.createVm()`. */
+export class KvmVirtualMachine implements VirtualMachine {
+  /** Guest memory at guest-physical 0, zero-copy; detached (length 0) after dispose. */
+  readonly memory: ArrayBuffer;
+  readonly xsaveEnabled: boolean;
+  readonly #guestMemory: GuestMemory;
+  readonly #vm: VmFd;
+  readonly #vcpu: VcpuFd;
+  /** The run block as uint64 words (registers, 64-bit exit fields). */
+  readonly #words: BigUint64Array;
+  /** The run block as uint32 words (exit reason and 32-bit exit fields). */
+  readonly #halfWords: Uint32Array;
+  /** The run block holds registers written by setRegisters() that the vCPU has not loaded. */
+  #registersPending = false;
+  #disposed = false;
+
+  /** Takes ownership of `parts`; use `backend.createVm()` instead. */
+  constructor(parts: KvmVirtualMachineParts) {
+    this.#guestMemory = parts.memory;
+    this.#vm = parts.vm;
+    this.#vcpu = parts.vcpu;
+    this.xsaveEnabled = parts.xsaveEnabled;
+    this.memory = parts.memory.buffer;
+    const block = parts.vcpu.runBlock;
+    this.#words = new BigUint64Array(block, 0, RUN_BLOCK.size / 8);
+    this.#halfWords = new Uint32Array(block, 0, RUN_BLOCK.size / 4);
+  }
+
+  /**
+   * Reads the special registers (`KVM_GET_SREGS`, or the values staged for the next run).
+   * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; a system error when the ioctl fails.
+   */
+  getSpecialRegisters(): SpecialRegisters {
+    this.#assertLive('getSpecialRegisters');
+    return this.#vcpu.getSregs();
+  }
+
+  /**
+   * Stages the special registers; the next `run` loads them in the same
+   * `KVM_RUN` (sync_regs), so this costs no ioctl. Values KVM rejects make that
+   * `run` throw EINVAL.
+   * @throws TypeError/RangeError for a malformed field; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  setSpecialRegisters(sregs: SpecialRegisters): void {
+    this.#assertLive('setSpecialRegisters');
+    this.#vcpu.stageSregs(sregs);
+  }
+
+  /**
+   * The general registers at the last exit (or as last set); no ioctl.
+   * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  getRegisters(): Registers {
+    this.#assertLive('getRegisters');
+    const w = this.#words;
+    const i = RUN_BLOCK.regsU64;
+    // A literal (not a loop over names) keeps one object shape and no dictionary mode.
+    return {
+      rax: w[i]!, rbx: w[i + 1]!, rcx: w[i + 2]!, rdx: w[i + 3]!,
+      rsi: w[i + 4]!, rdi: w[i + 5]!, rsp: w[i + 6]!, rbp: w[i + 7]!,
+      r8: w[i + 8]!, r9: w[i + 9]!, r10: w[i + 10]!, r11: w[i + 11]!,
+      r12: w[i + 12]!, r13: w[i + 13]!, r14: w[i + 14]!, r15: w[i + 15]!,
+      rip: w[i + 16]!, rflags: w[i + 17]!,
+    };
+  }
+
+  /**
+   * Sets the general registers, loaded by the next `run` in the same `KVM_RUN`; no ioctl.
+   * Values are taken modulo 2^64.
+   * @throws TypeError when a field is not a bigint; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  setRegisters(regs: Registers): void {
+    this.#assertLive('setRegisters');
+    this.#writeRegisters(regs);
+    this.#registersPending = true;
+  }
+
+  /**
+   * Resets x87/SSE state to power-on defaults (FCW 0x37f, MXCSR 0x1f80).
+   * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; a system error when the ioctl fails.
+   */
+  resetFpu(): void {
+    this.#assertLive('resetFpu');
+    this.#vcpu.resetFpu();
+  }
+
+  /**
+   * Runs the vCPU until the next exit, first loading `regs` (and anything set
+   * with `setRegisters`/`setSpecialRegisters`) in the same `KVM_RUN`.
+   * After an `io-out`/`io-in` exit, `rip` still points at the `out`/`in`; the
+   * next `run` completes that instruction unless `rip` was changed.
+   * @throws a system error (`syscall: 'KVM_RUN'`) when KVM fails; TypeError when a
+   *   register is not a bigint; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  run(regs?: Registers): VmExit {
+    this.#assertLive('run');
+    if (regs !== undefined) this.#writeRegisters(regs);
+    const loadRegisters = regs !== undefined || this.#registersPending;
+    this.#registersPending = false;
+    return this.#decodeExit(this.#vcpu.run(loadRegisters));
+  }
+
+  /** Releases the vCPU, the VM and the memory (every fd closes now). Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#vcpu.dispose();
+    this.#vm.dispose();
+    this.#guestMemory.dispose();
+  }
+
+  /** Same as {@link KvmVirtualMachine.dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  #assertLive(method: string): void {
+    if (this.#disposed) {
+      const error = new Error(`VirtualMachine.${method}: used after dispose()`);
+      throw Object.assign(error, { code: DISPOSED_ERROR_CODE });
+    }
+  }
+
+  #writeRegisters(regs: Registers): void {
+    const w = this.#words;
+    const i = RUN_BLOCK.regsU64;
+    w[i] = regs.rax; w[i + 1] = regs.rbx; w[i + 2] = regs.rcx; w[i + 3] = regs.rdx;
+    w[i + 4] = regs.rsi; w[i + 5] = regs.rdi; w[i + 6] = regs.rsp; w[i + 7] = regs.rbp;
+    w[i + 8] = regs.r8; w[i + 9] = regs.r9; w[i + 10] = regs.r10; w[i + 11] = regs.r11;
+    w[i + 12] = regs.r12; w[i + 13] = regs.r13; w[i + 14] = regs.r14; w[i + 15] = regs.r15;
+    w[i + 16] = regs.rip; w[i + 17] = regs.rflags;
+  }
+
+  #decodeExit(reason: number): VmExit {
+    const h = this.#halfWords;
+    switch (reason) {
+      case KVM.KVM_EXIT_IO: {
+        const port = h[RUN_BLOCK.ioPortU32]!;
+        const size = h[RUN_BLOCK.ioSizeU32]!;
+        if (h[RUN_BLOCK.ioDirectionU32] === KVM.KVM_EXIT_IO_OUT) {
+          return { kind: 'io-out', port, size, value: h[RUN_BLOCK.ioValueU32]! };
+        }
+        return { kind: 'io-in', port, size };
+      }
+      case KVM.KVM_EXIT_MMIO:
+        return {
+          kind: 'mmio',
+          gpa: this.#words[RUN_BLOCK.mmioGpaU64]!,
+          write: h[RUN_BLOCK.mmioIsWriteU32] !== 0,
+          size: h[RUN_BLOCK.mmioSizeU32]!,
+        };
+      case KVM.KVM_EXIT_HLT:
+        return HALT;
+      case KVM.KVM_EXIT_SHUTDOWN:
+        return SHUTDOWN;
+      case KVM.KVM_EXIT_INTR:
+        return INTERRUPTED;
+      case KVM.KVM_EXIT_INTERNAL_ERROR:
+        return { kind: 'internal-error', detail: this.#internalErrorDetail() };
+      case KVM.KVM_EXIT_FAIL_ENTRY: {
+        const hardwareReason = this.#words[RUN_BLOCK.failEntryReasonU64]!;
+        return {
+          kind: 'fail-entry',
+          detail: `KVM_EXIT_FAIL_ENTRY: hardware_entry_failure_reason 0x${hardwareReason.toString(16)} on cpu ${h[RUN_BLOCK.failEntryCpuU32]}`,
+        };
+      }
+      default:
+        return { kind: 'unknown', detail: `KVM exit reason ${reason}${nameSuffix(KVM_EXIT_NAMES.get(reason))}` };
+    }
+  }
+
+  #internalErrorDetail(): string {
+    const h = this.#halfWords;
+    const suberror = h[RUN_BLOCK.internalSuberrorU32]!;
+    const ndata = h[RUN_BLOCK.internalNdataU32]!;
+    const shown = Math.min(ndata, RUN_BLOCK.internalDataCount);
+    const data = Array.from({ length: shown }, (_, k) => `0x${this.#words[RUN_BLOCK.internalDataU64 + k]!.toString(16)}`);
+    const more = ndata > shown ? `, +${ndata - shown} more` : '';
+    return (
+      `KVM_EXIT_INTERNAL_ERROR: suberror ${suberror}${nameSuffix(KVM_INTERNAL_ERROR_NAMES.get(suberror))}` +
+      (shown > 0 ? `, data [${data.join(', ')}${more}]` : '')
+    );
+  }
+}
+
+function nameSuffix(name: string | undefined): string {
+  return name === undefined ? '' : ` (${name})`;
+}

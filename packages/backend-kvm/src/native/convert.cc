@@ -1,0 +1,238 @@
+#include "convert.h"
+
+#include <cmath>
+#include <string>
+
+#include "throw.h"
+
+namespace hyperlight_kvm {
+
+namespace {
+
+struct RegField {
+  const char* name;
+  __u64 kvm_regs::*member;
+};
+// Order of struct kvm_regs (and of core's Registers interface).
+constexpr RegField kRegFields[] = {
+    {"rax", &kvm_regs::rax}, {"rbx", &kvm_regs::rbx}, {"rcx", &kvm_regs::rcx}, {"rdx", &kvm_regs::rdx},
+    {"rsi", &kvm_regs::rsi}, {"rdi", &kvm_regs::rdi}, {"rsp", &kvm_regs::rsp}, {"rbp", &kvm_regs::rbp},
+    {"r8", &kvm_regs::r8},   {"r9", &kvm_regs::r9},   {"r10", &kvm_regs::r10}, {"r11", &kvm_regs::r11},
+    {"r12", &kvm_regs::r12}, {"r13", &kvm_regs::r13}, {"r14", &kvm_regs::r14}, {"r15", &kvm_regs::r15},
+    {"rip", &kvm_regs::rip}, {"rflags", &kvm_regs::rflags},
+};
+
+struct SegmentField {
+  const char* name;
+  kvm_segment kvm_sregs::*member;
+};
+constexpr SegmentField kSegmentFields[] = {
+    {"cs", &kvm_sregs::cs}, {"ds", &kvm_sregs::ds}, {"es", &kvm_sregs::es},  {"fs", &kvm_sregs::fs},
+    {"gs", &kvm_sregs::gs}, {"ss", &kvm_sregs::ss}, {"tr", &kvm_sregs::tr}, {"ldt", &kvm_sregs::ldt},
+};
+
+struct ControlField {
+  const char* name;
+  __u64 kvm_sregs::*member;
+};
+constexpr ControlField kControlFields[] = {
+    {"cr0", &kvm_sregs::cr0}, {"cr2", &kvm_sregs::cr2},   {"cr3", &kvm_sregs::cr3},
+    {"cr4", &kvm_sregs::cr4}, {"cr8", &kvm_sregs::cr8},   {"efer", &kvm_sregs::efer},
+    {"apicBase", &kvm_sregs::apic_base},
+};
+
+struct FlagField {
+  const char* name;
+  __u8 kvm_segment::*member;
+};
+constexpr FlagField kSegmentFlags[] = {
+    {"present", &kvm_segment::present}, {"db", &kvm_segment::db},   {"s", &kvm_segment::s},
+    {"l", &kvm_segment::l},             {"g", &kvm_segment::g},     {"avl", &kvm_segment::avl},
+    {"unusable", &kvm_segment::unusable},
+};
+
+Napi::Object AsObject(Napi::Env env, Napi::Value value, const std::string& what) {
+  if (!value.IsObject()) ThrowTypeError(env, what + " must be an object");
+  return value.As<Napi::Object>();
+}
+
+uint64_t GetBigUint64(Napi::Env env, Napi::Value value, const std::string& what) {
+  if (!value.IsBigInt()) ThrowTypeError(env, what + " must be a bigint");
+  bool lossless = false;
+  uint64_t result = value.As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) ThrowRangeError(env, what + " must be in [0, 2^64)");
+  return result;
+}
+
+bool GetBool(Napi::Env env, Napi::Value value, const std::string& what) {
+  if (!value.IsBoolean()) ThrowTypeError(env, what + " must be a boolean");
+  return value.As<Napi::Boolean>().Value();
+}
+
+Napi::Object SegmentToJs(Napi::Env env, const kvm_segment& segment) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("base", Napi::BigInt::New(env, static_cast<uint64_t>(segment.base)));
+  object.Set("limit", Napi::Number::New(env, segment.limit));
+  object.Set("selector", Napi::Number::New(env, segment.selector));
+  object.Set("type", Napi::Number::New(env, segment.type));
+  object.Set("present", Napi::Boolean::New(env, segment.present != 0));
+  object.Set("dpl", Napi::Number::New(env, segment.dpl));
+  object.Set("db", Napi::Boolean::New(env, segment.db != 0));
+  object.Set("s", Napi::Boolean::New(env, segment.s != 0));
+  object.Set("l", Napi::Boolean::New(env, segment.l != 0));
+  object.Set("g", Napi::Boolean::New(env, segment.g != 0));
+  object.Set("avl", Napi::Boolean::New(env, segment.avl != 0));
+  object.Set("unusable", Napi::Boolean::New(env, segment.unusable != 0));
+  return object;
+}
+
+kvm_segment SegmentFromJs(Napi::Env env, Napi::Value value, const std::string& what) {
+  Napi::Object object = AsObject(env, value, what);
+  kvm_segment segment = {};
+  segment.base = GetBigUint64(env, object.Get("base"), what + ".base");
+  segment.limit = static_cast<__u32>(GetUint(env, object.Get("limit"), 0xffffffffu, what + ".limit"));
+  segment.selector = static_cast<__u16>(GetUint(env, object.Get("selector"), 0xffff, what + ".selector"));
+  segment.type = static_cast<__u8>(GetUint(env, object.Get("type"), 15, what + ".type"));
+  segment.dpl = static_cast<__u8>(GetUint(env, object.Get("dpl"), 3, what + ".dpl"));
+  for (const FlagField& flag : kSegmentFlags) {
+    segment.*flag.member = GetBool(env, object.Get(flag.name), what + "." + flag.name) ? 1 : 0;
+  }
+  return segment;
+}
+
+Napi::Object DtableToJs(Napi::Env env, const kvm_dtable& table) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("base", Napi::BigInt::New(env, static_cast<uint64_t>(table.base)));
+  object.Set("limit", Napi::Number::New(env, table.limit));
+  return object;
+}
+
+kvm_dtable DtableFromJs(Napi::Env env, Napi::Value value, const std::string& what) {
+  Napi::Object object = AsObject(env, value, what);
+  kvm_dtable table = {};
+  table.base = GetBigUint64(env, object.Get("base"), what + ".base");
+  table.limit = static_cast<__u16>(GetUint(env, object.Get("limit"), 0xffff, what + ".limit"));
+  return table;
+}
+
+}  // namespace
+
+uint64_t GetUint(Napi::Env env, Napi::Value value, uint64_t max, const std::string& what) {
+  if (!value.IsNumber()) ThrowTypeError(env, what + " must be a number");
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= 0) || number > static_cast<double>(max) || std::floor(number) != number) {
+    ThrowRangeError(env, what + " must be an integer in [0, " + std::to_string(max) + "]");
+  }
+  return static_cast<uint64_t>(number);
+}
+
+Napi::Object RegsToJs(Napi::Env env, const kvm_regs& regs) {
+  Napi::Object object = Napi::Object::New(env);
+  for (const RegField& field : kRegFields) {
+    object.Set(field.name, Napi::BigInt::New(env, static_cast<uint64_t>(regs.*field.member)));
+  }
+  return object;
+}
+
+kvm_regs RegsFromJs(Napi::Env env, Napi::Value value, const char* what) {
+  Napi::Object object = AsObject(env, value, what);
+  kvm_regs regs = {};
+  for (const RegField& field : kRegFields) {
+    regs.*field.member = GetBigUint64(env, object.Get(field.name), std::string(what) + "." + field.name);
+  }
+  return regs;
+}
+
+Napi::Object SregsToJs(Napi::Env env, const kvm_sregs& sregs) {
+  Napi::Object object = Napi::Object::New(env);
+  for (const SegmentField& field : kSegmentFields) object.Set(field.name, SegmentToJs(env, sregs.*field.member));
+  object.Set("gdt", DtableToJs(env, sregs.gdt));
+  object.Set("idt", DtableToJs(env, sregs.idt));
+  for (const ControlField& field : kControlFields) {
+    object.Set(field.name, Napi::BigInt::New(env, static_cast<uint64_t>(sregs.*field.member)));
+  }
+  return object;
+}
+
+kvm_sregs SregsFromJs(Napi::Env env, Napi::Value value, const char* what) {
+  Napi::Object object = AsObject(env, value, what);
+  kvm_sregs sregs = {};
+  const std::string prefix = std::string(what) + ".";
+  for (const SegmentField& field : kSegmentFields) {
+    sregs.*field.member = SegmentFromJs(env, object.Get(field.name), prefix + field.name);
+  }
+  sregs.gdt = DtableFromJs(env, object.Get("gdt"), prefix + "gdt");
+  sregs.idt = DtableFromJs(env, object.Get("idt"), prefix + "idt");
+  for (const ControlField& field : kControlFields) {
+    sregs.*field.member = GetBigUint64(env, object.Get(field.name), prefix + field.name);
+  }
+  return sregs;
+}
+
+Napi::Array CpuidEntriesToJs(Napi::Env env, const kvm_cpuid_entry2* entries, uint32_t count) {
+  Napi::Array array = Napi::Array::New(env, count);
+  for (uint32_t i = 0; i < count; i++) {
+    const kvm_cpuid_entry2& entry = entries[i];
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("function", Napi::Number::New(env, entry.function));
+    object.Set("index", Napi::Number::New(env, entry.index));
+    object.Set("flags", Napi::Number::New(env, entry.flags));
+    object.Set("eax", Napi::Number::New(env, entry.eax));
+    object.Set("ebx", Napi::Number::New(env, entry.ebx));
+    object.Set("ecx", Napi::Number::New(env, entry.ecx));
+    object.Set("edx", Napi::Number::New(env, entry.edx));
+    array.Set(i, object);
+  }
+  return array;
+}
+
+std::vector<kvm_cpuid_entry2> CpuidEntriesFromJs(Napi::Env env, Napi::Value value, const char* what) {
+  if (!value.IsArray()) ThrowTypeError(env, std::string(what) + " must be an array of CPUID entries");
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<kvm_cpuid_entry2> entries(array.Length());
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    const std::string item = std::string(what) + "[" + std::to_string(i) + "]";
+    Napi::Object object = AsObject(env, array.Get(i), item);
+    kvm_cpuid_entry2& entry = entries[i];
+    entry = {};
+    entry.function = static_cast<__u32>(GetUint(env, object.Get("function"), 0xffffffffu, item + ".function"));
+    entry.index = static_cast<__u32>(GetUint(env, object.Get("index"), 0xffffffffu, item + ".index"));
+    entry.flags = static_cast<__u32>(GetUint(env, object.Get("flags"), 0xffffffffu, item + ".flags"));
+    entry.eax = static_cast<__u32>(GetUint(env, object.Get("eax"), 0xffffffffu, item + ".eax"));
+    entry.ebx = static_cast<__u32>(GetUint(env, object.Get("ebx"), 0xffffffffu, item + ".ebx"));
+    entry.ecx = static_cast<__u32>(GetUint(env, object.Get("ecx"), 0xffffffffu, item + ".ecx"));
+    entry.edx = static_cast<__u32>(GetUint(env, object.Get("edx"), 0xffffffffu, item + ".edx"));
+  }
+  return entries;
+}
+
+Napi::Array XcrsToJs(Napi::Env env, const kvm_xcrs& xcrs) {
+  const uint32_t count = xcrs.nr_xcrs < KVM_MAX_XCRS ? xcrs.nr_xcrs : KVM_MAX_XCRS;
+  Napi::Array array = Napi::Array::New(env, count);
+  for (uint32_t i = 0; i < count; i++) {
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("xcr", Napi::Number::New(env, xcrs.xcrs[i].xcr));
+    object.Set("value", Napi::BigInt::New(env, static_cast<uint64_t>(xcrs.xcrs[i].value)));
+    array.Set(i, object);
+  }
+  return array;
+}
+
+kvm_xcrs XcrsFromJs(Napi::Env env, Napi::Value value, const char* what) {
+  if (!value.IsArray()) ThrowTypeError(env, std::string(what) + " must be an array of { xcr, value }");
+  Napi::Array array = value.As<Napi::Array>();
+  if (array.Length() > KVM_MAX_XCRS) {
+    ThrowRangeError(env, std::string(what) + " holds at most " + std::to_string(KVM_MAX_XCRS) + " entries");
+  }
+  kvm_xcrs xcrs = {};
+  xcrs.nr_xcrs = array.Length();
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    const std::string item = std::string(what) + "[" + std::to_string(i) + "]";
+    Napi::Object object = AsObject(env, array.Get(i), item);
+    xcrs.xcrs[i].xcr = static_cast<__u32>(GetUint(env, object.Get("xcr"), 0xffffffffu, item + ".xcr"));
+    xcrs.xcrs[i].value = GetBigUint64(env, object.Get("value"), item + ".value");
+  }
+  return xcrs;
+}
+
+}  // namespace hyperlight_kvm

@@ -1,0 +1,356 @@
+#include "vcpu_fd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "addon_data.h"
+#include "convert.h"
+#include "throw.h"
+
+namespace hyperlight_kvm {
+
+namespace {
+
+// x87/SSE power-on state (SDM vol. 1 §8.1.5, §10.2.3): FCW 0x37f masks every
+// x87 exception; MXCSR 0x1f80 masks every SSE exception.
+constexpr uint16_t kDefaultFcw = 0x37f;
+constexpr uint32_t kDefaultMxcsr = 0x1f80;
+// KVM_GET_CPUID2 fails with E2BIG until the buffer holds every entry.
+constexpr uint32_t kFirstCpuidCapacity = 256;
+constexpr uint32_t kMaxCpuidCapacity = 4096;
+
+void FinalizeBlock(napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<RunBlockStorage>*>(hint); }
+
+using CpuidBuffer = std::unique_ptr<kvm_cpuid2, decltype(&free)>;
+
+CpuidBuffer AllocateCpuid(uint32_t capacity) {
+  // kvm_cpuid2 ends in a flexible array of `nent` entries.
+  size_t bytes = sizeof(kvm_cpuid2) + capacity * sizeof(kvm_cpuid_entry2);
+  CpuidBuffer cpuid(static_cast<kvm_cpuid2*>(calloc(1, bytes)), &free);
+  if (!cpuid) throw std::bad_alloc();
+  cpuid->nent = capacity;
+  return cpuid;
+}
+
+}  // namespace
+
+Napi::Function VcpuFd::Define(Napi::Env env) {
+  std::vector<PropertyDescriptor> properties = {
+      InstanceAccessor<&VcpuFd::GetRunBlock>("runBlock"),
+      InstanceMethod<&VcpuFd::Run>("run"),
+      InstanceMethod<&VcpuFd::GetRegs>("getRegs"),
+      InstanceMethod<&VcpuFd::SetRegs>("setRegs"),
+      InstanceMethod<&VcpuFd::GetSregs>("getSregs"),
+      InstanceMethod<&VcpuFd::SetSregs>("setSregs"),
+      InstanceMethod<&VcpuFd::StageSregs>("stageSregs"),
+      InstanceMethod<&VcpuFd::ResetFpu>("resetFpu"),
+      InstanceMethod<&VcpuFd::GetCpuid2>("getCpuid2"),
+      InstanceMethod<&VcpuFd::SetCpuid2>("setCpuid2"),
+      InstanceMethod<&VcpuFd::GetXcrs>("getXcrs"),
+      InstanceMethod<&VcpuFd::SetXcrs>("setXcrs"),
+      InstanceMethod<&VcpuFd::Dispose>("dispose"),
+  };
+  if (std::optional<Napi::Symbol> dispose = DisposeSymbol(env)) {
+    properties.push_back(InstanceMethod<&VcpuFd::Dispose>(*dispose));
+  }
+  return DefineClass(env, "VcpuFd", properties);
+}
+
+VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) {
+  Napi::Env env = info.Env();
+  Init* init = TakeInternalInit<Init>(info);
+  if (init == nullptr) ThrowTypeError(env, "VcpuFd cannot be constructed directly; use VmFd.createVcpu()");
+  fd_ = std::move(init->fd);
+  sync_regs_mask_ = init->sync_regs_mask;
+  slots_ = std::move(init->slots);
+
+  // A throwing constructor never runs the destructor: release by hand.
+  try {
+    void* run = mmap(nullptr, init->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.Get(), 0);
+    if (run == MAP_FAILED) ThrowSystemError(env, errno, "mmap", nullptr, "mapping the vCPU's kvm_run");
+    run_ = static_cast<kvm_run*>(run);
+    run_size_ = init->mmap_size;
+
+    block_ = std::make_shared<RunBlockStorage>();
+    auto hold = std::make_unique<std::shared_ptr<RunBlockStorage>>(block_);
+    napi_value buffer;
+    // SAFETY: the ArrayBuffer covers exactly the block, and `hold` keeps the
+    // block alive until V8 frees the buffer's backing store.
+    napi_status status = napi_create_external_arraybuffer(env, block_->bytes, sizeof block_->bytes, FinalizeBlock,
+                                                          hold.get(), &buffer);
+    NAPI_THROW_IF_FAILED_VOID(env, status);
+    hold.release();  // now owned by the buffer's finalizer
+    block_buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(Napi::ArrayBuffer(env, buffer), 1);
+
+    LoadRegsIntoBlock(env, fd_.Get());
+  } catch (...) {
+    Release();
+    throw;
+  }
+}
+
+VcpuFd::~VcpuFd() { Release(); }
+
+void VcpuFd::Release() {
+  if (run_ != nullptr) {
+    // SAFETY: run_ came from mmap of run_size_ bytes and nothing uses it after this.
+    munmap(run_, run_size_);
+    run_ = nullptr;
+  }
+  fd_.Reset();
+  slots_.reset();  // the mappings stay mapped while the VmFd still holds the table
+  block_.reset();
+}
+
+int VcpuFd::Fd(Napi::Env env, const char* method) const {
+  if (!fd_.Valid()) ThrowDisposed(env, method);
+  return fd_.Get();
+}
+
+void VcpuFd::LoadRegsIntoBlock(Napi::Env env, int fd) {
+  kvm_regs regs;
+  if (ioctl(fd, KVM_GET_REGS, &regs) < 0) ThrowSystemError(env, errno, "KVM_GET_REGS");
+  memcpy(block_->u64() + run_block::kRegsU64, &regs, sizeof regs);
+  regs_dirty_ = false;
+}
+
+Napi::Value VcpuFd::GetRunBlock(const Napi::CallbackInfo& info) {
+  Fd(info.Env(), "VcpuFd.runBlock");
+  return block_buffer_.Value();
+}
+
+// run(loadRegs = false): number — the KVM exit reason (KVM_EXIT_INTR when
+// KVM_RUN was interrupted by a signal or immediate_exit). With loadRegs the
+// registers in the run block are loaded first, in the same KVM_RUN through
+// sync_regs. Details of the exit and the registers at the exit are in the run
+// block afterwards.
+Napi::Value VcpuFd::Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.run");
+  if (info.Length() > 0 && info[0].ToBoolean().Value()) regs_dirty_ = true;
+  uint64_t* block_regs = block_->u64() + run_block::kRegsU64;
+
+  uint32_t dirty = 0;
+  if (regs_dirty_) {
+    if (CanSync(KVM_SYNC_X86_REGS)) {
+      memcpy(&run_->s.regs.regs, block_regs, sizeof(kvm_regs));
+      dirty |= KVM_SYNC_X86_REGS;
+    } else {
+      if (ioctl(fd, KVM_SET_REGS, block_regs) < 0) ThrowSystemError(env, errno, "KVM_SET_REGS");
+      regs_dirty_ = false;
+    }
+  }
+  if (sregs_staged_) dirty |= KVM_SYNC_X86_SREGS;  // only staged when CanSync(KVM_SYNC_X86_SREGS)
+  // SAFETY: run_ is the live kvm_run mapping of this vCPU (checked by Fd()).
+  run_->kvm_dirty_regs = dirty;
+  run_->kvm_valid_regs = sync_regs_mask_ & KVM_SYNC_X86_REGS;
+
+  int result = ioctl(fd, KVM_RUN, 0);
+  int error = result < 0 ? errno : 0;
+
+  // KVM clears each kvm_dirty_regs bit as it loads that state; a bit still set
+  // means the state was not loaded (it was rejected, or KVM_RUN failed first).
+  uint32_t not_loaded = run_->kvm_dirty_regs & dirty;
+  run_->kvm_dirty_regs = 0;
+  regs_dirty_ = (not_loaded & KVM_SYNC_X86_REGS) != 0;
+  bool sregs_rejected = (not_loaded & KVM_SYNC_X86_SREGS) != 0;
+  sregs_staged_ = false;
+
+  if (!regs_dirty_) {
+    if (CanSync(KVM_SYNC_X86_REGS)) {
+      // KVM stored the registers at the exit because kvm_valid_regs asked for them.
+      memcpy(block_regs, &run_->s.regs.regs, sizeof(kvm_regs));
+    } else if (result == 0 || error == EINTR) {
+      LoadRegsIntoBlock(env, fd);
+    }
+  }
+
+  if (result < 0 && error != EINTR) {
+    ThrowSystemError(env, error, "KVM_RUN", nullptr,
+                     sregs_rejected ? "KVM rejected the special registers staged with stageSregs()" : nullptr);
+  }
+  // EINTR: a signal or immediate_exit stopped KVM_RUN before the guest exited;
+  // kvm_run.exit_reason is not updated on the immediate_exit path, so set it here.
+  uint32_t reason = result < 0 ? KVM_EXIT_INTR : run_->exit_reason;
+  RecordExit(env, reason);
+  return Napi::Number::New(env, reason);
+}
+
+void VcpuFd::RecordExit(Napi::Env env, uint32_t reason) {
+  uint64_t* u64 = block_->u64();
+  uint32_t* u32 = block_->u32();
+  u32[run_block::kExitReasonU32] = reason;
+  switch (reason) {
+    case KVM_EXIT_IO: {
+      const auto& io = run_->io;
+      const uint64_t data_size = static_cast<uint64_t>(io.size) * io.count;
+      // SAFETY: KVM places the port data inside the kvm_run mapping; checked so
+      // that a bad offset can never make this code touch memory past it.
+      if (io.data_offset > run_size_ || data_size > run_size_ - io.data_offset || io.size > sizeof(uint32_t)) {
+        ThrowSystemError(env, EFAULT, "KVM_RUN", nullptr, "KVM_EXIT_IO data lies outside the kvm_run mapping");
+      }
+      uint8_t* data = reinterpret_cast<uint8_t*>(run_) + io.data_offset;
+      uint32_t value = 0;
+      if (io.direction == KVM_EXIT_IO_OUT) {
+        memcpy(&value, data, io.size);  // little-endian, zero-extended to 32 bits
+      } else {
+        // The guest's `in` completes on the next KVM_RUN with whatever is here:
+        // answer zeroes rather than stale bytes of an earlier exit.
+        memset(data, 0, data_size);
+      }
+      u32[run_block::kIoDirectionU32] = io.direction;
+      u32[run_block::kIoSizeU32] = io.size;
+      u32[run_block::kIoPortU32] = io.port;
+      u32[run_block::kIoCountU32] = io.count;
+      u32[run_block::kIoValueU32] = value;
+      break;
+    }
+    case KVM_EXIT_MMIO: {
+      auto& mmio = run_->mmio;
+      // Reads of unbacked guest-physical memory complete with zeroes, as `in` does.
+      if (!mmio.is_write) memset(mmio.data, 0, sizeof mmio.data);
+      u64[run_block::kMmioGpaU64] = mmio.phys_addr;
+      u32[run_block::kMmioSizeU32] = mmio.len;
+      u32[run_block::kMmioIsWriteU32] = mmio.is_write;
+      break;
+    }
+    case KVM_EXIT_INTERNAL_ERROR: {
+      const auto& internal = run_->internal;
+      u32[run_block::kInternalSuberrorU32] = internal.suberror;
+      u32[run_block::kInternalNdataU32] = internal.ndata;
+      for (size_t i = 0; i < run_block::kInternalDataCount; i++) {
+        u64[run_block::kInternalDataU64 + i] = i < internal.ndata ? internal.data[i] : 0;
+      }
+      break;
+    }
+    case KVM_EXIT_FAIL_ENTRY:
+      u64[run_block::kFailEntryReasonU64] = run_->fail_entry.hardware_entry_failure_reason;
+      u32[run_block::kFailEntryCpuU32] = run_->fail_entry.cpu;
+      break;
+    default:
+      break;
+  }
+}
+
+Napi::Value VcpuFd::GetRegs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.getRegs");
+  kvm_regs regs;
+  if (ioctl(fd, KVM_GET_REGS, &regs) < 0) ThrowSystemError(env, errno, "KVM_GET_REGS");
+  memcpy(block_->u64() + run_block::kRegsU64, &regs, sizeof regs);
+  regs_dirty_ = false;
+  return RegsToJs(env, regs);
+}
+
+Napi::Value VcpuFd::SetRegs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.setRegs");
+  kvm_regs regs = RegsFromJs(env, info[0], "regs");
+  if (ioctl(fd, KVM_SET_REGS, &regs) < 0) ThrowSystemError(env, errno, "KVM_SET_REGS");
+  memcpy(block_->u64() + run_block::kRegsU64, &regs, sizeof regs);
+  regs_dirty_ = false;
+  return env.Undefined();
+}
+
+Napi::Value VcpuFd::GetSregs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.getSregs");
+  // Staged registers are what the vCPU will have once the next run starts.
+  if (sregs_staged_) return SregsToJs(env, run_->s.regs.sregs);
+  kvm_sregs sregs;
+  if (ioctl(fd, KVM_GET_SREGS, &sregs) < 0) ThrowSystemError(env, errno, "KVM_GET_SREGS");
+  return SregsToJs(env, sregs);
+}
+
+Napi::Value VcpuFd::SetSregs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.setSregs");
+  kvm_sregs sregs = SregsFromJs(env, info[0], "sregs");
+  if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0) ThrowSystemError(env, errno, "KVM_SET_SREGS");
+  sregs_staged_ = false;
+  // Without an in-kernel local APIC, every KVM_RUN reloads CR8 from kvm_run.cr8
+  // (Linux arch/x86/kvm/x86.c, kvm_arch_vcpu_ioctl_run), which would undo the CR8 just set.
+  run_->cr8 = sregs.cr8;
+  return env.Undefined();
+}
+
+Napi::Value VcpuFd::StageSregs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.stageSregs");
+  kvm_sregs sregs = SregsFromJs(env, info[0], "sregs");
+  if (CanSync(KVM_SYNC_X86_SREGS)) {
+    // SAFETY: run_ is live (checked by Fd()); KVM reads s.regs.sregs only
+    // inside KVM_RUN on this thread.
+    run_->s.regs.sregs = sregs;
+    sregs_staged_ = true;
+  } else if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0) {
+    ThrowSystemError(env, errno, "KVM_SET_SREGS");
+  }
+  run_->cr8 = sregs.cr8;  // see SetSregs
+  return env.Undefined();
+}
+
+Napi::Value VcpuFd::ResetFpu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.resetFpu");
+  kvm_fpu fpu = {};
+  fpu.fcw = kDefaultFcw;
+  fpu.mxcsr = kDefaultMxcsr;
+  if (ioctl(fd, KVM_SET_FPU, &fpu) < 0) ThrowSystemError(env, errno, "KVM_SET_FPU");
+  return env.Undefined();
+}
+
+Napi::Value VcpuFd::GetCpuid2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.getCpuid2");
+  for (uint32_t capacity = kFirstCpuidCapacity; capacity <= kMaxCpuidCapacity; capacity *= 2) {
+    CpuidBuffer cpuid = AllocateCpuid(capacity);
+    // SAFETY: the buffer holds `nent` entries; KVM writes at most that many.
+    if (ioctl(fd, KVM_GET_CPUID2, cpuid.get()) == 0) return CpuidEntriesToJs(env, cpuid->entries, cpuid->nent);
+    if (errno != E2BIG) ThrowSystemError(env, errno, "KVM_GET_CPUID2");
+  }
+  ThrowSystemError(env, E2BIG, "KVM_GET_CPUID2", nullptr, "more than 4096 CPUID entries");
+}
+
+Napi::Value VcpuFd::SetCpuid2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.setCpuid2");
+  std::vector<kvm_cpuid_entry2> entries = CpuidEntriesFromJs(env, info[0], "entries");
+  CpuidBuffer cpuid = AllocateCpuid(static_cast<uint32_t>(entries.size()));
+  std::copy(entries.begin(), entries.end(), cpuid->entries);
+  // SAFETY: nent equals the number of entries allocated and copied.
+  if (ioctl(fd, KVM_SET_CPUID2, cpuid.get()) < 0) ThrowSystemError(env, errno, "KVM_SET_CPUID2");
+  return env.Undefined();
+}
+
+Napi::Value VcpuFd::GetXcrs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.getXcrs");
+  kvm_xcrs xcrs = {};
+  if (ioctl(fd, KVM_GET_XCRS, &xcrs) < 0) ThrowSystemError(env, errno, "KVM_GET_XCRS");
+  return XcrsToJs(env, xcrs);
+}
+
+Napi::Value VcpuFd::SetXcrs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.setXcrs");
+  kvm_xcrs xcrs = XcrsFromJs(env, info[0], "xcrs");
+  if (ioctl(fd, KVM_SET_XCRS, &xcrs) < 0) ThrowSystemError(env, errno, "KVM_SET_XCRS");
+  return env.Undefined();
+}
+
+Napi::Value VcpuFd::Dispose(const Napi::CallbackInfo& info) {
+  Release();
+  block_buffer_.Reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace hyperlight_kvm

@@ -1,0 +1,486 @@
+//! `#[guest_function]` and `#[host_function]` for `hyperlight-guest`.
+//!
+//! Use them through `hyperlight_guest` (which re-exports both); the generated
+//! code names `::hyperlight_guest`, so the guest must depend on that crate
+//! under its own name.
+//!
+//! Guests cannot use crates.io, so there is no `syn`/`quote`: the macros walk
+//! the `TokenTree`s of the small set of signatures they accept, and generate
+//! code from templates whose placeholder identifiers (`__HL_*`) are replaced
+//! by the user's tokens, keeping their spans so type errors point at the
+//! user's code.
+
+extern crate proc_macro;
+
+use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
+
+/// Most parameters a guest or host function may declare
+/// (`MAX_GUEST_FUNCTION_PARAMETERS` in `schema/abi.json`).
+const MAX_PARAMETERS: usize = 11;
+
+/// Registers a function the host can call.
+///
+/// ```ignore
+/// #[guest_function("Add")]
+/// fn add(a: i32, b: i32) -> i32 { a + b }
+///
+/// #[guest_function] // callable as "divide"
+/// fn divide(a: i32, b: i32) -> Result<i32> {
+///     a.checked_div(b).ok_or_else(|| GuestError::new("division by zero"))
+/// }
+/// ```
+///
+/// The name the host uses is the string literal, or the Rust name when there
+/// is none. Parameters are `i32`, `u32`, `i64`, `u64`, `f32`, `f64`, `bool`,
+/// `String` or `Vec<u8>` (at most 11); the return type is one of those, `()`,
+/// or a `Result<_, GuestError>` of one. The function must be a free,
+/// non-generic, non-`async` `fn` with plain identifier parameters.
+#[proc_macro_attribute]
+pub fn guest_function(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand_guest_function(attr, item.clone()) {
+        Ok(out) => out,
+        Err(e) => {
+            // Keep the function so its own uses do not cascade into more errors.
+            let mut out = item;
+            out.extend(e.into_compile_error());
+            out
+        }
+    }
+}
+
+/// Declares a host function; the macro supplies the body, which calls the
+/// host through the `CALL_HOST` port.
+///
+/// ```ignore
+/// #[host_function("GetWeekday")]
+/// fn get_weekday() -> Result<String, HostError>;
+///
+/// #[host_function("HostPrint")]
+/// fn host_print(message: &str) -> i32; // panics (aborts) if the host fails
+/// ```
+///
+/// The declaration is a `fn` item ending in `;` instead of a body. Parameters
+/// take any type a guest function takes, plus `&str` and `&[u8]`. Returning
+/// `Result<T, HostError>` hands failures to the caller; returning `T` panics
+/// on failure.
+#[proc_macro_attribute]
+pub fn host_function(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand_host_function(attr, item).unwrap_or_else(Error::into_compile_error)
+}
+
+/// A compile error at a span.
+struct Error {
+    span: Span,
+    message: String,
+}
+
+fn error<T>(span: Span, message: impl Into<String>) -> Result<T, Error> {
+    Err(Error { span, message: message.into() })
+}
+
+impl Error {
+    /// `::core::compile_error! { "message" }` with every token at the span.
+    fn into_compile_error(self) -> TokenStream {
+        let span = self.span;
+        let punct = |c, spacing| {
+            let mut p = Punct::new(c, spacing);
+            p.set_span(span);
+            TokenTree::Punct(p)
+        };
+        let mut message = Literal::string(&self.message);
+        message.set_span(span);
+        let mut body = Group::new(Delimiter::Brace, TokenTree::Literal(message).into());
+        body.set_span(span);
+        [
+            punct(':', Spacing::Joint),
+            punct(':', Spacing::Alone),
+            TokenTree::Ident(Ident::new("core", span)),
+            punct(':', Spacing::Joint),
+            punct(':', Spacing::Alone),
+            TokenTree::Ident(Ident::new("compile_error", span)),
+            punct('!', Spacing::Alone),
+            TokenTree::Group(body),
+        ]
+        .into_iter()
+        .collect()
+    }
+}
+
+/// Which attribute is parsing: they accept slightly different signatures.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Guest,
+    Host,
+}
+
+impl Kind {
+    fn attribute(self) -> &'static str {
+        match self {
+            Kind::Guest => "guest_function",
+            Kind::Host => "host_function",
+        }
+    }
+}
+
+/// One parameter: `[mut] name: Type`.
+struct Param {
+    name: Ident,
+    ty: Vec<TokenTree>,
+}
+
+/// The parts of a `fn` item the macros need.
+struct FnItem {
+    /// Outer attributes and visibility, re-emitted as written.
+    prefix: Vec<TokenTree>,
+    /// The `fn` keyword.
+    fn_token: TokenTree,
+    name: Ident,
+    /// The parenthesised parameter list, as written.
+    params_group: Group,
+    params: Vec<Param>,
+    /// `-> Type` as written (empty when there is no return type).
+    arrow_and_return: Vec<TokenTree>,
+    /// The return type (empty means `()`).
+    return_type: Vec<TokenTree>,
+    /// `{ ... }`, or `None` for a `;`-terminated declaration.
+    body: Option<Group>,
+}
+
+fn is_punct(t: Option<&TokenTree>, c: char) -> bool {
+    matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c)
+}
+
+fn is_ident(t: Option<&TokenTree>, name: &str) -> bool {
+    matches!(t, Some(TokenTree::Ident(i)) if i.to_string() == name)
+}
+
+fn span_of(tokens: &[TokenTree]) -> Span {
+    tokens.first().map_or_else(Span::call_site, TokenTree::span)
+}
+
+/// The exported name: `("Name")` or, when absent, the Rust name.
+fn parse_name(attr: TokenStream, kind: Kind, default: &Ident) -> Result<String, Error> {
+    let tokens: Vec<TokenTree> = attr.into_iter().collect();
+    let usage = format!("expected a string literal naming the function, like #[{}(\"Name\")]", kind.attribute());
+    match tokens.as_slice() {
+        [] => Ok(default.to_string()),
+        [TokenTree::Literal(lit)] => {
+            let text = lit.to_string();
+            let Some(name) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+                return error(lit.span(), usage);
+            };
+            if name.is_empty() {
+                return error(lit.span(), "the function name must not be empty");
+            }
+            if name.contains('\\') {
+                return error(lit.span(), "the function name must not contain escapes");
+            }
+            Ok(name.to_owned())
+        }
+        other => error(span_of(other), usage),
+    }
+}
+
+fn parse_fn(item: TokenStream, kind: Kind) -> Result<FnItem, Error> {
+    let tokens: Vec<TokenTree> = item.into_iter().collect();
+    let mut i = 0;
+    let mut prefix = Vec::new();
+    // Outer attributes (including doc comments): `#` `[...]`.
+    while is_punct(tokens.get(i), '#') {
+        prefix.extend(tokens[i..(i + 2).min(tokens.len())].iter().cloned());
+        i += 2;
+    }
+    // Visibility: `pub`, `pub(crate)`, ...
+    if is_ident(tokens.get(i), "pub") {
+        prefix.push(tokens[i].clone());
+        i += 1;
+        if let Some(TokenTree::Group(g)) = tokens.get(i) {
+            if g.delimiter() == Delimiter::Parenthesis {
+                prefix.push(tokens[i].clone());
+                i += 1;
+            }
+        }
+    }
+    let what = match kind {
+        Kind::Guest => "guest functions",
+        Kind::Host => "host function declarations",
+    };
+    for qualifier in ["const", "async", "unsafe", "extern"] {
+        if is_ident(tokens.get(i), qualifier) {
+            return error(tokens[i].span(), format!("{what} cannot be `{qualifier}`"));
+        }
+    }
+    let fn_token = match tokens.get(i) {
+        Some(t @ TokenTree::Ident(id)) if id.to_string() == "fn" => t.clone(),
+        other => {
+            let span = other.map_or_else(Span::call_site, TokenTree::span);
+            return error(span, format!("#[{}] goes on a `fn` item", kind.attribute()));
+        }
+    };
+    i += 1;
+    let Some(TokenTree::Ident(name)) = tokens.get(i).cloned() else {
+        return error(fn_token.span(), "expected the function's name");
+    };
+    i += 1;
+    if is_punct(tokens.get(i), '<') {
+        return error(tokens[i].span(), format!("{what} cannot be generic"));
+    }
+    let params_group = match tokens.get(i) {
+        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => g.clone(),
+        _ => return error(name.span(), "expected the parameter list"),
+    };
+    i += 1;
+    let params = parse_params(&params_group, kind)?;
+
+    let mut arrow_and_return = Vec::new();
+    let mut return_type = Vec::new();
+    if is_punct(tokens.get(i), '-') && is_punct(tokens.get(i + 1), '>') {
+        arrow_and_return.extend(tokens[i..i + 2].iter().cloned());
+        i += 2;
+        while let Some(t) = tokens.get(i) {
+            let ends = is_ident(Some(t), "where")
+                || is_punct(Some(t), ';')
+                || matches!(t, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace);
+            if ends {
+                break;
+            }
+            return_type.push(t.clone());
+            i += 1;
+        }
+        if return_type.is_empty() {
+            return error(arrow_and_return[1].span(), "expected a return type after `->`");
+        }
+        arrow_and_return.extend(return_type.iter().cloned());
+    }
+    if is_ident(tokens.get(i), "where") {
+        return error(tokens[i].span(), format!("{what} cannot have a `where` clause"));
+    }
+
+    let body = match (kind, tokens.get(i)) {
+        (Kind::Guest, Some(TokenTree::Group(g))) if g.delimiter() == Delimiter::Brace => Some(g.clone()),
+        (Kind::Guest, other) => {
+            let span = other.map_or_else(|| name.span(), TokenTree::span);
+            return error(span, "a guest function needs a body");
+        }
+        (Kind::Host, Some(t)) if is_punct(Some(t), ';') => None,
+        (Kind::Host, other) => {
+            let span = other.map_or_else(|| name.span(), TokenTree::span);
+            return error(
+                span,
+                "a host function is declared without a body: end the signature with `;`, \
+                 e.g. `fn get_weekday() -> Result<String, HostError>;`",
+            );
+        }
+    };
+    i += 1;
+    if let Some(extra) = tokens.get(i) {
+        return error(extra.span(), "unexpected tokens after the function");
+    }
+    Ok(FnItem { prefix, fn_token, name, params_group, params, arrow_and_return, return_type, body })
+}
+
+/// Splits `(a: A, mut b: B<C, D>)` at top-level commas and checks each part.
+fn parse_params(group: &Group, kind: Kind) -> Result<Vec<Param>, Error> {
+    let mut parts: Vec<Vec<TokenTree>> = vec![Vec::new()];
+    let mut angle_depth = 0i32;
+    let mut prev_dash = false;
+    for t in group.stream() {
+        let mut dash = false;
+        if let TokenTree::Punct(p) = &t {
+            match p.as_char() {
+                '<' => angle_depth += 1,
+                // `->` inside a type is not a closing angle bracket.
+                '>' if !prev_dash => angle_depth -= 1,
+                '-' => dash = p.spacing() == Spacing::Joint,
+                ',' if angle_depth == 0 => {
+                    parts.push(Vec::new());
+                    prev_dash = false;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        prev_dash = dash;
+        parts.last_mut().map(|part| part.push(t));
+    }
+    if parts.last().is_some_and(Vec::is_empty) {
+        parts.pop(); // trailing comma, or no parameters
+    }
+    if parts.len() > MAX_PARAMETERS {
+        let noun = if kind == Kind::Guest { "guest" } else { "host" };
+        return error(
+            group.span(),
+            format!("{noun} functions take at most {MAX_PARAMETERS} parameters; this one declares {}", parts.len()),
+        );
+    }
+    parts.into_iter().map(|part| parse_param(part, group.span(), kind)).collect()
+}
+
+fn parse_param(part: Vec<TokenTree>, list_span: Span, kind: Kind) -> Result<Param, Error> {
+    let span = span_of(&part);
+    if part.is_empty() {
+        return error(list_span, "empty parameter");
+    }
+    if is_punct(part.first(), '#') {
+        return error(span, "parameter attributes are not supported");
+    }
+    if is_punct(part.first(), '&') || is_ident(part.first(), "self") || is_ident(part.get(1), "self") {
+        return error(span, "methods are not supported: use a free function");
+    }
+    let mut i = 0;
+    if is_ident(part.first(), "mut") {
+        if kind == Kind::Host {
+            return error(span, "host function parameters cannot be `mut`");
+        }
+        i = 1;
+    }
+    let name = match part.get(i) {
+        Some(TokenTree::Ident(id)) => id.clone(),
+        _ => return error(span, "parameters must be plain identifiers (`name: Type`), not patterns"),
+    };
+    // `name` `:` (a lone colon, not the first half of `::`)
+    match part.get(i + 1) {
+        Some(TokenTree::Punct(p)) if p.as_char() == ':' && p.spacing() == Spacing::Alone => {}
+        _ => return error(name.span(), "parameters must be plain identifiers (`name: Type`), not patterns"),
+    }
+    let ty: Vec<TokenTree> = part[i + 2..].to_vec();
+    if ty.is_empty() {
+        return error(name.span(), "expected a parameter type");
+    }
+    if kind == Kind::Guest && is_punct(ty.first(), '&') {
+        return error(
+            span_of(&ty),
+            "guest function parameters are owned values: use `String` instead of `&str` and `Vec<u8>` instead of `&[u8]`",
+        );
+    }
+    Ok(Param { name, ty })
+}
+
+/// Parses `template` and replaces each placeholder identifier with tokens.
+fn expand(template: &str, replace: &dyn Fn(&str) -> Option<Vec<TokenTree>>) -> TokenStream {
+    fn walk(stream: TokenStream, replace: &dyn Fn(&str) -> Option<Vec<TokenTree>>) -> TokenStream {
+        let mut out = TokenStream::new();
+        for t in stream {
+            match t {
+                TokenTree::Ident(ref id) => match replace(&id.to_string()) {
+                    Some(tokens) => out.extend(tokens),
+                    None => out.extend([t]),
+                },
+                TokenTree::Group(g) => {
+                    let mut inner = Group::new(g.delimiter(), walk(g.stream(), replace));
+                    inner.set_span(g.span());
+                    out.extend([TokenTree::Group(inner)]);
+                }
+                other => out.extend([other]),
+            }
+        }
+        out
+    }
+    walk(template.parse().expect("macro template parses"), replace)
+}
+
+/// A Rust string literal for `s` (names and identifiers only: no escapes needed
+/// beyond what `Debug` gives, which is valid literal syntax).
+fn str_literal(s: &str) -> String {
+    format!("{s:?}")
+}
+
+fn unit_type() -> Vec<TokenTree> {
+    vec![TokenTree::Group(Group::new(Delimiter::Parenthesis, TokenStream::new()))]
+}
+
+fn expand_guest_function(attr: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
+    let f = parse_fn(item.clone(), Kind::Guest)?;
+    let name = parse_name(attr, Kind::Guest, &f.name)?;
+
+    let mut template = String::from(
+        "const _: () = {
+            #[allow(unused_mut)]
+            fn __hl_invoke(
+                mut __hl_args: ::hyperlight_guest::__private::Args,
+            ) -> ::core::result::Result<::hyperlight_guest::Value, ::hyperlight_guest::GuestError> {\n",
+    );
+    for i in 0..f.params.len() {
+        template += &format!("let __hl_arg{i}: __HL_T{i} = __hl_args.next::<__HL_T{i}>()?;\n");
+    }
+    let call_args: Vec<String> = (0..f.params.len()).map(|i| format!("__hl_arg{i}")).collect();
+    template += &format!(
+        "<__HL_R as ::hyperlight_guest::__private::GuestReturn>::into_guest_result(__HL_FN({}))
+            }}
+            #[used]
+            #[unsafe(link_section = \"hyperlight_guest_functions\")]
+            static __HL_REGISTRATION: ::hyperlight_guest::__private::GuestFunctionRegistration =
+                ::hyperlight_guest::__private::GuestFunctionRegistration {{
+                    name: {name},
+                    rust_name: {rust_name},
+                    parameter_types: &[{types}],
+                    parameter_names: &[{names}],
+                    return_type: <__HL_R as ::hyperlight_guest::__private::GuestReturn>::VALUE_TYPE,
+                    invoke: __hl_invoke,
+                }};
+        }};",
+        call_args.join(", "),
+        name = str_literal(&name),
+        rust_name = str_literal(&f.name.to_string()),
+        types = (0..f.params.len())
+            .map(|i| format!("<__HL_T{i} as ::hyperlight_guest::Param>::VALUE_TYPE"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        names = f.params.iter().map(|p| str_literal(&p.name.to_string())).collect::<Vec<_>>().join(", "),
+    );
+
+    let registration = expand(&template, &|placeholder| match placeholder {
+        "__HL_FN" => Some(vec![TokenTree::Ident(f.name.clone())]),
+        "__HL_R" if f.return_type.is_empty() => Some(unit_type()),
+        "__HL_R" => Some(f.return_type.clone()),
+        p => p.strip_prefix("__HL_T").and_then(|i| i.parse::<usize>().ok()).map(|i| f.params[i].ty.clone()),
+    });
+    let mut out = item;
+    out.extend(registration);
+    Ok(out)
+}
+
+fn expand_host_function(attr: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
+    let f = parse_fn(item, Kind::Host)?;
+    let name = parse_name(attr, Kind::Host, &f.name)?;
+    debug_assert!(f.body.is_none());
+
+    let args: Vec<String> = (0..f.params.len())
+        .map(|i| format!("<__HL_T{i} as ::hyperlight_guest::__private::HostArg>::into_host_value(__HL_P{i})"))
+        .collect();
+    let template = format!(
+        "{{
+            <__HL_R as ::hyperlight_guest::__private::HostReturn>::from_host_result(
+                {name},
+                ::hyperlight_guest::call_host_value(
+                    {name},
+                    &[{args}],
+                    <__HL_R as ::hyperlight_guest::__private::HostReturn>::VALUE_TYPE,
+                ),
+            )
+        }}",
+        name = str_literal(&name),
+        args = args.join(", "),
+    );
+    let body = expand(&template, &|placeholder| match placeholder {
+        "__HL_R" if f.return_type.is_empty() => Some(unit_type()),
+        "__HL_R" => Some(f.return_type.clone()),
+        p => {
+            let (index, param) = if let Some(i) = p.strip_prefix("__HL_P") {
+                (i, true)
+            } else {
+                (p.strip_prefix("__HL_T")?, false)
+            };
+            let param_ref = &f.params[index.parse::<usize>().ok()?];
+            Some(if param { vec![TokenTree::Ident(param_ref.name.clone())] } else { param_ref.ty.clone() })
+        }
+    });
+
+    // The declaration as written, with the `;` replaced by the body.
+    let mut out = TokenStream::new();
+    out.extend(f.prefix);
+    out.extend([f.fn_token, TokenTree::Ident(f.name), TokenTree::Group(f.params_group)]);
+    out.extend(f.arrow_and_return);
+    out.extend(body);
+    Ok(out)
+}

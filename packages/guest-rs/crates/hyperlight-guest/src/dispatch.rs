@@ -1,0 +1,246 @@
+//! The guest function table and the two things the host asks of it:
+//! publishing it (`OP_INIT`) and calling one function (`OP_CALL`).
+//!
+//! `#[guest_function]` places one [`GuestFunctionRegistration`] per function
+//! in the `hyperlight_guest_functions` link section; the linker gathers them
+//! into one array delimited by `__start_`/`__stop_` symbols (it defines those
+//! for any section whose name is a C identifier), so registration needs no
+//! constructor and no allocation.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use crate::abi::MAX_GUEST_FUNCTION_PARAMETERS;
+use crate::entry::Env;
+use crate::error::{ErrorCode, GuestError};
+use crate::exit::{abort_fmt, halt};
+use crate::print::FixedString;
+use crate::value::{Param, Value, ValueType};
+use crate::wire::{self, FunctionCallView, Signature, TooLarge, WireError};
+
+/// The link section holding every [`GuestFunctionRegistration`]. The
+/// `#[guest_function]` macro spells the same name.
+pub const REGISTRATION_SECTION: &str = "hyperlight_guest_functions";
+
+/// One guest function, as `#[guest_function]` registers it.
+#[repr(C)]
+pub struct GuestFunctionRegistration {
+    /// The name the host calls it by.
+    pub name: &'static str,
+    /// The Rust function's name, for diagnostics.
+    pub rust_name: &'static str,
+    /// Declared parameter types, in order.
+    pub parameter_types: &'static [ValueType],
+    /// Parameter names, for error messages.
+    pub parameter_names: &'static [&'static str],
+    /// Declared return type.
+    pub return_type: ValueType,
+    /// Converts the checked arguments and runs the function.
+    pub invoke: fn(Args) -> Result<Value, GuestError>,
+}
+
+/// The arguments of a call, already checked against the declared parameter
+/// types; generated wrappers take them in order.
+pub struct Args {
+    values: alloc::vec::IntoIter<Value>,
+    function: &'static str,
+}
+
+impl Args {
+    /// The next argument as `T`.
+    ///
+    /// # Errors
+    /// `WrongArgumentType` when the argument is missing or of another type;
+    /// dispatch checks both before `invoke`, so this does not happen for
+    /// calls from the host.
+    pub fn next<T: Param>(&mut self) -> Result<T, GuestError> {
+        let value = self.values.next().ok_or_else(|| {
+            GuestError::with_code(ErrorCode::WrongArgumentCount, alloc::format!("too few arguments for \"{}\"", self.function))
+        })?;
+        T::from_value(value).map_err(|v| {
+            GuestError::with_code(
+                ErrorCode::WrongArgumentType,
+                alloc::format!("\"{}\" expected {} but got {}", self.function, T::VALUE_TYPE, v.value_type()),
+            )
+        })
+    }
+}
+
+fn never_invoked(_: Args) -> Result<Value, GuestError> {
+    Err(GuestError::new("the registration sentinel is not a function"))
+}
+
+/// An entry with an empty name that keeps the section (and so its
+/// `__start_`/`__stop_` symbols) present even in a guest without functions.
+#[used]
+#[unsafe(link_section = "hyperlight_guest_functions")]
+static SENTINEL: GuestFunctionRegistration = GuestFunctionRegistration {
+    name: "",
+    rust_name: "",
+    parameter_types: &[],
+    parameter_names: &[],
+    return_type: ValueType::Void,
+    invoke: never_invoked,
+};
+
+unsafe extern "C" {
+    // Defined by the linker around the section's contents.
+    static __start_hyperlight_guest_functions: GuestFunctionRegistration;
+    static __stop_hyperlight_guest_functions: GuestFunctionRegistration;
+}
+
+/// Every registered guest function.
+pub(crate) fn functions() -> impl Iterator<Item = &'static GuestFunctionRegistration> + Clone {
+    // Referencing the sentinel links the object file that defines it.
+    core::hint::black_box(&SENTINEL);
+    let start = &raw const __start_hyperlight_guest_functions;
+    let stop = &raw const __stop_hyperlight_guest_functions;
+    let count = (stop as usize - start as usize) / size_of::<GuestFunctionRegistration>();
+    // SAFETY: the linker concatenates the section's statics, all of this type
+    // (size a multiple of its alignment, so no padding between them), into
+    // [start, stop); they are immutable and live for the whole program.
+    let all = unsafe { core::slice::from_raw_parts(start, count) };
+    all.iter().filter(|f| !f.name.is_empty())
+}
+
+fn find(name: &str) -> Option<&'static GuestFunctionRegistration> {
+    functions().find(|f| f.name == name)
+}
+
+/// `OP_INIT`: checks the table and writes `GuestFunctionDetails`, then halts.
+pub(crate) fn publish_functions(env: &Env) -> ! {
+    for (i, f) in functions().enumerate() {
+        if let Some(other) = functions().skip(i + 1).find(|g| g.name == f.name) {
+            panic!("guest function \"{}\" is registered twice (by `{}` and `{}`)", f.name, f.rust_name, other.rust_name);
+        }
+        assert!(f.parameter_types.len() <= MAX_GUEST_FUNCTION_PARAMETERS, "too many parameters in \"{}\"", f.name);
+    }
+    let signatures = functions().map(|f| Signature {
+        name: f.name,
+        parameters: f.parameter_types,
+        return_type: f.return_type,
+    });
+    let count = functions().count();
+    let written = env.output.with_bytes_mut(|buf| wire::encode_guest_function_details(buf, count, signatures));
+    if let Err(TooLarge { needed }) = written {
+        abort_fmt(
+            crate::abi::ABORT_CODE_BAD_ENVIRONMENT as u32,
+            format_args!(
+                "the guest function table needs {needed} bytes but the output buffer holds {}",
+                env.output.size()
+            ),
+        );
+    }
+    halt()
+}
+
+/// `OP_CALL`: runs the call in the input buffer, writes the result, halts.
+pub(crate) fn call_guest_function(env: &Env) -> ! {
+    // Every heap value of the call is dropped inside `run` (the heap
+    // outlives the run; nothing may leak across calls).
+    run(env);
+    halt()
+}
+
+fn run(env: &Env) {
+    let (outcome, function) = match decode_call(env) {
+        Ok((f, args)) => ((f.invoke)(Args { values: args.into_iter(), function: f.name }), f.name),
+        Err(e) => (Err(e), ""),
+    };
+    let encoded = env.output.with_bytes_mut(|buf| match &outcome {
+        Ok(value) => wire::encode_function_call_result(buf, Ok(value)),
+        Err(e) => wire::encode_function_call_result(buf, Err((e.code, &e.message))),
+    });
+    drop(outcome);
+    if let Err(TooLarge { needed }) = encoded {
+        // Formatted on the stack: the heap may be the reason it is this big.
+        let mut message = FixedString::<256>::new();
+        let _ = write!(
+            message,
+            "the result of guest function \"{function}\" needs {needed} bytes but the output buffer holds {}",
+            env.output.size()
+        );
+        let fallback = env.output.with_bytes_mut(|buf| {
+            wire::encode_function_call_result(buf, Err((ErrorCode::MessageTooLarge, message.as_str())))
+        });
+        if fallback.is_err() {
+            abort_fmt(crate::abi::ABORT_CODE_BAD_ENVIRONMENT as u32, format_args!("{}", message.as_str()));
+        }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { alloc::format!("{n} {word}") } else { alloc::format!("{n} {word}s") }
+}
+
+fn malformed(what: &str, e: WireError) -> GuestError {
+    GuestError::with_code(ErrorCode::MalformedMessage, alloc::format!("malformed {what}: {}", e.0))
+}
+
+/// Decodes and checks the call in the input buffer, copying its arguments.
+fn decode_call(env: &Env) -> Result<(&'static GuestFunctionRegistration, Vec<Value>), GuestError> {
+    let decoded = env.input.with_frame(|payload| {
+        let call = FunctionCallView::decode(payload).map_err(|e| malformed("FunctionCall", e))?;
+        let name = call.function_name;
+        let f = find(name).ok_or_else(|| {
+            GuestError::with_code(ErrorCode::FunctionNotFound, alloc::format!("guest function \"{name}\" does not exist"))
+        })?;
+        check_call(f, &call)?;
+        let args = (0..call.argument_count())
+            .map(|i| call.argument(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| malformed("FunctionCall argument", e))?;
+        Ok((f, args))
+    });
+    decoded.unwrap_or_else(|bad| {
+        Err(GuestError::with_code(
+            ErrorCode::MalformedMessage,
+            alloc::format!(
+                "the input frame claims {} payload bytes but the input buffer holds {}",
+                bad.payload_size, bad.buffer_size
+            ),
+        ))
+    })
+}
+
+/// Checks argument count, argument types and the expected return type.
+fn check_call(f: &GuestFunctionRegistration, call: &FunctionCallView<'_>) -> Result<(), GuestError> {
+    let declared = f.parameter_types.len();
+    let passed = call.argument_count();
+    if passed != declared {
+        return Err(GuestError::with_code(
+            ErrorCode::WrongArgumentCount,
+            alloc::format!(
+                "function \"{}\" takes {} but was called with {passed}",
+                f.name,
+                plural(declared, "argument")
+            ),
+        ));
+    }
+    for (i, &expected) in f.parameter_types.iter().enumerate() {
+        let tag = call.argument_tag(i).map_err(|e| malformed("FunctionCall argument", e))?;
+        if tag != expected as u8 {
+            let got = ValueType::from_u8(tag).map_or_else(|| alloc::format!("unknown type {tag}"), |t| t.name().into());
+            let param = f.parameter_names.get(i).copied().unwrap_or("?");
+            return Err(GuestError::with_code(
+                ErrorCode::WrongArgumentType,
+                alloc::format!(
+                    "argument {} (`{param}`) of function \"{}\" must be {expected} but was {got}",
+                    i + 1,
+                    f.name
+                ),
+            ));
+        }
+    }
+    // 0 (`None`) means the caller did not state an expectation.
+    if call.return_type != 0 && call.return_type != f.return_type as u8 {
+        let expected = ValueType::from_u8(call.return_type)
+            .map_or_else(|| alloc::format!("unknown type {}", call.return_type), |t| t.name().into());
+        return Err(GuestError::with_code(
+            ErrorCode::WrongReturnType,
+            alloc::format!("function \"{}\" returns {} but the caller expected {expected}", f.name, f.return_type),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! The runtime of a hyperlight-ts guest written in Rust.
+//!
+//! A guest is a `#![no_std]`, `#![no_main]` binary crate that depends on this
+//! crate and is linked into a static-PIE ELF by `hyperlight-build-rust-guest`
+//! (`@hyperlight-ts/guest-rs`). This crate supplies everything such a binary
+//! needs and the host expects (`docs/abi.md`):
+//!
+//! - the ELF entry point `hyperlight_entry(peb, op)`, which validates the PEB,
+//!   publishes the guest function table on `OP_INIT` and runs one guest
+//!   function on `OP_CALL`;
+//! - the global allocator over the PEB's heap arena;
+//! - the panic handler, which reports panics (and heap exhaustion) as aborts;
+//! - `memcpy` & co., which the prebuilt `core`/`alloc` need from us.
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//! use hyperlight_guest::prelude::*;
+//!
+//! #[host_function("GetWeekday")]
+//! fn get_weekday() -> Result<String, HostError>;
+//!
+//! #[guest_function("SayHello")]
+//! fn say_hello(name: String) -> Result<String> {
+//!     let weekday = get_weekday()?;
+//!     Ok(format!("Hello, {name}! Today is {weekday}."))
+//! }
+//! ```
+//!
+//! Under `cfg(test)` the crate builds against `std` and every port exit goes
+//! to an in-process fake host (`test_host`), so the runtime logic is unit
+//! tested with `cargo test` on the build machine.
+#![cfg_attr(not(test), no_std)]
+// `mem.rs` defines memcpy & co. Without this attribute LLVM may recognise
+// their loops as "a memcpy" and compile them into calls to themselves. It is
+// crate-wide because `no_builtins` cannot be applied to a single module.
+#![no_builtins]
+#![warn(missing_docs, unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+extern crate alloc;
+// Lets the attribute macros' `::hyperlight_guest::` paths resolve inside this
+// crate's own tests.
+extern crate self as hyperlight_guest;
+
+#[allow(missing_docs, clippy::unreadable_literal)]
+pub mod abi;
+mod buffer;
+mod cell;
+mod dispatch;
+mod entry;
+mod error;
+mod exit;
+// `alloc.rs` holds the heap; the module cannot be called `alloc` next to `extern crate alloc`.
+#[path = "alloc.rs"]
+mod heap;
+mod host_call;
+mod mem;
+mod panic;
+pub mod print;
+mod value;
+mod wire;
+
+#[cfg(test)]
+mod test_host;
+
+pub use error::{ErrorCode, GuestError, HostError, Result};
+pub use exit::abort;
+pub use host_call::{call_host, call_host_value};
+pub use hyperlight_guest_macros::{guest_function, host_function};
+pub use value::{Param, Value, ValueType, WireValue};
+
+/// The read-only blob the host handed to the sandbox at creation
+/// (`init_data_gva`/`init_data_size` in the PEB); empty when there is none.
+///
+/// Returns an empty slice before the runtime has seen a valid PEB (it always
+/// has by the time guest code runs).
+pub fn init_data() -> &'static [u8] {
+    entry::env().map_or(&[], |env| env.init_data)
+}
+
+/// Everything a guest usually needs: `use hyperlight_guest::prelude::*;`.
+///
+/// Besides this crate's own items it re-exports the `alloc` types and macros a
+/// `no_std` guest would otherwise import by hand.
+pub mod prelude {
+    pub use crate::{
+        ErrorCode, GuestError, HostError, Result, Value, ValueType, abort, call_host, guest_function,
+        host_function, print, println,
+    };
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use alloc::{format, vec};
+}
+
+/// Items the attribute macros expand to. Not part of the public API: names and
+/// shapes may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::dispatch::{Args, GuestFunctionRegistration, REGISTRATION_SECTION};
+    pub use crate::value::{GuestReturn, HostArg, HostReturn};
+}
