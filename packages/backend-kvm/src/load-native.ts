@@ -93,8 +93,11 @@ export function openAddon(target: AddonTarget): NativeAddon {
   return addon;
 }
 
-/** Refuses an addon whose compiled-in constants differ from the TypeScript copies. */
-function checkAbi(addon: NativeAddon, addonPath: string): void {
+/**
+ * Refuses an addon whose compiled-in constants differ from the TypeScript copies.
+ * @throws Error with `code: 'ERR_HYPERLIGHT_NATIVE_LOAD'` listing every difference.
+ */
+export function checkAbi(addon: NativeAddon, addonPath: string): void {
   const mismatches: string[] = [];
   for (const [name, value] of Object.entries(KVM)) {
     const native = addon.abi?.kvm?.[name as KvmConstantName];

@@ -50,7 +50,7 @@ HL_NORETURN static void finish_call(const char *name, hl_result r) {
   hl_stdio_flush(); /* uses the output buffer: before encoding into it */
   if (!hl_wire_encode_result(out, cap, &r)) {
     hl_result too_big = hl_rt_static_error(
-        HL_ERROR_MESSAGE_TOO_LARGE, "the result of function \"%.*s\" does not fit in the %lu-byte output buffer",
+        HL_ERROR_MESSAGE_TOO_LARGE, "the result of guest function \"%.*s\" does not fit in the %lu-byte output buffer",
         NAME_QUOTE_MAX, name, (unsigned long)cap);
     if (!hl_wire_encode_result(out, cap, &too_big))
       hl_abortf(HL_ABORT_CODE_BAD_ENVIRONMENT, "the %lu-byte output buffer cannot hold a call result", (unsigned long)cap);
@@ -70,7 +70,7 @@ static hl_result dispatch(const char **name) {
 
   int qlen = wc.name_len > NAME_QUOTE_MAX ? NAME_QUOTE_MAX : (int)wc.name_len;
   const hl_rt_function *f = hl_rt_find_function(wc.name, wc.name_len);
-  if (!f) return hl_rt_static_error(HL_ERROR_FUNCTION_NOT_FOUND, "function \"%.*s\" not found", qlen, wc.name);
+  if (!f) return hl_rt_static_error(HL_ERROR_FUNCTION_NOT_FOUND, "guest function \"%.*s\" does not exist", qlen, wc.name);
   *name = f->name;
   if (wc.args.count != f->param_count)
     return hl_rt_static_error(HL_ERROR_WRONG_ARGUMENT_COUNT, "function \"%s\" takes %zu argument%s but was called with %u",
@@ -85,7 +85,7 @@ static hl_result dispatch(const char **name) {
                                 f->name, hl_type_name(f->params[i]), hl_type_name(args[i].type));
   }
   if (wc.return_type != HL_TYPE_NONE && wc.return_type != f->return_type)
-    return hl_rt_static_error(HL_ERROR_WRONG_RETURN_TYPE, "function \"%s\" returns %s, but the caller expected %s",
+    return hl_rt_static_error(HL_ERROR_WRONG_RETURN_TYPE, "function \"%s\" returns %s but the caller expected %s",
                               f->name, hl_type_name(f->return_type), hl_type_name(wc.return_type));
   /* Copy out of the input buffer: host calls made by the function reuse it. */
   for (uint32_t i = 0; i < wc.args.count; i++)

@@ -42,12 +42,14 @@ static void write_record(hl_log_level level, const char *msg, size_t len, const 
   if (append(level, msg, len, target, file, line)) return;
   hl_outl(HL_PORT_LOG_FLUSH, 0); /* area full: the host drains it and resets U */
   if (append(level, msg, len, target, file, line)) return;
-  /* Larger than the whole area: shorten the message to what fits. */
+  /* Larger than the whole area: shorten the message until it fits (the
+   * first guess allows for the record's tables and the other strings). */
   size_t room = hl_rt_peb->log_size;
-  size_t overhead = 64 + (target ? strlen(target) : 0) + (file ? strlen(file) : 0);
-  if (room <= overhead) return;
-  len = hl_rt_utf8_cut(msg, len, room - overhead);
-  append(level, msg, len, target, file, line);
+  size_t overhead = 128 + (target ? strlen(target) : 0) + (file ? strlen(file) : 0);
+  for (size_t max = room > overhead ? room - overhead : 0; max > 0; max = max > 64 ? max - 64 : 0) {
+    len = hl_rt_utf8_cut(msg, len, max);
+    if (append(level, msg, len, target, file, line)) return;
+  }
 }
 
 void hl_vlog(hl_log_level level, const char *target, const char *file, uint32_t line, const char *fmt, va_list ap) {

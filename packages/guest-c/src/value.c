@@ -69,8 +69,6 @@ void hl_result_free(hl_result *r) {
   memset(r, 0, sizeof *r);
 }
 
-hl_value hl_string(const char *s) { return hl_string_n(s, strlen(s)); }
-
 hl_value hl_string_copy(const char *s) {
   size_t n = strlen(s);
   char *copy = hl_run_alloc(n + 1);

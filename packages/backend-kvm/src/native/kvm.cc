@@ -3,16 +3,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "addon_data.h"
 #include "convert.h"
+#include "kvm_abi.h"
 #include "throw.h"
 #include "vm_fd.h"
 
@@ -89,15 +88,11 @@ Napi::Value Kvm::GetSupportedCpuid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "Kvm.getSupportedCpuid");
   for (uint32_t capacity = kFirstCpuidCapacity; capacity <= kMaxCpuidCapacity; capacity *= 2) {
-    // kvm_cpuid2 ends in a flexible array of `nent` entries.
-    size_t bytes = sizeof(kvm_cpuid2) + capacity * sizeof(kvm_cpuid_entry2);
-    std::unique_ptr<kvm_cpuid2, decltype(&free)> cpuid(static_cast<kvm_cpuid2*>(calloc(1, bytes)), &free);
-    if (!cpuid) throw std::bad_alloc();
-    cpuid->nent = capacity;
+    kvm_abi::CpuidBuffer cpuid(capacity);
     // SAFETY: the buffer holds `nent` entries; KVM writes at most that many and
     // stores the count it wrote back into nent.
-    if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, cpuid.get()) == 0) {
-      return CpuidEntriesToJs(env, cpuid->entries, cpuid->nent);
+    if (ioctl(fd, kvm_abi::kGetSupportedCpuid, cpuid.ioctl_arg()) == 0) {
+      return CpuidEntriesToJs(env, cpuid.entries(), cpuid.header()->nent);
     }
     if (errno != E2BIG) ThrowSystemError(env, errno, "KVM_GET_SUPPORTED_CPUID");
   }

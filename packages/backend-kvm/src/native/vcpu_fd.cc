@@ -13,6 +13,7 @@
 
 #include "addon_data.h"
 #include "convert.h"
+#include "kvm_abi.h"
 #include "throw.h"
 
 namespace hyperlight_kvm {
@@ -28,17 +29,6 @@ constexpr uint32_t kFirstCpuidCapacity = 256;
 constexpr uint32_t kMaxCpuidCapacity = 4096;
 
 void FinalizeBlock(napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<RunBlockStorage>*>(hint); }
-
-using CpuidBuffer = std::unique_ptr<kvm_cpuid2, decltype(&free)>;
-
-CpuidBuffer AllocateCpuid(uint32_t capacity) {
-  // kvm_cpuid2 ends in a flexible array of `nent` entries.
-  size_t bytes = sizeof(kvm_cpuid2) + capacity * sizeof(kvm_cpuid_entry2);
-  CpuidBuffer cpuid(static_cast<kvm_cpuid2*>(calloc(1, bytes)), &free);
-  if (!cpuid) throw std::bad_alloc();
-  cpuid->nent = capacity;
-  return cpuid;
-}
 
 }  // namespace
 
@@ -70,6 +60,8 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
   if (init == nullptr) ThrowTypeError(env, "VcpuFd cannot be constructed directly; use VmFd.createVcpu()");
   fd_ = std::move(init->fd);
   sync_regs_mask_ = init->sync_regs_mask;
+  xsave_size_ = init->xsave_size;
+  has_xsave2_ = init->has_xsave2;
   slots_ = std::move(init->slots);
 
   // A throwing constructor never runs the destructor: release by hand.
@@ -298,13 +290,41 @@ Napi::Value VcpuFd::StageSregs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// KVM_SET_FPU cannot do this alone: KVM ignores its mxcsr field (Linux
+// arch/x86/kvm/x86.c, kvm_arch_vcpu_ioctl_set_fpu). With KVM_CAP_XSAVE the
+// reset is one KVM_SET_XSAVE of a prepared image: the legacy region holds FCW
+// 0x37f and MXCSR 0x1f80 with every register zero, and XSTATE_BV names only
+// x87 and SSE, so every other component (AVX, AVX-512, ...) returns to its
+// initial state too.
 Napi::Value VcpuFd::ResetFpu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "VcpuFd.resetFpu");
-  kvm_fpu fpu = {};
-  fpu.fcw = kDefaultFcw;
-  fpu.mxcsr = kDefaultMxcsr;
-  if (ioctl(fd, KVM_SET_FPU, &fpu) < 0) ThrowSystemError(env, errno, "KVM_SET_FPU");
+  if (xsave_size_ == 0) {
+    kvm_fpu fpu = {};
+    fpu.fcw = kDefaultFcw;
+    fpu.mxcsr = kDefaultMxcsr;  // ignored by KVM; MXCSR keeps its value without KVM_CAP_XSAVE
+    if (ioctl(fd, KVM_SET_FPU, &fpu) < 0) ThrowSystemError(env, errno, "KVM_SET_FPU");
+    return env.Undefined();
+  }
+  if (fpu_reset_image_.empty()) {
+    std::vector<uint8_t> current(xsave_size_);
+    // SAFETY: both buffers hold xsave_size_ bytes, at least what KVM reads or
+    // writes (KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2), or 4096 without it).
+    if (ioctl(fd, has_xsave2_ ? kvm_abi::kGetXsave2 : kvm_abi::kGetXsave, current.data()) < 0) {
+      ThrowSystemError(env, errno, has_xsave2_ ? "KVM_GET_XSAVE2" : "KVM_GET_XSAVE");
+    }
+    std::vector<uint8_t> image(xsave_size_, 0);
+    const uint16_t fcw = kDefaultFcw;
+    const uint32_t mxcsr = kDefaultMxcsr;
+    const uint64_t xstate_bv = kvm_abi::kXfeatureX87 | kvm_abi::kXfeatureSse;
+    memcpy(&image[kvm_abi::kXsaveFcwOffset], &fcw, sizeof fcw);
+    memcpy(&image[kvm_abi::kXsaveMxcsrOffset], &mxcsr, sizeof mxcsr);
+    // MXCSR_MASK describes the CPU, not the state: keep what KVM reported.
+    memcpy(&image[kvm_abi::kXsaveMxcsrMaskOffset], &current[kvm_abi::kXsaveMxcsrMaskOffset], sizeof(uint32_t));
+    memcpy(&image[kvm_abi::kXsaveXstateBvOffset], &xstate_bv, sizeof xstate_bv);
+    fpu_reset_image_ = std::move(image);
+  }
+  if (ioctl(fd, kvm_abi::kSetXsave, fpu_reset_image_.data()) < 0) ThrowSystemError(env, errno, "KVM_SET_XSAVE");
   return env.Undefined();
 }
 
@@ -312,9 +332,11 @@ Napi::Value VcpuFd::GetCpuid2(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "VcpuFd.getCpuid2");
   for (uint32_t capacity = kFirstCpuidCapacity; capacity <= kMaxCpuidCapacity; capacity *= 2) {
-    CpuidBuffer cpuid = AllocateCpuid(capacity);
+    kvm_abi::CpuidBuffer cpuid(capacity);
     // SAFETY: the buffer holds `nent` entries; KVM writes at most that many.
-    if (ioctl(fd, KVM_GET_CPUID2, cpuid.get()) == 0) return CpuidEntriesToJs(env, cpuid->entries, cpuid->nent);
+    if (ioctl(fd, kvm_abi::kGetCpuid2, cpuid.ioctl_arg()) == 0) {
+      return CpuidEntriesToJs(env, cpuid.entries(), cpuid.header()->nent);
+    }
     if (errno != E2BIG) ThrowSystemError(env, errno, "KVM_GET_CPUID2");
   }
   ThrowSystemError(env, E2BIG, "KVM_GET_CPUID2", nullptr, "more than 4096 CPUID entries");
@@ -324,10 +346,10 @@ Napi::Value VcpuFd::SetCpuid2(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "VcpuFd.setCpuid2");
   std::vector<kvm_cpuid_entry2> entries = CpuidEntriesFromJs(env, info[0], "entries");
-  CpuidBuffer cpuid = AllocateCpuid(static_cast<uint32_t>(entries.size()));
-  std::copy(entries.begin(), entries.end(), cpuid->entries);
+  kvm_abi::CpuidBuffer cpuid(static_cast<uint32_t>(entries.size()));
+  std::copy(entries.begin(), entries.end(), cpuid.entries());
   // SAFETY: nent equals the number of entries allocated and copied.
-  if (ioctl(fd, KVM_SET_CPUID2, cpuid.get()) < 0) ThrowSystemError(env, errno, "KVM_SET_CPUID2");
+  if (ioctl(fd, kvm_abi::kSetCpuid2, cpuid.ioctl_arg()) < 0) ThrowSystemError(env, errno, "KVM_SET_CPUID2");
   return env.Undefined();
 }
 

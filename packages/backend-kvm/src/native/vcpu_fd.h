@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "run_block.h"
 #include "unique_fd.h"
@@ -31,6 +32,9 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
     UniqueFd fd;
     size_t mmap_size = 0;
     uint32_t sync_regs_mask = 0;
+    // Bytes of a KVM_GET/SET_XSAVE buffer; 0 without KVM_CAP_XSAVE.
+    size_t xsave_size = 0;
+    bool has_xsave2 = false;  // KVM_GET_XSAVE2 exists
     std::shared_ptr<SlotTable> slots;
   };
 
@@ -54,7 +58,7 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
   Napi::Value GetSregs(const Napi::CallbackInfo& info);    // KVM_GET_SREGS
   Napi::Value SetSregs(const Napi::CallbackInfo& info);    // KVM_SET_SREGS
   Napi::Value StageSregs(const Napi::CallbackInfo& info);  // kvm_run sync_regs, KVM_SYNC_X86_SREGS
-  Napi::Value ResetFpu(const Napi::CallbackInfo& info);    // KVM_SET_FPU
+  Napi::Value ResetFpu(const Napi::CallbackInfo& info);    // KVM_SET_XSAVE (KVM_SET_FPU without XSAVE)
   Napi::Value GetCpuid2(const Napi::CallbackInfo& info);   // KVM_GET_CPUID2
   Napi::Value SetCpuid2(const Napi::CallbackInfo& info);   // KVM_SET_CPUID2
   Napi::Value GetXcrs(const Napi::CallbackInfo& info);     // KVM_GET_XCRS
@@ -65,6 +69,9 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
   kvm_run* run_ = nullptr;  // mmap of the vCPU fd, run_size_ bytes
   size_t run_size_ = 0;
   uint32_t sync_regs_mask_ = 0;
+  size_t xsave_size_ = 0;
+  bool has_xsave2_ = false;
+  std::vector<uint8_t> fpu_reset_image_;  // built on the first resetFpu()
   std::shared_ptr<SlotTable> slots_;
   std::shared_ptr<RunBlockStorage> block_;
   Napi::Reference<Napi::ArrayBuffer> block_buffer_;

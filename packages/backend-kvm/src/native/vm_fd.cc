@@ -4,12 +4,14 @@
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "addon_data.h"
 #include "convert.h"
+#include "kvm_abi.h"
 #include "throw.h"
 #include "vcpu_fd.h"
 
@@ -120,6 +122,13 @@ Napi::Value VmFd::CreateVcpu(const Napi::CallbackInfo& info) {
   if (!init.fd.Valid()) ThrowSystemError(env, errno, "KVM_CREATE_VCPU");
   init.mmap_size = vcpu_mmap_size_;
   init.sync_regs_mask = sync_regs_mask_;
+  // KVM_CAP_XSAVE2 answers, on the VM fd, how many bytes KVM_GET_XSAVE2 and
+  // KVM_SET_XSAVE transfer (more than struct kvm_xsave's 4096 when AMX is permitted).
+  if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
+    int xsave2_size = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+    init.has_xsave2 = xsave2_size > 0;
+    init.xsave_size = std::max<size_t>(sizeof(kvm_abi::XsaveRegion), xsave2_size > 0 ? xsave2_size : 0);
+  }
   init.slots = slots_;
   return ConstructInternal(env, GetAddonData(env).vcpu_fd_constructor, &init);
 }

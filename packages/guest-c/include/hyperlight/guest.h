@@ -150,7 +150,7 @@ static inline hl_value hl_string_n(const char *data, size_t len) {
 }
 
 /** A string value over the NUL-terminated `s` (not copied; see {@link hl_string_n}). */
-hl_value hl_string(const char *s);
+static inline hl_value hl_string(const char *s) { return hl_string_n(s, __builtin_strlen(s)); }
 
 /** A string value holding a copy of `s` in run memory ({@link hl_run_alloc}). */
 hl_value hl_string_copy(const char *s);

@@ -6,7 +6,7 @@
 import { Selectors } from '../../abi/generated.js';
 import type { Segment, SpecialRegisters } from '../../backend/backend.js';
 import type { MemoryLayout } from '../../mem/layout.js';
-import { FLAT_LIMIT, FLAT_SEGMENTS, GDT_LIMIT, TSS_BUSY_TYPE, type FlatSegment } from './gdt.js';
+import { FLAT_LIMIT, FLAT_SEGMENTS, GDT_LIMIT, TSS_AVAILABLE_TYPE, TSS_BUSY_TYPE, type FlatSegment } from './gdt.js';
 import { IDT_LIMIT } from './idt.js';
 import { TSS_LIMIT } from './tss.js';
 
@@ -64,6 +64,16 @@ export const GUEST_APIC_BASE = 0xfee0_0900n;
 export interface SpecialRegisterOptions {
   /** Whether the backend enabled XSAVE (`VirtualMachine.xsaveEnabled`); sets CR4.OSXSAVE. */
   readonly xsave: boolean;
+  /**
+   * Load TR as an *available* 64-bit TSS (type 0x9) instead of a busy one
+   * (0xB). Only for QEMU's TCG emulator (e.g. `tools/kvm-vm`): its I/O
+   * permission check accepts no other TR type (QEMU target/i386/tcg
+   * seg_helper.c, `check_io`), so with a busy TR every guest `out` raises
+   * #GP. Never on hardware: VMX refuses to enter a 64-bit guest whose TR is
+   * not busy (SDM Vol. 3C, "VM Entries", "Checks on Guest Segment Registers").
+   * Default false.
+   */
+  readonly availableTss?: boolean;
 }
 
 /** The hidden (descriptor-cache) state a segment register holds after loading `segment` from the GDT. */
@@ -87,8 +97,9 @@ function flatSegmentRegister(segment: FlatSegment): Segment {
 
 /**
  * The special registers of a guest entry: CPL3 code and data segments, TR on
- * the busy 64-bit TSS, GDTR/IDTR on the system page, CR3 on the PML4, and
- * long mode with paging and no-execute enabled.
+ * the busy 64-bit TSS (the state `ltr` leaves; but see
+ * {@link SpecialRegisterOptions.availableTss}), GDTR/IDTR on the system page,
+ * CR3 on the PML4, and long mode with paging and no-execute enabled.
  * @throws never
  * @example
  * vm.setSpecialRegisters(guestSpecialRegisters(layout, { xsave: vm.xsaveEnabled }));
@@ -102,7 +113,7 @@ export function guestSpecialRegisters(layout: MemoryLayout, options: SpecialRegi
       base: BigInt(layout.tssGpa),
       limit: TSS_LIMIT,
       selector: Selectors.TSS,
-      type: TSS_BUSY_TYPE,
+      type: options.availableTss ? TSS_AVAILABLE_TYPE : TSS_BUSY_TYPE,
       present: true,
       dpl: 0,
       db: false,

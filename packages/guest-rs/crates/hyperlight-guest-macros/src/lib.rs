@@ -423,7 +423,7 @@ fn expand_guest_function(attr: TokenStream, item: TokenStream) -> Result<TokenSt
         name = str_literal(&name),
         rust_name = str_literal(&f.name.to_string()),
         types = (0..f.params.len())
-            .map(|i| format!("<__HL_T{i} as ::hyperlight_guest::Param>::VALUE_TYPE"))
+            .map(|i| format!("::hyperlight_guest::__private::param_type::<__HL_T{i}>()"))
             .collect::<Vec<_>>()
             .join(", "),
         names = f.params.iter().map(|p| str_literal(&p.name.to_string())).collect::<Vec<_>>().join(", "),

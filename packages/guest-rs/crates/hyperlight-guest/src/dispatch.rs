@@ -85,17 +85,18 @@ static SENTINEL: GuestFunctionRegistration = GuestFunctionRegistration {
 };
 
 unsafe extern "C" {
-    // Defined by the linker around the section's contents.
-    static __start_hyperlight_guest_functions: GuestFunctionRegistration;
-    static __stop_hyperlight_guest_functions: GuestFunctionRegistration;
+    // Defined by the linker around the section's contents; only their
+    // addresses matter, so they are declared as bytes.
+    static __start_hyperlight_guest_functions: u8;
+    static __stop_hyperlight_guest_functions: u8;
 }
 
 /// Every registered guest function.
 pub(crate) fn functions() -> impl Iterator<Item = &'static GuestFunctionRegistration> + Clone {
     // Referencing the sentinel links the object file that defines it.
     core::hint::black_box(&SENTINEL);
-    let start = &raw const __start_hyperlight_guest_functions;
-    let stop = &raw const __stop_hyperlight_guest_functions;
+    let start = (&raw const __start_hyperlight_guest_functions).cast::<GuestFunctionRegistration>();
+    let stop = (&raw const __stop_hyperlight_guest_functions).cast::<GuestFunctionRegistration>();
     let count = (stop as usize - start as usize) / size_of::<GuestFunctionRegistration>();
     // SAFETY: the linker concatenates the section's statics, all of this type
     // (size a multiple of its alignment, so no padding between them), into

@@ -131,9 +131,30 @@ impl Env {
 ///
 /// # Safety
 /// Only the host calls this, with the PEB it built.
-#[cfg_attr(not(test), unsafe(no_mangle))]
-pub(crate) unsafe extern "C" fn hyperlight_entry(peb: *const Peb, op: u64) -> ! {
-    // SAFETY: rdi is the PEB the host built for this run.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+unsafe extern "C" fn hyperlight_entry(peb: *const Peb, op: u64) -> ! {
+    // SAFETY: forwarded from the host's call.
+    unsafe { run(peb, op) }
+}
+
+/// Host tests enter here: the fake host ends runs by unwinding, which an
+/// `extern "C"` function may not do.
+///
+/// # Safety
+/// As the real entry point.
+#[cfg(test)]
+pub(crate) unsafe fn hyperlight_entry(peb: *const Peb, op: u64) -> ! {
+    // SAFETY: forwarded from the fake host's call.
+    unsafe { run(peb, op) }
+}
+
+/// One run: validate the PEB, then initialise or call.
+///
+/// # Safety
+/// `peb` is the PEB the host built for this run.
+unsafe fn run(peb: *const Peb, op: u64) -> ! {
+    // SAFETY: per our caller.
     let env = unsafe { Env::from_peb(peb) };
     ENV.set(Some(env));
     match op {

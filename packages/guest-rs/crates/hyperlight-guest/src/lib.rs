@@ -62,6 +62,8 @@ mod wire;
 
 #[cfg(test)]
 mod test_host;
+#[cfg(test)]
+mod tests;
 
 pub use error::{ErrorCode, GuestError, HostError, Result};
 pub use exit::abort;
@@ -99,5 +101,5 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::dispatch::{Args, GuestFunctionRegistration, REGISTRATION_SECTION};
-    pub use crate::value::{GuestReturn, HostArg, HostReturn};
+    pub use crate::value::{GuestReturn, HostArg, HostReturn, param_type};
 }

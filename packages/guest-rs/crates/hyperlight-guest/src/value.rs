@@ -143,6 +143,12 @@ pub trait WireValue: Sized {
 )]
 pub trait Param: WireValue {}
 
+/// The declared type of parameter type `T` (checks `T: Param` where the
+/// macro-generated registration names the user's type).
+pub const fn param_type<T: Param>() -> ValueType {
+    T::VALUE_TYPE
+}
+
 macro_rules! wire_value {
     ($($ty:ty => $variant:ident),* $(,)?) => {$(
         impl WireValue for $ty {

@@ -8,6 +8,7 @@ mod builder;
 mod reader;
 
 use alloc::string::String;
+#[cfg(test)]
 use alloc::vec::Vec;
 
 pub(crate) use builder::TooLarge;
@@ -51,6 +52,7 @@ mod details {
     pub(super) const FUNCTIONS: usize = 0;
     pub(super) const NAME: usize = 0;
     pub(super) const PARAMETERS: usize = 1;
+    #[cfg_attr(not(test), allow(dead_code))] // written by position in the encoder
     pub(super) const RETURN_TYPE: usize = 2;
 }
 /// The only field of every `*Value` table.

@@ -157,7 +157,7 @@ fn decoding_garbage_never_panics() {
 fn dump_samples_for_flatc() {
     let Some(dir) = std::env::var_os("HL_WIRE_SAMPLES_DIR") else { return };
     let dir = std::path::PathBuf::from(dir);
-    let mut write = |name: &str, f: &dyn Fn(&mut [u8]) -> Result<usize, TooLarge>| {
+    let write = |name: &str, f: &dyn Fn(&mut [u8]) -> Result<usize, TooLarge>| {
         let mut buf = vec![0u8; 4096];
         let len = f(&mut buf).unwrap();
         std::fs::write(dir.join(format!("{name}.bin")), &buf[..len]).unwrap();

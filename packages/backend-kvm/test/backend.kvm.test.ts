@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import type { VirtualMachine } from '@hyperlight-ts/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backend, loadNative } from '../src/index.js';
+import { guestMemoryMappingCount, kvmStatus, kvmUsable, loadRealModeGuest, openFdCount, registersAt } from './helpers/kvm.js';
+
+const MEMORY_SIZE = 0x10000;
+
+describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
+  const machines: VirtualMachine[] = [];
+  afterEach(() => {
+    for (const vm of machines.splice(0)) vm.dispose();
+  });
+  function createVm(): VirtualMachine {
+    const vm = backend.createVm({ memorySize: MEMORY_SIZE });
+    machines.push(vm);
+    return vm;
+  }
+
+  it('check() says KVM is usable', () => {
+    expect(kvmStatus).toEqual({ usable: true, detail: 'KVM API 12 on /dev/kvm' });
+  });
+
+  it('runs a real-mode guest: `mov al,0x42; out 0x10,al; hlt` exits io-out 0x10 = 0x42, then halt', () => {
+    const vm = createVm();
+    const entry = loadRealModeGuest(vm, 0x1000, [0xb0, 0x42, 0xe6, 0x10, 0xf4]);
+    expect(vm.run(entry)).toEqual({ kind: 'io-out', port: 0x10, size: 1, value: 0x42 });
+    expect(vm.run()).toEqual({ kind: 'halt' });
+  });
+
+  it('shares memory zero-copy both ways', () => {
+    const vm = createVm();
+    const entry = loadRealModeGuest(vm, 0x1000, [
+      0xa0, 0x00, 0x20, //             mov al, [0x2000]
+      0xe6, 0x10, //                   out 0x10, al
+      0xc6, 0x06, 0x01, 0x20, 0x99, // mov byte [0x2001], 0x99
+      0xf4, //                         hlt
+    ]);
+    const bytes = new Uint8Array(vm.memory);
+    bytes[0x2000] = 0x5a; // JS writes, the guest reads
+    expect(vm.run(entry)).toEqual({ kind: 'io-out', port: 0x10, size: 1, value: 0x5a });
+    expect(vm.run()).toEqual({ kind: 'halt' });
+    expect(bytes[0x2001]).toBe(0x99); // the guest writes, JS sees
+  });
+
+  it('round-trips all general registers through sync_regs', () => {
+    const vm = createVm();
+    const entry = loadRealModeGuest(vm, 0x1000, [0xf4]);
+    let value = 0x8877_6655_4433_2211n;
+    for (const name of ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rsp', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const) {
+      entry[name] = value;
+      value = (value * 3n + 0x1234n) & 0xffff_ffff_ffff_ffffn;
+    }
+    expect(vm.run(entry)).toEqual({ kind: 'halt' });
+    expect(vm.getRegisters()).toEqual({ ...entry, rip: 0x1001n });
+
+    // setRegisters() is applied by the next run().
+    vm.setRegisters({ ...entry, rip: 0x1000n, rax: 7n });
+    expect(vm.getRegisters().rax).toBe(7n);
+    expect(vm.run()).toEqual({ kind: 'halt' });
+    expect(vm.getRegisters()).toEqual({ ...entry, rax: 7n, rip: 0x1001n });
+  });
+
+  it('round-trips the special registers', () => {
+    const vm = createVm();
+    const sregs = vm.getSpecialRegisters();
+    const changed = {
+      ...sregs,
+      cs: { ...sregs.cs, base: 0n, selector: 0 },
+      es: { ...sregs.es, base: 0x1000n, selector: 0x100 },
+      gdt: { base: 0x3000n, limit: 0x27 },
+      idt: { base: 0x4000n, limit: 0x3ff },
+      cr2: 0xdead_beefn,
+    };
+    vm.setSpecialRegisters(changed);
+    expect(vm.getSpecialRegisters()).toEqual(changed);
+    new Uint8Array(vm.memory)[0x1000] = 0xf4;
+    expect(vm.run(registersAt(0x1000))).toEqual({ kind: 'halt' });
+    expect(vm.getSpecialRegisters()).toEqual(changed);
+  });
+
+  it('answers `in` with zeroes', () => {
+    const vm = createVm();
+    const entry = loadRealModeGuest(vm, 0x1000, [0xe4, 0x60, 0xe6, 0x10, 0xf4]); // in al,0x60; out 0x10,al; hlt
+    expect(vm.run({ ...entry, rax: 0x55n })).toEqual({ kind: 'io-in', port: 0x60, size: 1 });
+    expect(vm.run()).toEqual({ kind: 'io-out', port: 0x10, size: 1, value: 0 });
+  });
+
+  it('reports accesses to unbacked guest-physical memory as mmio (reads get zeroes)', () => {
+    const vm = createVm();
+    const entry = loadRealModeGuest(vm, 0x1000, [
+      0xb8, 0x00, 0x20, //             mov ax, 0x2000
+      0x8e, 0xd8, //                   mov ds, ax      (ds base 0x20000: past the 64 KiB of memory)
+      0xa0, 0x00, 0x00, //             mov al, [0]
+      0xe6, 0x10, //                   out 0x10, al
+      0xc6, 0x06, 0x01, 0x00, 0x77, // mov byte [1], 0x77
+      0xf4, //                         hlt
+    ]);
+    expect(vm.run({ ...entry, rax: 0xffn })).toEqual({ kind: 'mmio', gpa: 0x20000n, write: false, size: 1 });
+    expect(vm.run()).toEqual({ kind: 'io-out', port: 0x10, size: 1, value: 0 });
+    expect(vm.run()).toEqual({ kind: 'mmio', gpa: 0x20001n, write: true, size: 1 });
+    expect(vm.run()).toEqual({ kind: 'halt' });
+  });
+
+  it('loads the supported CPUID, so `cpuid` answers in the guest', () => {
+    const vm = createVm();
+    const entry = loadRealModeGuest(vm, 0x1000, [
+      0x66, 0x31, 0xc0, // xor eax, eax
+      0x0f, 0xa2, //       cpuid
+      0x66, 0x89, 0xd8, // mov eax, ebx
+      0x66, 0xe7, 0x10, // out 0x10, eax
+      0xf4,
+    ]);
+    using kvm = new (loadNative().Kvm)();
+    const vendor = kvm.getSupportedCpuid().find((entry) => entry.function === 0)!.ebx;
+    expect(vendor).not.toBe(0);
+    expect(vm.run(entry)).toEqual({ kind: 'io-out', port: 0x10, size: 4, value: vendor });
+  });
+
+  it('resetFpu() restores the x87 control word', () => {
+    const vm = createVm();
+    const entry = loadRealModeGuest(vm, 0x1000, [0xd9, 0x2e, 0x10, 0x30, 0xf4, 0xd9, 0x3e, 0x00, 0x30, 0xf4]);
+    const data = new DataView(vm.memory);
+    data.setUint16(0x3010, 0x027f, true);
+    expect(vm.run(entry)).toEqual({ kind: 'halt' }); // fldcw [0x3010]
+    vm.resetFpu();
+    expect(vm.run()).toEqual({ kind: 'halt' }); // fnstcw [0x3000]
+    expect(data.getUint16(0x3000, true)).toBe(0x37f);
+  });
+
+  it('reports xsaveEnabled as a boolean', () => {
+    expect(typeof createVm().xsaveEnabled).toBe('boolean');
+  });
+
+  it('returns interrupted when a signal stops KVM_RUN, and the vCPU stays usable', async () => {
+    const vm = createVm();
+    const entry = loadRealModeGuest(vm, 0x1000, [0xeb, 0xfe, 0xf4]); // jmp $ (forever); hlt
+    const onSignal = (): void => {};
+    process.on('SIGUSR2', onSignal);
+    try {
+      const killer = spawn('sh', ['-c', `sleep 0.5; kill -USR2 ${process.pid}`], { stdio: 'ignore' });
+      expect(vm.run(entry)).toEqual({ kind: 'interrupted' });
+      await new Promise((resolve) => killer.on('exit', resolve));
+    } finally {
+      process.off('SIGUSR2', onSignal);
+    }
+    expect(vm.getRegisters().rip).toBe(0x1000n);
+    expect(vm.run({ ...entry, rip: 0x1002n })).toEqual({ kind: 'halt' });
+  });
+
+  it('creating and disposing 50 VMs leaves the fd count and the mappings unchanged', () => {
+    backend.createVm({ memorySize: MEMORY_SIZE }).dispose(); // opens the shared /dev/kvm fd once
+    const fds = openFdCount();
+    const mappings = guestMemoryMappingCount();
+    for (let i = 0; i < 50; i++) {
+      const vm = backend.createVm({ memorySize: MEMORY_SIZE });
+      new Uint8Array(vm.memory)[0] = i;
+      vm.dispose();
+    }
+    expect(openFdCount()).toBe(fds);
+    expect(guestMemoryMappingCount()).toBe(mappings);
+  });
+
+  it('dispose() closes every fd of the VM and detaches its memory; then every method throws', () => {
+    backend.createVm({ memorySize: MEMORY_SIZE }).dispose();
+    const fds = openFdCount();
+    const vm = backend.createVm({ memorySize: MEMORY_SIZE });
+    expect(openFdCount()).toBe(fds + 3); // memfd, VM, vCPU
+    vm.dispose();
+    vm.dispose();
+    expect(openFdCount()).toBe(fds);
+    expect(vm.memory.byteLength).toBe(0);
+    const disposed = expect.objectContaining({ code: 'ERR_HYPERLIGHT_DISPOSED' });
+    expect(() => vm.run()).toThrow(disposed);
+    expect(() => vm.run(registersAt(0))).toThrow(disposed);
+    expect(() => vm.getRegisters()).toThrow(disposed);
+    expect(() => vm.getSpecialRegisters()).toThrow(disposed);
+  });
+
+  it('supports `using`', () => {
+    let memory: ArrayBuffer;
+    {
+      using vm = backend.createVm({ memorySize: MEMORY_SIZE });
+      memory = vm.memory;
+      expect(memory.byteLength).toBe(MEMORY_SIZE);
+    }
+    expect(memory.byteLength).toBe(0);
+  });
+});

@@ -1,0 +1,106 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { checkKvm, openFailure } from '../src/backend.js';
+import { backend, loadNative } from '../src/index.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'backend-kvm-check-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('backend.check()', () => {
+  it('is the kvm backend', () => {
+    expect(backend.name).toBe('kvm');
+  });
+
+  it('reports device-missing when /dev/kvm does not exist', () => {
+    const status = backend.check();
+    if (existsSync('/dev/kvm')) {
+      // Machines with KVM: the hypervisor tests cover the usable case.
+      expect(status.usable || status.reason !== 'device-missing').toBe(true);
+      return;
+    }
+    expect(status).toEqual({
+      usable: false,
+      reason: 'device-missing',
+      detail: expect.stringContaining('/dev/kvm does not exist'),
+    });
+  });
+
+  it('reports usable with the API version when KVM works', () => {
+    const status = backend.check();
+    if (!status.usable) return; // covered by the case above
+    expect(status.detail).toBe('KVM API 12 on /dev/kvm');
+  });
+
+  it('reports unsupported-platform off Linux x86-64', () => {
+    expect(checkKvm({ platform: 'win32', arch: 'x64' })).toEqual({
+      usable: false,
+      reason: 'unsupported-platform',
+      detail: 'KVM needs Linux on x86-64; this is win32/x64',
+    });
+    expect(checkKvm({ platform: 'linux', arch: 'arm64' })).toMatchObject({ reason: 'unsupported-platform' });
+  });
+
+  it('reports load-failed with the real cause when the addon does not load', () => {
+    const status = checkKvm({
+      load: () => {
+        throw new Error('the KVM addon is not built: /x/hyperlight_kvm.node does not exist');
+      },
+    });
+    expect(status).toEqual({
+      usable: false,
+      reason: 'load-failed',
+      detail: 'the KVM addon is not built: /x/hyperlight_kvm.node does not exist',
+    });
+  });
+
+  it('reports device-missing for a device path that does not exist', () => {
+    const status = checkKvm({ devicePath: join(scratch, 'no-such-kvm') });
+    expect(status).toMatchObject({ usable: false, reason: 'device-missing' });
+    expect(!status.usable && status.detail).toContain('ENOENT');
+  });
+
+  it('reports api-mismatch for a device that does not answer KVM ioctls', () => {
+    const notKvm = join(scratch, 'not-kvm');
+    writeFileSync(notKvm, '');
+    const status = checkKvm({ devicePath: notKvm });
+    expect(status).toMatchObject({ usable: false, reason: 'api-mismatch' });
+    expect(!status.usable && status.detail).toContain('KVM_GET_API_VERSION failed: ENOTTY');
+  });
+
+  it('never throws, even when the addon loader returns garbage', () => {
+    const status = checkKvm({ load: () => ({}) as ReturnType<typeof loadNative> });
+    expect(status.usable).toBe(false);
+  });
+});
+
+describe('openFailure', () => {
+  const failure = (code: string) => Object.assign(new Error(`open /dev/kvm failed: ${code}`), { code });
+
+  it.each([
+    ['ENOENT', 'device-missing'],
+    ['ENXIO', 'device-missing'],
+    ['ENODEV', 'device-missing'],
+    ['EACCES', 'permission-denied'],
+    ['EPERM', 'permission-denied'],
+    ['EMFILE', 'device-missing'],
+  ])('maps %s to %s', (code, reason) => {
+    const status = openFailure('/dev/kvm', failure(code));
+    expect(status).toMatchObject({ usable: false, reason });
+    expect(!status.usable && status.detail).toContain(code);
+  });
+
+  it('tells the user how to get permission', () => {
+    const status = openFailure('/dev/kvm', failure('EACCES'));
+    expect(!status.usable && status.detail).toMatch(/readable and writable.*group/);
+  });
+});
+
+describe('backend.createVm() argument checks (before touching KVM)', () => {
+  it.each([0, -4096, 4095, 4096.5, Number.NaN, 2 ** 53, '4096', undefined])('rejects memorySize %s', (memorySize) => {
+    expect(() => backend.createVm({ memorySize } as never)).toThrow(
+      expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('memorySize') }),
+    );
+  });
+});

@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Registers, SpecialRegisters, VirtualMachine } from '@hyperlight-ts/core';
+import { backend } from '../../src/index.js';
+
+/** Whether KVM works here; *.kvm.test.ts files use `describe.skipIf(!kvmUsable)`. */
+export const kvmStatus = backend.check();
+export const kvmUsable = kvmStatus.usable;
+
+/** Open file descriptors of this (forked) test process. */
+export function openFdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Mappings of guest memory (memfds named by GuestMemory) in this process. */
+export function guestMemoryMappingCount(): number {
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('memfd:hyperlight-guest-memory')).length;
+}
+
+/** All-zero registers with `rip` and RFLAGS bit 1 (always set). */
+export function registersAt(rip: number, overrides: Partial<Registers> = {}): Registers {
+  return {
+    rax: 0n, rbx: 0n, rcx: 0n, rdx: 0n, rsi: 0n, rdi: 0n, rsp: 0n, rbp: 0n,
+    r8: 0n, r9: 0n, r10: 0n, r11: 0n, r12: 0n, r13: 0n, r14: 0n, r15: 0n,
+    rip: BigInt(rip), rflags: 0x2n, ...overrides,
+  };
+}
+
+/** Real mode with CS base 0, so `rip` is a guest-physical address (the reset CS base is 0xffff0000). */
+export function realModeSregs(sregs: SpecialRegisters): SpecialRegisters {
+  return { ...sregs, cs: { ...sregs.cs, base: 0n, selector: 0 } };
+}
+
+/** Writes `code` at guest-physical `gpa` and prepares the VM to run it in real mode. */
+export function loadRealModeGuest(vm: VirtualMachine, gpa: number, code: readonly number[]): Registers {
+  new Uint8Array(vm.memory).set(code, gpa);
+  vm.setSpecialRegisters(realModeSregs(vm.getSpecialRegisters()));
+  return registersAt(gpa);
+}

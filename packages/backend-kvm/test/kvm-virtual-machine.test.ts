@@ -1,0 +1,160 @@
+import type { Registers, VmExit } from '@hyperlight-ts/core';
+import { describe, expect, it } from 'vitest';
+import { KVM, KvmVirtualMachine, RUN_BLOCK, type GuestMemory, type VcpuFd, type VmFd } from '../src/index.js';
+import { registersAt } from './helpers/kvm.js';
+
+/**
+ * A stand-in vCPU whose run() plays back a scripted exit into the run block,
+ * so the exit decoding and the register plumbing are tested without KVM.
+ */
+function fakeParts(script: (u32: Uint32Array, u64: BigUint64Array) => number) {
+  const runBlock = new ArrayBuffer(RUN_BLOCK.size);
+  const u32 = new Uint32Array(runBlock);
+  const u64 = new BigUint64Array(runBlock);
+  const calls: { loadRegs: boolean; regs: bigint[] }[] = [];
+  const disposed: string[] = [];
+  const vcpu = {
+    runBlock,
+    run(loadRegs?: boolean) {
+      calls.push({ loadRegs: loadRegs === true, regs: Array.from(u64.subarray(0, RUN_BLOCK.regCount)) });
+      const reason = script(u32, u64);
+      u32[RUN_BLOCK.exitReasonU32] = reason;
+      return reason;
+    },
+    dispose: () => disposed.push('vcpu'),
+  } as unknown as VcpuFd;
+  const vm = { dispose: () => disposed.push('vm') } as unknown as VmFd;
+  const buffer = new ArrayBuffer(4096);
+  const memory = { buffer, memorySize: 4096, dispose: () => disposed.push('memory') } as unknown as GuestMemory;
+  const machine = new KvmVirtualMachine({ memory, vm, vcpu, xsaveEnabled: true });
+  return { machine, calls, disposed, u64 };
+}
+
+function exitOf(script: (u32: Uint32Array, u64: BigUint64Array) => number): VmExit {
+  return fakeParts(script).machine.run();
+}
+
+describe('KvmVirtualMachine exit decoding', () => {
+  it('io-out: port, size and the zero-extended value', () => {
+    const exit = exitOf((u32) => {
+      u32[RUN_BLOCK.ioDirectionU32] = KVM.KVM_EXIT_IO_OUT;
+      u32[RUN_BLOCK.ioPortU32] = 0x10;
+      u32[RUN_BLOCK.ioSizeU32] = 4;
+      u32[RUN_BLOCK.ioValueU32] = 0xfffffffe;
+      return KVM.KVM_EXIT_IO;
+    });
+    expect(exit).toEqual({ kind: 'io-out', port: 0x10, size: 4, value: 0xfffffffe });
+  });
+
+  it('io-in: port and size', () => {
+    const exit = exitOf((u32) => {
+      u32[RUN_BLOCK.ioDirectionU32] = KVM.KVM_EXIT_IO_IN;
+      u32[RUN_BLOCK.ioPortU32] = 0x60;
+      u32[RUN_BLOCK.ioSizeU32] = 1;
+      return KVM.KVM_EXIT_IO;
+    });
+    expect(exit).toEqual({ kind: 'io-in', port: 0x60, size: 1 });
+  });
+
+  it('mmio: gpa, direction and size', () => {
+    const exit = exitOf((u32, u64) => {
+      u64[RUN_BLOCK.mmioGpaU64] = 0xfee0_0000_1234n;
+      u32[RUN_BLOCK.mmioIsWriteU32] = 1;
+      u32[RUN_BLOCK.mmioSizeU32] = 8;
+      return KVM.KVM_EXIT_MMIO;
+    });
+    expect(exit).toEqual({ kind: 'mmio', gpa: 0xfee0_0000_1234n, write: true, size: 8 });
+  });
+
+  it.each([
+    [KVM.KVM_EXIT_HLT, 'halt'],
+    [KVM.KVM_EXIT_SHUTDOWN, 'shutdown'],
+    [KVM.KVM_EXIT_INTR, 'interrupted'],
+  ] as const)('reason %i is %s', (reason, kind) => {
+    expect(exitOf(() => reason)).toEqual({ kind });
+  });
+
+  it('internal-error names the suberror and shows its data', () => {
+    const exit = exitOf((u32, u64) => {
+      u32[RUN_BLOCK.internalSuberrorU32] = KVM.KVM_INTERNAL_ERROR_DELIVERY_EV;
+      u32[RUN_BLOCK.internalNdataU32] = 6;
+      for (let k = 0; k < RUN_BLOCK.internalDataCount; k++) u64[RUN_BLOCK.internalDataU64 + k] = BigInt(0x10 + k);
+      return KVM.KVM_EXIT_INTERNAL_ERROR;
+    });
+    expect(exit).toEqual({
+      kind: 'internal-error',
+      detail: 'KVM_EXIT_INTERNAL_ERROR: suberror 3 (KVM_INTERNAL_ERROR_DELIVERY_EV), data [0x10, 0x11, 0x12, 0x13, +2 more]',
+    });
+  });
+
+  it('fail-entry shows the hardware reason', () => {
+    const exit = exitOf((u32, u64) => {
+      u64[RUN_BLOCK.failEntryReasonU64] = 0x80000021n;
+      u32[RUN_BLOCK.failEntryCpuU32] = 1;
+      return KVM.KVM_EXIT_FAIL_ENTRY;
+    });
+    expect(exit).toEqual({
+      kind: 'fail-entry',
+      detail: 'KVM_EXIT_FAIL_ENTRY: hardware_entry_failure_reason 0x80000021 on cpu 1',
+    });
+  });
+
+  it('other exits are unknown, with the number and the name when known', () => {
+    expect(exitOf(() => KVM.KVM_EXIT_DEBUG)).toEqual({ kind: 'unknown', detail: 'KVM exit reason 4 (KVM_EXIT_DEBUG)' });
+    expect(exitOf(() => 1234)).toEqual({ kind: 'unknown', detail: 'KVM exit reason 1234' });
+  });
+});
+
+describe('KvmVirtualMachine registers', () => {
+  const distinct = (): Registers => {
+    const regs = registersAt(0x1000);
+    let value = 0x1111_0000_0000_0001n;
+    for (const name of Object.keys(regs) as (keyof Registers)[]) regs[name] = value++;
+    return regs;
+  };
+
+  it('run(regs) puts them in the run block in kvm_regs order and asks the vCPU to load them', () => {
+    const { machine, calls } = fakeParts(() => KVM.KVM_EXIT_HLT);
+    const regs = distinct();
+    machine.run(regs);
+    expect(calls).toEqual([{ loadRegs: true, regs: Object.values(regs) }]);
+  });
+
+  it('setRegisters() is loaded by the next run only', () => {
+    const { machine, calls } = fakeParts(() => KVM.KVM_EXIT_HLT);
+    machine.setRegisters(distinct());
+    machine.run();
+    machine.run();
+    expect(calls.map((call) => call.loadRegs)).toEqual([true, false]);
+  });
+
+  it('getRegisters() reads the registers the vCPU left in the run block, without a call', () => {
+    const { machine, calls, u64 } = fakeParts(() => KVM.KVM_EXIT_HLT);
+    const regs = distinct();
+    u64.set(Object.values(regs), RUN_BLOCK.regsU64);
+    expect(machine.getRegisters()).toEqual(regs);
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe('KvmVirtualMachine.dispose()', () => {
+  it('releases vCPU, VM and memory once, then every method throws ERR_HYPERLIGHT_DISPOSED', () => {
+    const { machine, disposed } = fakeParts(() => KVM.KVM_EXIT_HLT);
+    machine.dispose();
+    machine[Symbol.dispose]();
+    expect(disposed).toEqual(['vcpu', 'vm', 'memory']);
+    const calls: [string, () => unknown][] = [
+      ['run', () => machine.run()],
+      ['getRegisters', () => machine.getRegisters()],
+      ['setRegisters', () => machine.setRegisters(registersAt(0))],
+      ['getSpecialRegisters', () => machine.getSpecialRegisters()],
+      ['setSpecialRegisters', () => machine.setSpecialRegisters({} as never)],
+      ['resetFpu', () => machine.resetFpu()],
+    ];
+    for (const [method, call] of calls) {
+      expect(call).toThrow(
+        expect.objectContaining({ code: 'ERR_HYPERLIGHT_DISPOSED', message: `VirtualMachine.${method}: used after dispose()` }),
+      );
+    }
+  });
+});

@@ -1,0 +1,345 @@
+//! End-to-end tests of the runtime: guest functions declared with the real
+//! macros, entered through `hyperlight_entry` by the fake host.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::abi::{ABORT_CODE_BAD_ENVIRONMENT, OP_CALL, OP_INIT};
+use crate::prelude::*;
+use crate::test_host::{Exit, FakeHost, Sizes};
+
+const BAD_ENVIRONMENT: u32 = ABORT_CODE_BAD_ENVIRONMENT as u32;
+
+#[guest_function("Echo")]
+fn echo(s: String) -> String {
+    s
+}
+
+#[guest_function("Add")]
+fn add(a: i32, b: i32) -> i32 {
+    a.wrapping_add(b)
+}
+
+/// Exported under its Rust name.
+#[guest_function]
+fn nothing() {}
+
+#[guest_function("Fail")]
+fn fail(message: String) -> Result<i32> {
+    Err(GuestError::new(message))
+}
+
+#[guest_function("AllTypes")]
+#[allow(clippy::too_many_arguments)]
+fn all_types(
+    a: i32,
+    b: u32,
+    c: i64,
+    d: u64,
+    e: f32,
+    f: f64,
+    g: String,
+    h: bool,
+    mut i: Vec<u8>,
+    j: i32,
+    k: String,
+) -> String {
+    i.push(0);
+    format!("{a} {b} {c} {d} {e} {f} {g} {h} {i:?} {j} {k}")
+}
+
+static COUNT: AtomicU64 = AtomicU64::new(0);
+
+#[guest_function("Counter")]
+fn counter() -> u64 {
+    COUNT.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+#[host_function("HostAdd")]
+fn host_add(a: i32, b: i32) -> Result<i32, HostError>;
+
+#[host_function("HostGreet")]
+pub(crate) fn host_greet(name: &str, excited: bool) -> String;
+
+#[host_function]
+fn host_void() -> Result<(), HostError>;
+
+#[guest_function("CallHostAdd")]
+fn call_host_add(a: i32, b: i32) -> Result<i32> {
+    Ok(host_add(a, b)?)
+}
+
+#[guest_function("CallHostGreet")]
+fn call_host_greet(name: String) -> String {
+    host_greet(&name, true)
+}
+
+#[guest_function("CallHostVoid")]
+fn call_host_void() -> Result<()> {
+    Ok(host_void()?)
+}
+
+#[guest_function("CallDynamic")]
+fn call_dynamic(function: String, size: u32) -> Result<u32> {
+    let bytes: Vec<u8> = call_host(&function, &[Value::Bytes(vec![7; size as usize])])?;
+    Ok(bytes.len() as u32)
+}
+
+#[guest_function("Print")]
+fn print_it(text: String) -> u32 {
+    crate::print!("{text}");
+    text.len() as u32
+}
+
+#[guest_function("BigResult")]
+fn big_result(size: u32) -> Vec<u8> {
+    vec![1; size as usize]
+}
+
+#[guest_function("InitData")]
+fn init_data() -> Vec<u8> {
+    crate::init_data().to_vec()
+}
+
+#[guest_function("Abort")]
+fn abort_now(code: u32, message: String) {
+    abort(code, &message)
+}
+
+fn signature<'a>(functions: &'a [(String, Vec<u8>, u8)], name: &str) -> Option<&'a (String, Vec<u8>, u8)> {
+    functions.iter().find(|f| f.0 == name)
+}
+
+fn error_of(r: Result<core::result::Result<Value, (u32, String)>, Exit>) -> (ErrorCode, String) {
+    match r {
+        Ok(Err((code, message))) => (ErrorCode::from_u32(code).expect("known code"), message),
+        other => panic!("expected a CallError, got {other:?}"),
+    }
+}
+
+#[test]
+fn init_publishes_every_signature() {
+    let mut host = FakeHost::new();
+    let functions = host.init();
+    assert_eq!(signature(&functions, "Echo"), Some(&("Echo".into(), vec![7], 7)));
+    assert_eq!(signature(&functions, "Add"), Some(&("Add".into(), vec![1, 1], 1)));
+    assert_eq!(signature(&functions, "nothing"), Some(&("nothing".into(), vec![], 10)));
+    assert_eq!(signature(&functions, "Fail").map(|f| f.2), Some(1), "Result<i32> publishes I32");
+    assert_eq!(signature(&functions, "AllTypes").map(|f| f.1.clone()), Some(vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 7]));
+    assert!(signature(&functions, "").is_none(), "the sentinel is not published");
+}
+
+#[test]
+fn the_entry_rejects_bad_environments() {
+    let mut host = FakeHost::new();
+    assert_eq!(
+        host.enter(OP_CALL as u64),
+        Exit::Abort { code: BAD_ENVIRONMENT, message: "OP_CALL before OP_INIT; the guest is not initialised".into() }
+    );
+    host.init();
+    assert!(matches!(host.enter(OP_INIT as u64), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("twice")));
+    assert!(matches!(host.enter(7), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("unknown entry operation 7")));
+
+    host.edit_peb(|p| p.abi_version = 99);
+    assert_eq!(
+        host.enter(OP_CALL as u64),
+        Exit::Abort {
+            code: BAD_ENVIRONMENT,
+            message: "the guest was built for hyperlight ABI version 1 but the host speaks version 99".into()
+        }
+    );
+    host.edit_peb(|p| {
+        p.abi_version = 1;
+        p.input_gva = p.output_gva;
+    });
+    assert!(matches!(host.enter(OP_CALL as u64), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("overlap")));
+    host.edit_peb(|p| p.magic = 0);
+    // No message: with a bad magic nothing in the PEB can be trusted.
+    assert!(matches!(host.enter(OP_CALL as u64), Exit::Abort { code: BAD_ENVIRONMENT, .. }));
+}
+
+#[test]
+fn calls_run_and_return_every_type() {
+    let mut host = FakeHost::new();
+    host.init();
+    assert_eq!(host.call("Echo", &["hi".into()], 7), Ok(Ok("hi".into())));
+    assert_eq!(host.call("Add", &[Value::I32(i32::MAX), Value::I32(1)], 1), Ok(Ok(Value::I32(i32::MIN))));
+    assert_eq!(host.call("nothing", &[], 10), Ok(Ok(Value::Void)));
+    let args = [
+        Value::I32(-1),
+        Value::U32(2),
+        Value::I64(-3),
+        Value::U64(4),
+        Value::F32(0.5),
+        Value::F64(-0.25),
+        "s".into(),
+        Value::Bool(true),
+        Value::Bytes(vec![9]),
+        Value::I32(10),
+        "k".into(),
+    ];
+    assert_eq!(host.call("AllTypes", &args, 7), Ok(Ok("-1 2 -3 4 0.5 -0.25 s true [9, 0] 10 k".into())));
+    assert_eq!(host.call("Echo", &["no check".into()], 0), Ok(Ok("no check".into())), "return type None skips the check");
+}
+
+#[test]
+fn state_persists_across_calls() {
+    let mut host = FakeHost::new();
+    host.init();
+    let Ok(Ok(Value::U64(first))) = host.call("Counter", &[], 4) else { panic!() };
+    assert_eq!(host.call("Counter", &[], 4), Ok(Ok(Value::U64(first + 1))));
+}
+
+#[test]
+fn bad_calls_get_clear_errors() {
+    let mut host = FakeHost::new();
+    host.init();
+    assert_eq!(
+        error_of(host.call("Nope", &[], 10)),
+        (ErrorCode::FunctionNotFound, "guest function \"Nope\" does not exist".into())
+    );
+    assert_eq!(
+        error_of(host.call("Echo", &["a".into(), "b".into()], 7)),
+        (ErrorCode::WrongArgumentCount, "function \"Echo\" takes 1 argument but was called with 2".into())
+    );
+    assert_eq!(
+        error_of(host.call("Add", &[Value::I32(1)], 1)),
+        (ErrorCode::WrongArgumentCount, "function \"Add\" takes 2 arguments but was called with 1".into())
+    );
+    assert_eq!(
+        error_of(host.call("Add", &[Value::I32(1), Value::U32(2)], 1)),
+        (ErrorCode::WrongArgumentType, "argument 2 (`b`) of function \"Add\" must be I32 but was U32".into())
+    );
+    assert_eq!(
+        error_of(host.call("Echo", &["a".into()], 1)),
+        (ErrorCode::WrongReturnType, "function \"Echo\" returns String but the caller expected I32".into())
+    );
+    assert_eq!(error_of(host.call("Fail", &["nope".into()], 1)), (ErrorCode::GuestFunctionFailed, "nope".into()));
+}
+
+#[test]
+fn malformed_input_is_reported_not_trusted() {
+    let mut host = FakeHost::new();
+    host.init();
+    host.write_input_raw(&u32::MAX.to_le_bytes());
+    let (code, message) = error_of(host.enter(OP_CALL as u64).halt_result());
+    assert_eq!(code, ErrorCode::MalformedMessage);
+    assert_eq!(message, "the input frame claims 4294967295 payload bytes but the input buffer holds 4096");
+    host.write_input(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    let (code, message) = error_of(host.enter(OP_CALL as u64).halt_result());
+    assert_eq!(code, ErrorCode::MalformedMessage);
+    assert!(message.starts_with("malformed FunctionCall: "), "{message}");
+}
+
+#[test]
+fn host_calls_round_trip_and_propagate_failures() {
+    let mut host = FakeHost::new();
+    host.register("HostAdd", |args| match args.as_slice() {
+        [Value::I32(a), Value::I32(b)] => Ok(Value::I32(a + b)),
+        _ => Err((ErrorCode::HostFunctionFailed, "bad arguments".into())),
+    });
+    host.register("HostGreet", |args| Ok(Value::String(format!("hello {:?}", args))));
+    host.register("host_void", |_| Ok(Value::Void));
+    host.register("Echo", |mut args| Ok(args.remove(0)));
+    host.init();
+
+    assert_eq!(host.call("CallHostAdd", &[Value::I32(2), Value::I32(3)], 1), Ok(Ok(Value::I32(5))));
+    assert_eq!(host.host_calls().last().unwrap(), &("HostAdd".into(), vec![Value::I32(2), Value::I32(3)], 1));
+    assert_eq!(
+        host.call("CallHostGreet", &["x".into()], 7),
+        Ok(Ok("hello [String(\"x\"), Bool(true)]".into()))
+    );
+    assert_eq!(host.call("CallHostVoid", &[], 10), Ok(Ok(Value::Void)));
+    assert_eq!(host.host_calls().last().unwrap().2, 10, "asks for Void");
+
+    host.register("HostAdd", |_| Err((ErrorCode::HostFunctionFailed, "host threw: boom".into())));
+    assert_eq!(
+        error_of(host.call("CallHostAdd", &[Value::I32(2), Value::I32(3)], 1)),
+        (ErrorCode::HostFunctionFailed, "host threw: boom".into()),
+        "the host's code and message pass through `?`"
+    );
+    host.register("HostAdd", |_| Ok(Value::String("not a number".into())));
+    assert_eq!(
+        error_of(host.call("CallHostAdd", &[Value::I32(2), Value::I32(3)], 1)),
+        (ErrorCode::WrongReturnType, "host function \"HostAdd\" returned String but I32 was expected".into())
+    );
+    assert_eq!(
+        error_of(host.call("CallDynamic", &["Missing".into(), Value::U32(1)], 2)),
+        (ErrorCode::HostFunctionNotFound, "host function \"Missing\" is not registered".into())
+    );
+    assert_eq!(host.call("CallDynamic", &["Echo".into(), Value::U32(100)], 2), Ok(Ok(Value::U32(100))));
+    let (code, message) = error_of(host.call("CallDynamic", &["Echo".into(), Value::U32(5000)], 2));
+    assert_eq!(code, ErrorCode::MessageTooLarge);
+    assert!(message.ends_with("bytes but the output buffer holds 4096"), "{message}");
+}
+
+#[test]
+fn prints_are_chunked_at_character_boundaries() {
+    let mut host = FakeHost::new();
+    host.init();
+    assert_eq!(host.call("Print", &["hello".into()], 2), Ok(Ok(Value::U32(5))));
+    assert_eq!(host.prints(), vec!["hello"]);
+
+    host.edit_peb(|p| p.output_size = 4 + 7); // 7-byte payloads
+    let text = "añb€c😀d".repeat(3);
+    assert_eq!(host.call("Print", &[text.clone().into()], 2), Ok(Ok(Value::U32(text.len() as u32))));
+    let frames = &host.prints()[1..];
+    assert!(frames.len() > 3);
+    assert!(frames.iter().all(|f| f.len() <= 7 && !f.is_empty()));
+    assert_eq!(frames.concat(), text);
+    assert_eq!(host.call("Print", &["".into()], 2), Ok(Ok(Value::U32(0))));
+    assert_eq!(host.prints().len(), frames.len() + 1, "an empty print sends nothing");
+}
+
+#[test]
+fn results_too_large_for_the_output_buffer_become_errors() {
+    let mut host = FakeHost::new();
+    host.init();
+    assert!(matches!(host.call("BigResult", &[Value::U32(4000)], 9), Ok(Ok(Value::Bytes(b))) if b.len() == 4000));
+    let (code, message) = error_of(host.call("BigResult", &[Value::U32(5000)], 9));
+    assert_eq!(code, ErrorCode::MessageTooLarge);
+    assert!(message.starts_with("the result of guest function \"BigResult\" needs 50"), "{message}");
+    assert!(message.ends_with(" bytes but the output buffer holds 4096"), "{message}");
+    let (code, _) = error_of(host.call("Fail", &["e".repeat(5000).into()], 1));
+    assert_eq!(code, ErrorCode::MessageTooLarge, "long error messages too");
+}
+
+#[test]
+fn aborts_carry_code_and_whole_message() {
+    let mut host = FakeHost::new();
+    host.init();
+    assert_eq!(
+        host.call("Abort", &[Value::U32(42), "bye".into()], 10),
+        Err(Exit::Abort { code: 42, message: "bye".into() })
+    );
+    host.edit_peb(|p| p.output_size = 4 + 5);
+    let long = "αβγ-".repeat(20);
+    assert_eq!(host.call("Abort", &[Value::U32(3), long.clone().into()], 10), Err(Exit::Abort { code: 3, message: long }));
+}
+
+#[test]
+fn init_data_is_visible() {
+    let mut host = FakeHost::with(Sizes::default(), vec![1, 2, 3]);
+    host.init();
+    assert_eq!(host.call("InitData", &[], 9), Ok(Ok(Value::Bytes(vec![1, 2, 3]))));
+    let mut host = FakeHost::new();
+    host.init();
+    assert_eq!(host.call("InitData", &[], 9), Ok(Ok(Value::Bytes(vec![]))));
+}
+
+#[test]
+fn a_too_small_output_buffer_fails_init_with_a_message() {
+    let mut host = FakeHost::with(Sizes { output: 64, ..Sizes::default() }, Vec::new());
+    let Exit::Abort { code, message } = host.enter(OP_INIT as u64) else { panic!() };
+    assert_eq!(code, BAD_ENVIRONMENT);
+    assert!(message.contains("the guest function table needs"), "{message}");
+}
+
+impl Exit {
+    /// The decoded result of a `HALT` after `OP_CALL`.
+    fn halt_result(self) -> core::result::Result<core::result::Result<Value, (u32, String)>, Exit> {
+        match self {
+            Exit::Halt(payload) => Ok(crate::wire::decode_function_call_result(&payload).expect("result")),
+            other => Err(other),
+        }
+    }
+}
