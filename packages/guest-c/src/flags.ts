@@ -98,9 +98,11 @@ export async function guestCFlags(options: { cc?: string; optimize?: OptimizeLev
     '-ffreestanding',
     '-fno-builtin',
     '-nostdinc',
-    '-isystem', paths.libcIncludeDir, // before gcc's: our limits.h replaces its hosted one
-    '-isystem', gccInclude,
-    '-isystem', paths.includeDir,
+    // Joined form (-isystem/dir): CMake de-duplicates repeated separate
+    // "-isystem" words. Our libc first: its limits.h replaces gcc's hosted one.
+    `-isystem${paths.libcIncludeDir}`,
+    `-isystem${gccInclude}`,
+    `-isystem${paths.includeDir}`,
     '-fPIE',
     '-mno-red-zone',
     '-fno-stack-protector',

@@ -268,6 +268,32 @@ await step('build: link/hyperlight.mk', async () => {
   const info = await verifyStaticPie(join(dir, 'guest.elf'));
   check('build: link/hyperlight.mk', info.relativeRelocations > 0);
 });
+await step('build: CMake recipe of the README', async () => {
+  if (spawnSync('cmake', ['--version']).status !== 0) {
+    skipped++;
+    console.log('skip build: CMake recipe (cmake not installed)');
+    return;
+  }
+  const dir = join(out, 'cmake');
+  mkdirSync(dir, { recursive: true });
+  const main = join(repo, 'fixtures/guests/c/simpleguest/main.c');
+  writeFileSync(join(dir, 'CMakeLists.txt'), `cmake_minimum_required(VERSION 3.20)
+project(guest C)
+set(HL_BUILD "${process.execPath}" "${cli}")
+foreach(kind cflags ldflags libs)
+  execute_process(COMMAND \${HL_BUILD} --print-\${kind} OUTPUT_VARIABLE out OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
+  separate_arguments(HL_\${kind} UNIX_COMMAND "\${out}")
+endforeach()
+add_executable(guest.elf "${main}")
+target_compile_options(guest.elf PRIVATE \${HL_cflags})
+target_link_options(guest.elf PRIVATE \${HL_ldflags})
+target_link_libraries(guest.elf PRIVATE \${HL_libs})
+`);
+  await run('cmake', ['-S', dir, '-B', join(dir, 'b'), `-DCMAKE_C_COMPILER=${cc}`]);
+  await run('cmake', ['--build', join(dir, 'b')]);
+  const info = await verifyStaticPie(join(dir, 'b', 'guest.elf'));
+  check('build: CMake recipe of the README', info.relativeRelocations > 0);
+});
 await step('build: CLI reports errors', async () => {
   const bad = join(out, 'bad.c');
   writeFileSync(bad, 'void hyperlight_main(void) { this is not C; }\n');

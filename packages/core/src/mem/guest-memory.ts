@@ -26,18 +26,24 @@ export class GuestMemory {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
 
-  /** @param buffer - the VM's memory (`VirtualMachine.memory`) */
+  /**
+   * @param buffer - the VM's memory (`VirtualMachine.memory`)
+   * @throws never
+   * @example
+   * const memory = new GuestMemory(vm.memory);
+   * const length = memory.readU32(layout.outputGpa); // GuestProtocolError if out of range
+   */
   constructor(buffer: ArrayBuffer) {
     this.#bytes = new Uint8Array(buffer);
     this.#view = new DataView(buffer);
   }
 
-  /** Bytes of guest memory (0 once the VM is disposed). */
+  /** Bytes of guest memory (0 once the VM is disposed). @throws never */
   get size(): number {
     return this.#bytes.byteLength;
   }
 
-  /** Whether `[gpa, gpa + size)` lies inside guest memory. Never throws. */
+  /** Whether `[gpa, gpa + size)` lies inside guest memory. @throws never */
   contains(gpa: GuestSize, size: GuestSize): boolean {
     return this.#offset(gpa, size) !== undefined;
   }

@@ -123,23 +123,9 @@ function hex(value: number): string {
 }
 
 /**
- * Where every area of guest memory lives. Build one with
- * {@link MemoryLayout.compute}; the object is immutable.
- *
- * ```
- * 0x0000  null page          not present
- *         page tables        PML4, PDPT, PD, one PT per 2 MiB     supervisor, read-only
- *         system page        GDT +0x000, IDT +0x100, TSS +0x400   supervisor, read-only
- *         exception stubs    32 x 8 bytes                         supervisor, read + execute
- *         exception stack    IST1 / RSP0                          supervisor, read/write
- *         PEB                                                     user, read-only
- *         input, output, log                                      user, read/write
- *         init data                                               user, read-only
- *         image              PT_LOAD segments                     user, per segment
- *         heap                                                    user, read/write
- *         stack guard        not present
- *         stack                                                   user, read/write
- * ```
+ * Where every area of guest memory lives, in the order and with the access
+ * docs/abi.md ("Memory map") gives; that table is the one diagram of the map.
+ * Build one with {@link MemoryLayout.compute}; the object is immutable.
  */
 export class MemoryLayout {
   /** Always 0: the null page catches null dereferences. */
@@ -271,6 +257,9 @@ export class MemoryLayout {
    *   inputSize: 65536, outputSize: 65536, logSize: 16384, heapSize: 1 << 20, stackSize: 1 << 18, initDataSize: 0 });
    */
   static compute(options: MemoryLayoutOptions): MemoryLayout {
+    if (typeof options !== 'object' || options === null) {
+      throw new ConfigurationError('options', `expected the memory layout sizes as an object, got ${String(options)}`);
+    }
     const sizes: [LayoutSizeOption, number][] = [];
     for (const name of Object.keys(LAYOUT_SIZE_LIMITS) as LayoutSizeOption[]) {
       const value: unknown = options[name];
@@ -299,6 +288,7 @@ export class MemoryLayout {
    * Every area in address order with its access. The regions tile
    * `[0, totalSize)` exactly: zero-size areas are left out, and image pages
    * no segment covers are listed as not-present `image` regions.
+   * @throws never
    */
   regions(): readonly MemoryRegion[] {
     return this.#regions;

@@ -65,6 +65,7 @@ export function readExceptionFrame(memory: GuestMemory, layout: MemoryLayout, ve
  * Whether a page fault at `cr2` touched the stack guard page, i.e. the guest
  * overflowed its stack. (A frame larger than a page can jump over the guard
  * into the heap; guests compiled with stack probes touch every page on the way.)
+ * @throws never
  */
 export function isStackGuardFault(layout: MemoryLayout, cr2: bigint): boolean {
   return cr2 >= BigInt(layout.stackGuardGpa) && cr2 < BigInt(layout.stackGuardGpa + layout.stackGuardSize);

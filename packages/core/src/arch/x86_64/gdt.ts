@@ -78,6 +78,7 @@ export const GDT_LIMIT = GDT_ENTRY_COUNT * 8 - 1;
  * Encodes an 8-byte code/data or system descriptor (SDM Vol. 3A Figure 3-8):
  * limit 15:0 and base 15:0 in the low dword; base 23:16, type, S, DPL, P,
  * limit 19:16, AVL, L, D/B, G and base 31:24 in the high dword.
+ * @throws never
  */
 export function encodeDescriptor(fields: DescriptorFields): bigint {
   const { base, limit } = fields;
@@ -97,7 +98,7 @@ export function encodeDescriptor(fields: DescriptorFields): bigint {
   return (BigInt(high >>> 0) << 32n) | BigInt(low);
 }
 
-/** The descriptor of a flat segment. */
+/** The descriptor of a flat segment. @throws never */
 export function flatSegmentDescriptor(segment: FlatSegment): bigint {
   return encodeDescriptor({
     base: 0, limit: FLAT_LIMIT, type: segment.type, s: true, dpl: segment.dpl, present: true,
@@ -109,6 +110,7 @@ export function flatSegmentDescriptor(segment: FlatSegment): bigint {
  * The 16-byte 64-bit TSS descriptor (SDM Vol. 3A Figure 8-4): an 8-byte
  * system descriptor for base 31:0, then base 63:32 and a reserved dword.
  * Byte granular (G=0) with limit {@link TSS_LIMIT}.
+ * @throws never
  */
 export function tssDescriptor(tssGpa: number): [low: bigint, high: bigint] {
   const low = encodeDescriptor({

@@ -23,6 +23,7 @@ export const EXCEPTION_IST = 1;
  * and Interrupt-Handler Procedures"): DPL3 lets guest code reach #BP (3, `int3`)
  * and #OF (4, `int 4`; `into` is invalid in 64-bit mode); every other gate is
  * DPL0, so `int n` for it raises #GP instead of faking a CPU exception.
+ * @throws never
  */
 export function gateDpl(vector: number): number {
   return vector === 3 || vector === 4 ? 3 : 0;
@@ -32,6 +33,7 @@ export function gateDpl(vector: number): number {
  * Encodes a 64-bit interrupt gate (SDM Vol. 3A Figure 6-8): offset 15:0,
  * selector, IST (bits 34:32), type (43:40), DPL (46:45), P (47) and offset
  * 31:16 in the low qword; offset 63:32 in the high qword.
+ * @throws never
  */
 export function interruptGate(handlerGva: number, selector: number, ist: number, dpl: number): [low: bigint, high: bigint] {
   const low =

@@ -31,6 +31,7 @@ const ENTRY_SIZE = 8;
 /**
  * Low and high dwords of a leaf (PTE) mapping `gpa` with `access`.
  * Returns `[0, 0]` (not present) when `access.present` is false.
+ * @throws never
  */
 export function leafEntry(gpa: number, access: PageAccess): [low: number, high: number] {
   if (!access.present) return [0, 0];

@@ -39,6 +39,7 @@ export const TSS_LIMIT = IO_BITMAP_OFFSET + IO_BITMAP_SIZE;
  * Whether CPL3 guest code may use `port`: every port below 0x100 except the
  * exception-stub ports `EXCEPTION_BASE .. EXCEPTION_BASE + 31`, which only the
  * CPL0 stubs may write (so a guest cannot fake an exception).
+ * @throws never
  */
 export function isGuestPortAllowed(port: number): boolean {
   if (!Number.isInteger(port) || port < 0 || port >= IO_BITMAP_PORT_COUNT) return false;

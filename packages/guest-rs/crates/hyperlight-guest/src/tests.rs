@@ -279,12 +279,15 @@ fn prints_are_chunked_at_character_boundaries() {
     assert_eq!(host.call("Print", &["hello".into()], 2), Ok(Ok(Value::U32(5))));
     assert_eq!(host.prints(), vec!["hello"]);
 
-    host.edit_peb(|p| p.output_size = 4 + 7); // 7-byte payloads
-    let text = "añb€c😀d".repeat(3);
+    // 60-byte payloads: just enough for the call's result.
+    host.edit_peb(|p| p.output_size = 4 + 60);
+    let text = "añb€c😀d".repeat(10);
     assert_eq!(host.call("Print", &[text.clone().into()], 2), Ok(Ok(Value::U32(text.len() as u32))));
     let frames = &host.prints()[1..];
-    assert!(frames.len() > 3);
-    assert!(frames.iter().all(|f| f.len() <= 7 && !f.is_empty()));
+    assert_eq!(frames.len(), 3, "130 bytes in 60-byte frames");
+    let (last, full) = frames.split_last().unwrap();
+    assert!(full.iter().all(|f| f.len() <= 60 && f.len() > 56), "full frames, cut at character boundaries");
+    assert!(!last.is_empty());
     assert_eq!(frames.concat(), text);
     assert_eq!(host.call("Print", &["".into()], 2), Ok(Ok(Value::U32(0))));
     assert_eq!(host.prints().len(), frames.len() + 1, "an empty print sends nothing");
@@ -292,7 +295,7 @@ fn prints_are_chunked_at_character_boundaries() {
 
 #[test]
 fn results_too_large_for_the_output_buffer_become_errors() {
-    let mut host = FakeHost::new();
+    let mut host = FakeHost::with(Sizes { input: 16 * 1024, ..Sizes::default() }, Vec::new());
     host.init();
     assert!(matches!(host.call("BigResult", &[Value::U32(4000)], 9), Ok(Ok(Value::Bytes(b))) if b.len() == 4000));
     let (code, message) = error_of(host.call("BigResult", &[Value::U32(5000)], 9));
@@ -321,6 +324,7 @@ fn init_data_is_visible() {
     let mut host = FakeHost::with(Sizes::default(), vec![1, 2, 3]);
     host.init();
     assert_eq!(host.call("InitData", &[], 9), Ok(Ok(Value::Bytes(vec![1, 2, 3]))));
+    drop(host); // one fake sandbox at a time
     let mut host = FakeHost::new();
     host.init();
     assert_eq!(host.call("InitData", &[], 9), Ok(Ok(Value::Bytes(vec![]))));
