@@ -159,7 +159,7 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
     }
     expect(openFdCount()).toBe(fds);
     expect(guestMemoryMappingCount()).toBe(mappings);
-  });
+  }, 120_000); // VM creation is slow under nested emulation (tools/kvm-vm)
 
   it('dispose() closes every fd of the VM and detaches its memory; then every method throws', () => {
     backend.createVm({ memorySize: MEMORY_SIZE }).dispose();

@@ -27,6 +27,8 @@ constexpr uint32_t kDefaultMxcsr = 0x1f80;
 // KVM_GET_CPUID2 fails with E2BIG until the buffer holds every entry.
 constexpr uint32_t kFirstCpuidCapacity = 256;
 constexpr uint32_t kMaxCpuidCapacity = 4096;
+// Marks a CPUID slot KVM_GET_CPUID2 did not fill (see GetCpuid2).
+constexpr uint32_t kUnusedCpuidEntryFlags = 0xffffffff;
 
 void FinalizeBlock(napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<RunBlockStorage>*>(hint); }
 
@@ -333,9 +335,18 @@ Napi::Value VcpuFd::GetCpuid2(const Napi::CallbackInfo& info) {
   int fd = Fd(env, "VcpuFd.getCpuid2");
   for (uint32_t capacity = kFirstCpuidCapacity; capacity <= kMaxCpuidCapacity; capacity *= 2) {
     kvm_abi::CpuidBuffer cpuid(capacity);
+    // Some kernels (e.g. Linux 6.1) do not write the entry count back on
+    // success, so mark every slot first: an entry KVM stored never has all
+    // flag bits set (it defines three).
+    for (uint32_t i = 0; i < capacity; i++) cpuid.entries()[i].flags = kUnusedCpuidEntryFlags;
     // SAFETY: the buffer holds `nent` entries; KVM writes at most that many.
     if (ioctl(fd, kvm_abi::kGetCpuid2, cpuid.ioctl_arg()) == 0) {
-      return CpuidEntriesToJs(env, cpuid.entries(), cpuid.header()->nent);
+      uint32_t count = cpuid.header()->nent;
+      if (count == capacity) {
+        count = 0;
+        while (count < capacity && cpuid.entries()[count].flags != kUnusedCpuidEntryFlags) count++;
+      }
+      return CpuidEntriesToJs(env, cpuid.entries(), count);
     }
     if (errno != E2BIG) ThrowSystemError(env, errno, "KVM_GET_CPUID2");
   }

@@ -10,6 +10,8 @@
 //! by the user's tokens, keeping their spans so type errors point at the
 //! user's code.
 
+#![warn(missing_docs)]
+
 extern crate proc_macro;
 
 use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
@@ -301,7 +303,9 @@ fn parse_params(group: &Group, kind: Kind) -> Result<Vec<Param>, Error> {
             }
         }
         prev_dash = dash;
-        parts.last_mut().map(|part| part.push(t));
+        if let Some(part) = parts.last_mut() {
+            part.push(t);
+        }
     }
     if parts.last().is_some_and(Vec::is_empty) {
         parts.pop(); // trailing comma, or no parameters
@@ -401,7 +405,7 @@ fn expand_guest_function(attr: TokenStream, item: TokenStream) -> Result<TokenSt
             ) -> ::core::result::Result<::hyperlight_guest::Value, ::hyperlight_guest::GuestError> {\n",
     );
     for i in 0..f.params.len() {
-        template += &format!("let __hl_arg{i}: __HL_T{i} = __hl_args.next::<__HL_T{i}>()?;\n");
+        template += &format!("let __hl_arg{i}: __HL_T{i} = __hl_args.next_arg::<__HL_T{i}>()?;\n");
     }
     let call_args: Vec<String> = (0..f.params.len()).map(|i| format!("__hl_arg{i}")).collect();
     template += &format!(
@@ -414,7 +418,6 @@ fn expand_guest_function(attr: TokenStream, item: TokenStream) -> Result<TokenSt
                     name: {name},
                     rust_name: {rust_name},
                     parameter_types: &[{types}],
-                    parameter_names: &[{names}],
                     return_type: <__HL_R as ::hyperlight_guest::__private::GuestReturn>::VALUE_TYPE,
                     invoke: __hl_invoke,
                 }};
@@ -426,7 +429,6 @@ fn expand_guest_function(attr: TokenStream, item: TokenStream) -> Result<TokenSt
             .map(|i| format!("::hyperlight_guest::__private::param_type::<__HL_T{i}>()"))
             .collect::<Vec<_>>()
             .join(", "),
-        names = f.params.iter().map(|p| str_literal(&p.name.to_string())).collect::<Vec<_>>().join(", "),
     );
 
     let registration = expand(&template, &|placeholder| match placeholder {
@@ -466,11 +468,8 @@ fn expand_host_function(attr: TokenStream, item: TokenStream) -> Result<TokenStr
         "__HL_R" if f.return_type.is_empty() => Some(unit_type()),
         "__HL_R" => Some(f.return_type.clone()),
         p => {
-            let (index, param) = if let Some(i) = p.strip_prefix("__HL_P") {
-                (i, true)
-            } else {
-                (p.strip_prefix("__HL_T")?, false)
-            };
+            let (index, param) =
+                if let Some(i) = p.strip_prefix("__HL_P") { (i, true) } else { (p.strip_prefix("__HL_T")?, false) };
             let param_ref = &f.params[index.parse::<usize>().ok()?];
             Some(if param { vec![TokenTree::Ident(param_ref.name.clone())] } else { param_ref.ty.clone() })
         }

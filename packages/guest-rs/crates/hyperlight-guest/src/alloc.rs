@@ -443,19 +443,22 @@ mod tests {
         let p = a.heap.alloc(l);
         // SAFETY: p holds 64 bytes.
         unsafe { p.write_bytes(0xab, 64) };
-        // SAFETY (all calls below): each realloc passes the block's current layout.
+        // SAFETY: p is live with layout l.
         let grown = unsafe { a.heap.realloc(p, l, 1000) };
         assert_eq!(grown, p, "the free space after the block is taken in place");
         let l = Layout::from_size_align(1000, 8).unwrap();
+        // SAFETY: grown is live with layout l.
         let shrunk = unsafe { a.heap.realloc(grown, l, 10) };
         assert_eq!(shrunk, p);
         let l = Layout::from_size_align(10, 8).unwrap();
         let blocker = a.alloc(16, 8); // sits right after the 16-byte block
         assert_eq!(blocker as usize, p as usize + 16);
+        // SAFETY: shrunk is live with layout l.
         let moved = unsafe { a.heap.realloc(shrunk, l, 200) };
         assert_ne!(moved, p);
         // SAFETY: moved holds 200 bytes, the first 10 copied from p.
         assert!(unsafe { core::slice::from_raw_parts(moved, 10) }.iter().all(|&b| b == 0xab));
+        // SAFETY: moved is live with a 200-byte layout; a failed realloc leaves it so.
         assert!(unsafe { a.heap.realloc(moved, Layout::from_size_align(200, 8).unwrap(), 1 << 20) }.is_null());
         a.free(moved, 200, 8);
         a.free(blocker, 16, 8);

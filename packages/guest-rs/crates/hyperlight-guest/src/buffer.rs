@@ -52,7 +52,8 @@ impl SharedBuffer {
     pub(crate) fn with_bytes_mut<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
         // SAFETY: the range is valid and ours (constructor contract) and no
         // other reference into it is live while `f` runs (see above).
-        let bytes = unsafe { core::slice::from_raw_parts_mut(core::ptr::with_exposed_provenance_mut(self.base), self.size) };
+        let bytes =
+            unsafe { core::slice::from_raw_parts_mut(core::ptr::with_exposed_provenance_mut(self.base), self.size) };
         f(bytes)
     }
 

@@ -32,8 +32,6 @@ pub struct GuestFunctionRegistration {
     pub rust_name: &'static str,
     /// Declared parameter types, in order.
     pub parameter_types: &'static [ValueType],
-    /// Parameter names, for error messages.
-    pub parameter_names: &'static [&'static str],
     /// Declared return type.
     pub return_type: ValueType,
     /// Converts the checked arguments and runs the function.
@@ -54,9 +52,12 @@ impl Args {
     /// `WrongArgumentType` when the argument is missing or of another type;
     /// dispatch checks both before `invoke`, so this does not happen for
     /// calls from the host.
-    pub fn next<T: Param>(&mut self) -> Result<T, GuestError> {
+    pub fn next_arg<T: Param>(&mut self) -> Result<T, GuestError> {
         let value = self.values.next().ok_or_else(|| {
-            GuestError::with_code(ErrorCode::WrongArgumentCount, alloc::format!("too few arguments for \"{}\"", self.function))
+            GuestError::with_code(
+                ErrorCode::WrongArgumentCount,
+                alloc::format!("too few arguments for \"{}\"", self.function),
+            )
         })?;
         T::from_value(value).map_err(|v| {
             GuestError::with_code(
@@ -79,7 +80,6 @@ static SENTINEL: GuestFunctionRegistration = GuestFunctionRegistration {
     name: "",
     rust_name: "",
     parameter_types: &[],
-    parameter_names: &[],
     return_type: ValueType::Void,
     invoke: never_invoked,
 };
@@ -113,15 +113,15 @@ fn find(name: &str) -> Option<&'static GuestFunctionRegistration> {
 pub(crate) fn publish_functions(env: &Env) -> ! {
     for (i, f) in functions().enumerate() {
         if let Some(other) = functions().skip(i + 1).find(|g| g.name == f.name) {
-            panic!("guest function \"{}\" is registered twice (by `{}` and `{}`)", f.name, f.rust_name, other.rust_name);
+            panic!(
+                "guest function \"{}\" is registered twice (by `{}` and `{}`)",
+                f.name, f.rust_name, other.rust_name
+            );
         }
         assert!(f.parameter_types.len() <= MAX_GUEST_FUNCTION_PARAMETERS, "too many parameters in \"{}\"", f.name);
     }
-    let signatures = functions().map(|f| Signature {
-        name: f.name,
-        parameters: f.parameter_types,
-        return_type: f.return_type,
-    });
+    let signatures =
+        functions().map(|f| Signature { name: f.name, parameters: f.parameter_types, return_type: f.return_type });
     let count = functions().count();
     let written = env.output.with_bytes_mut(|buf| wire::encode_guest_function_details(buf, count, signatures));
     if let Err(TooLarge { needed }) = written {
@@ -185,7 +185,10 @@ fn decode_call(env: &Env) -> Result<(&'static GuestFunctionRegistration, Vec<Val
         let call = FunctionCallView::decode(payload).map_err(|e| malformed("FunctionCall", e))?;
         let name = call.function_name;
         let f = find(name).ok_or_else(|| {
-            GuestError::with_code(ErrorCode::FunctionNotFound, alloc::format!("guest function \"{name}\" does not exist"))
+            GuestError::with_code(
+                ErrorCode::FunctionNotFound,
+                alloc::format!("guest function \"{name}\" does not exist"),
+            )
         })?;
         check_call(f, &call)?;
         let args = (0..call.argument_count())
@@ -199,7 +202,8 @@ fn decode_call(env: &Env) -> Result<(&'static GuestFunctionRegistration, Vec<Val
             ErrorCode::MalformedMessage,
             alloc::format!(
                 "the input frame claims {} payload bytes but the input buffer holds {}",
-                bad.payload_size, bad.buffer_size
+                bad.payload_size,
+                bad.buffer_size
             ),
         ))
     })
@@ -223,14 +227,10 @@ fn check_call(f: &GuestFunctionRegistration, call: &FunctionCallView<'_>) -> Res
         let tag = call.argument_tag(i).map_err(|e| malformed("FunctionCall argument", e))?;
         if tag != expected as u8 {
             let got = ValueType::from_u8(tag).map_or_else(|| alloc::format!("unknown type {tag}"), |t| t.name().into());
-            let param = f.parameter_names.get(i).copied().unwrap_or("?");
+            // Same wording as the C guest runtime: argument index from 0.
             return Err(GuestError::with_code(
                 ErrorCode::WrongArgumentType,
-                alloc::format!(
-                    "argument {} (`{param}`) of function \"{}\" must be {expected} but was {got}",
-                    i + 1,
-                    f.name
-                ),
+                alloc::format!("argument {i} of function \"{}\" must be {expected}, got {got}", f.name),
             ));
         }
     }

@@ -37,7 +37,14 @@ pub(crate) struct Env {
     pub(crate) heap_size: usize,
     /// The read-only init data blob (empty when there is none).
     pub(crate) init_data: &'static [u8],
+    /// The log area; `None` turns logging off.
+    pub(crate) log: Option<SharedBuffer>,
+    /// The most verbose `LogLevel` the host wants (6, `Off`, for none).
+    pub(crate) max_log_level: u64,
 }
+
+/// Smallest log area that logging uses: a header and one minimal record.
+const MIN_LOG_SIZE: usize = 8;
 
 static ENV: GlobalCell<Option<Env>> = GlobalCell::new(None);
 static INITIALISED: GlobalCell<bool> = GlobalCell::new(false);
@@ -54,7 +61,8 @@ fn region(gva: u64, size: u64) -> Option<(usize, usize)> {
     if size > 0 && gva == 0 {
         return None;
     }
-    Some((usize::try_from(gva).ok()?, usize::try_from(end).ok()? - usize::try_from(gva).ok()?))
+    usize::try_from(end).ok()?;
+    Some((usize::try_from(gva).ok()?, usize::try_from(size).ok()?))
 }
 
 /// Whether two regions share a byte.
@@ -87,7 +95,15 @@ impl Env {
         // SAFETY: the host maps the PEB's output buffer read/write for us.
         let output_buffer = unsafe { SharedBuffer::new(output.0, output.1) };
         let bad = |what: core::fmt::Arguments<'_>| -> ! {
-            ENV.set(Some(Env { input: output_buffer, output: output_buffer, heap_gva: 0, heap_size: 0, init_data: &[] }));
+            ENV.set(Some(Env {
+                input: output_buffer,
+                output: output_buffer,
+                heap_gva: 0,
+                heap_size: 0,
+                init_data: &[],
+                log: None,
+                max_log_level: u64::MAX,
+            }));
             abort_fmt(BAD_ENVIRONMENT, what)
         };
         if peb.abi_version != ABI_VERSION as u64 {
@@ -105,8 +121,14 @@ impl Env {
         let Some(init_data) = region(peb.init_data_gva, peb.init_data_size) else {
             bad(format_args!("invalid init data {:#x}+{:#x} in the PEB", peb.init_data_gva, peb.init_data_size));
         };
-        if overlap(input, output) || overlap(input, heap) || overlap(output, heap) {
-            bad(format_args!("the input buffer, output buffer and heap in the PEB overlap"));
+        let Some(log) = region(peb.log_gva, peb.log_size) else {
+            bad(format_args!("invalid log area {:#x}+{:#x} in the PEB", peb.log_gva, peb.log_size));
+        };
+        let areas = [input, output, heap, log];
+        for (i, a) in areas.iter().enumerate() {
+            if areas[i + 1..].iter().any(|b| overlap(*a, *b)) {
+                bad(format_args!("the input buffer, output buffer, heap and log area in the PEB overlap"));
+            }
         }
         Env {
             // SAFETY: validated above; the host maps the input buffer read/write.
@@ -121,6 +143,11 @@ impl Env {
                 // of the sandbox and never changes it.
                 unsafe { core::slice::from_raw_parts(core::ptr::with_exposed_provenance(init_data.0), init_data.1) }
             },
+            log: (log.1 >= MIN_LOG_SIZE && log.0 % 4 == 0).then(|| {
+                // SAFETY: validated above; the host maps the log area read/write.
+                unsafe { SharedBuffer::new(log.0, log.1) }
+            }),
+            max_log_level: peb.max_log_level,
         }
     }
 }
@@ -134,8 +161,29 @@ impl Env {
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 unsafe extern "C" fn hyperlight_entry(peb: *const Peb, op: u64) -> ! {
+    reset_floating_point();
     // SAFETY: forwarded from the host's call.
     unsafe { run(peb, op) }
+}
+
+/// Puts the x87 control word and `MXCSR` back to their power-on defaults
+/// (all exceptions masked, round to nearest; `MXCSR` = `0x1f80`), as
+/// docs/abi.md requires on every entry: a previous call, or a restored
+/// snapshot, may have left other modes behind.
+#[cfg(not(test))]
+fn reset_floating_point() {
+    const MXCSR_DEFAULT: u32 = 0x1f80;
+    let mxcsr = MXCSR_DEFAULT;
+    // SAFETY: `fninit` and `ldmxcsr` only change floating-point control and
+    // status state; `ldmxcsr` reads the local above. Both are legal at CPL3.
+    unsafe {
+        core::arch::asm!(
+            "fninit",
+            "ldmxcsr [{mxcsr}]",
+            mxcsr = in(reg) &mxcsr,
+            options(nostack, readonly, preserves_flags)
+        );
+    }
 }
 
 /// Host tests enter here: the fake host ends runs by unwinding, which an

@@ -29,7 +29,8 @@ use crate::wire::{self, TooLarge};
 pub fn call_host<T: WireValue>(function_name: &str, args: &[Value]) -> Result<T, HostError> {
     let value = call_host_value(function_name, args, T::VALUE_TYPE)?;
     // call_host_value already checked the type; this only unwraps.
-    T::from_value(value).map_err(|v| error(function_name, ErrorCode::WrongReturnType, format!("unexpected {}", v.value_type())))
+    T::from_value(value)
+        .map_err(|v| error(function_name, ErrorCode::WrongReturnType, format!("unexpected {}", v.value_type())))
 }
 
 /// Calls host function `function_name` with `args`, asking for a
@@ -48,7 +49,8 @@ pub fn call_host_value(function_name: &str, args: &[Value], return_type: ValueTy
             format!("host calls take at most {MAX_GUEST_FUNCTION_PARAMETERS} arguments, not {}", args.len()),
         ));
     }
-    let written = env.output.with_bytes_mut(|buf| wire::encode_function_call(buf, function_name, args, return_type as u8));
+    let written =
+        env.output.with_bytes_mut(|buf| wire::encode_function_call(buf, function_name, args, return_type as u8));
     if let Err(TooLarge { needed }) = written {
         return Err(error(
             function_name,
@@ -77,7 +79,9 @@ pub fn call_host_value(function_name: &str, args: &[Value], return_type: ValueTy
         Ok(Err((code, message))) => {
             Err(error(function_name, ErrorCode::from_u32(code).unwrap_or(ErrorCode::HostFunctionFailed), message))
         }
-        Err(e) => Err(error(function_name, ErrorCode::MalformedMessage, format!("malformed FunctionCallResult: {}", e.0))),
+        Err(e) => {
+            Err(error(function_name, ErrorCode::MalformedMessage, format!("malformed FunctionCallResult: {}", e.0)))
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //!   function on `OP_CALL`;
 //! - the global allocator over the PEB's heap arena;
 //! - the panic handler, which reports panics (and heap exhaustion) as aborts;
+//! - printing (`print!`) and logging (`info!` & co.) to the host;
 //! - `memcpy` & co., which the prebuilt `core`/`alloc` need from us.
 //!
 //! ```ignore
@@ -31,10 +32,10 @@
 //! to an in-process fake host (`test_host`), so the runtime logic is unit
 //! tested with `cargo test` on the build machine.
 #![cfg_attr(not(test), no_std)]
-// `mem.rs` defines memcpy & co. Without this attribute LLVM may recognise
-// their loops as "a memcpy" and compile them into calls to themselves. It is
-// crate-wide because `no_builtins` cannot be applied to a single module.
-#![no_builtins]
+// No `#![no_builtins]`: `mem.rs` writes memcpy & co. as single asm blocks, so
+// there is no loop LLVM could turn back into a call to itself, and the crate
+// stays eligible for LTO (rustc keeps `no_builtins` crates out of LTO, which
+// breaks `lto = true` guest builds with undefined `core` symbols).
 #![warn(missing_docs, unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
@@ -54,6 +55,7 @@ mod exit;
 #[path = "alloc.rs"]
 mod heap;
 mod host_call;
+pub mod log;
 mod mem;
 mod panic;
 pub mod print;
@@ -69,6 +71,7 @@ pub use error::{ErrorCode, GuestError, HostError, Result};
 pub use exit::abort;
 pub use host_call::{call_host, call_host_value};
 pub use hyperlight_guest_macros::{guest_function, host_function};
+pub use log::LogLevel;
 pub use value::{Param, Value, ValueType, WireValue};
 
 /// The read-only blob the host handed to the sandbox at creation
@@ -86,8 +89,8 @@ pub fn init_data() -> &'static [u8] {
 /// `no_std` guest would otherwise import by hand.
 pub mod prelude {
     pub use crate::{
-        ErrorCode, GuestError, HostError, Result, Value, ValueType, abort, call_host, guest_function,
-        host_function, print, println,
+        ErrorCode, GuestError, HostError, LogLevel, Result, Value, ValueType, abort, call_host, debug, error,
+        guest_function, host_function, info, log, print, println, trace, warn,
     };
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;

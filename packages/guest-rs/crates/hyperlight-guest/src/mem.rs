@@ -2,13 +2,16 @@
 //!
 //! The prebuilt `core`/`alloc` of the `x86_64-unknown-linux-gnu` target call
 //! these C functions, and that target's `compiler_builtins` is built without
-//! its `mem` feature, so a freestanding guest must define them. The crate is
-//! `#![no_builtins]` (see `lib.rs`) so LLVM cannot turn these loops back into
-//! calls to themselves.
+//! its `mem` feature, so a freestanding guest must define them.
 //!
-//! Copies and fills use `rep movsb` / `rep stosb`: short, and fast on every
-//! CPU with ERMSB (Ivy Bridge and later, Zen 3 and later). The System V ABI
-//! guarantees the direction flag is clear on function entry.
+//! Each is one string instruction in an asm block rather than a loop: LLVM
+//! recognises byte loops as "a memcpy"/"a memset" and would compile them into
+//! calls to the very function being defined, unless the crate were
+//! `#![no_builtins]`, which in turn keeps it out of LTO (see `lib.rs`).
+//! `rep movsb`/`rep stosb` are also fast on every CPU with ERMSB (Ivy Bridge,
+//! Zen 3 and later); `repe cmpsb`/`repne scasb` are slower per byte but only
+//! compare short keys here. The System V ABI guarantees the direction flag
+//! is clear on function entry.
 //!
 //! Under `cfg(test)` the functions keep Rust names so the test binary keeps
 //! libc's versions and the tests can call these directly.
@@ -92,14 +95,29 @@ pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
 /// `a` and `b` must be valid for `n` reads.
 #[cfg_attr(not(test), unsafe(no_mangle))]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    for i in 0..n {
-        // SAFETY: i < n and the caller guarantees n readable bytes at each.
-        let (x, y) = unsafe { (*a.add(i), *b.add(i)) };
-        if x != y {
-            return i32::from(x) - i32::from(y);
-        }
+    if n == 0 {
+        return 0;
     }
-    0
+    let (a_next, b_next): (*const u8, *const u8);
+    let equal: u8;
+    // SAFETY: the caller guarantees n readable bytes at a and b; DF is clear.
+    // `repe cmpsb` stops one byte past the first difference (or at the end).
+    unsafe {
+        asm!(
+            "repe cmpsb",
+            "sete {equal}",
+            equal = out(reg_byte) equal,
+            inout("rsi") a => a_next,
+            inout("rdi") b => b_next,
+            inout("rcx") n => _,
+            options(nostack, readonly)
+        );
+    }
+    if equal != 0 {
+        return 0;
+    }
+    // SAFETY: both pointers moved past the differing byte, inside the ranges.
+    unsafe { i32::from(*a_next.sub(1)) - i32::from(*b_next.sub(1)) }
 }
 
 /// Compares `n` bytes for equality only (0 when equal). LLVM emits calls to
@@ -119,12 +137,19 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 /// `s` must point to a NUL-terminated string.
 #[cfg_attr(not(test), unsafe(no_mangle))]
 pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
-    let mut n = 0;
-    // SAFETY: the caller guarantees a NUL before the end of the allocation.
-    while unsafe { *s.add(n) } != 0 {
-        n += 1;
+    let next: *const u8;
+    // SAFETY: the caller guarantees a NUL before the end of the allocation;
+    // `repne scasb` stops one byte past the first byte equal to al (0).
+    unsafe {
+        asm!(
+            "repne scasb",
+            inout("rdi") s => next,
+            inout("rcx") usize::MAX => _,
+            in("al") 0u8,
+            options(nostack, readonly)
+        );
     }
-    n
+    next as usize - s as usize - 1
 }
 
 #[cfg(test)]
@@ -149,6 +174,9 @@ mod tests {
             assert_ne!(bcmp(src.as_ptr(), dst.as_ptr(), 11), 0);
             assert_eq!(memcpy(dst.as_mut_ptr(), src.as_ptr(), 0), dst.as_mut_ptr());
             assert_eq!(strlen(c"hello".as_ptr().cast()), 5);
+            assert_eq!(strlen(c"".as_ptr().cast()), 0);
+            assert!(memcmp([1u8, 0x80].as_ptr(), [1u8, 0x7f].as_ptr(), 2) > 0, "bytes compare unsigned");
+            assert_eq!(memcmp(src.as_ptr(), src.as_ptr(), 0), 0);
         }
     }
 

@@ -10,7 +10,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::abi::{
-    ABI_VERSION, PEB_MAGIC, PORT_ABORT, PORT_ABORT_CHUNK, PORT_CALL_HOST, PORT_DEBUG_PRINT, PORT_HALT, Peb,
+    ABI_VERSION, PEB_MAGIC, PORT_ABORT, PORT_ABORT_CHUNK, PORT_CALL_HOST, PORT_DEBUG_PRINT, PORT_HALT, PORT_LOG_FLUSH,
+    Peb,
 };
 use crate::error::ErrorCode;
 use crate::value::Value;
@@ -34,24 +35,53 @@ pub(crate) struct Sizes {
     pub(crate) input: usize,
     pub(crate) output: usize,
     pub(crate) heap: usize,
+    pub(crate) log: usize,
 }
 
 impl Default for Sizes {
     fn default() -> Self {
-        Self { input: 4096, output: 4096, heap: 64 * 1024 }
+        Self { input: 4096, output: 4096, heap: 64 * 1024, log: 4096 }
     }
 }
+
+/// A decoded log record: level, message, target, source file, line.
+pub(crate) type Record = (u8, String, String, String, u32);
 
 struct State {
     peb: Box<Peb>,
     input: Vec<u8>,
     output: Vec<u8>,
+    log: Vec<u32>, // u32 for the 4-byte alignment records need
     _heap: Vec<u128>,
     _init_data: Vec<u8>,
     prints: Vec<String>,
     abort_message: String,
     host_functions: HashMap<String, HostFn>,
     host_calls: Vec<(String, Vec<Value>, u8)>,
+    logs: Vec<Record>,
+    log_flushes: usize,
+}
+
+impl State {
+    /// Decodes every record in the log area and empties it, as the host
+    /// does on every exit.
+    fn drain_log(&mut self) {
+        // SAFETY: plain bytes of the Vec<u32>.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(self.log.as_mut_ptr().cast::<u8>(), self.log.len() * 4) };
+        if bytes.len() < 8 {
+            return;
+        }
+        let used = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+        assert!(4 + used <= bytes.len(), "log header claims {used} bytes");
+        let mut at = 4;
+        while at < 4 + used {
+            let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            self.logs.push(wire::decode_log_record(&bytes[at + 4..at + 4 + len]).expect("LogRecord decodes"));
+            at += (4 + len + 3) & !3;
+        }
+        assert_eq!(at, 4 + used, "records fill exactly U bytes");
+        bytes[..4].fill(0);
+    }
 }
 
 thread_local! {
@@ -79,6 +109,7 @@ impl FakeHost {
         let input = vec![0u8; sizes.input];
         let output = vec![0u8; sizes.output];
         let heap = vec![0u128; sizes.heap / 16];
+        let log = vec![0u32; sizes.log / 4];
         let addr = |v: &[u8]| if v.is_empty() { 0 } else { v.as_ptr() as u64 };
         let peb = Box::new(Peb {
             magic: PEB_MAGIC,
@@ -93,9 +124,9 @@ impl FakeHost {
             stack_size: 0,
             init_data_gva: addr(&init_data),
             init_data_size: init_data.len() as u64,
-            log_gva: 0,
-            log_size: 0,
-            max_log_level: 6,
+            log_gva: if log.is_empty() { 0 } else { log.as_ptr() as u64 },
+            log_size: sizes.log as u64,
+            max_log_level: 0,
             image_gva: 0,
             image_size: 0,
         });
@@ -103,12 +134,15 @@ impl FakeHost {
             peb,
             input,
             output,
+            log,
             _heap: heap,
             _init_data: init_data,
             prints: Vec::new(),
             abort_message: String::new(),
             host_functions: HashMap::new(),
             host_calls: Vec::new(),
+            logs: Vec::new(),
+            log_flushes: 0,
         };
         STATE.with(|s| *s.borrow_mut() = Some(state));
         Self { _guard: guard }
@@ -119,7 +153,11 @@ impl FakeHost {
     }
 
     /// Registers a host function.
-    pub(crate) fn register(&mut self, name: &str, f: impl FnMut(Vec<Value>) -> Result<Value, (ErrorCode, String)> + 'static) {
+    pub(crate) fn register(
+        &mut self,
+        name: &str,
+        f: impl FnMut(Vec<Value>) -> Result<Value, (ErrorCode, String)> + 'static,
+    ) {
         self.state(|s| s.host_functions.insert(name.into(), Box::new(f)));
     }
 
@@ -131,6 +169,11 @@ impl FakeHost {
     /// Every `DEBUG_PRINT` frame so far.
     pub(crate) fn prints(&self) -> Vec<String> {
         self.state(|s| s.prints.clone())
+    }
+
+    /// Every log record so far, and how many `LOG_FLUSH` exits there were.
+    pub(crate) fn logs(&self) -> (Vec<Record>, usize) {
+        self.state(|s| (s.logs.clone(), s.log_flushes))
     }
 
     /// Every host call so far: name, arguments, requested return type.
@@ -177,7 +220,12 @@ impl FakeHost {
     }
 
     /// Calls guest function `name`; `return_type` 0 means "don't check".
-    pub(crate) fn call(&mut self, name: &str, args: &[Value], return_type: u8) -> Result<Result<Value, (u32, String)>, Exit> {
+    pub(crate) fn call(
+        &mut self,
+        name: &str,
+        args: &[Value],
+        return_type: u8,
+    ) -> Result<Result<Value, (u32, String)>, Exit> {
         let mut frame = vec![0u8; 64 * 1024];
         let len = wire::encode_function_call(&mut frame, name, args, return_type).expect("call fits");
         self.write_input(&frame[4..len]);
@@ -193,6 +241,7 @@ pub(crate) fn on_out(port: u16, value: u32) {
     let final_exit = STATE.with(|s| {
         let mut guard = s.borrow_mut();
         let s = guard.as_mut().expect("out without a fake host");
+        s.drain_log();
         let text = |buf: &[u8]| {
             let len = u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
             assert!(4 + len <= buf.len(), "text frame overruns the output buffer");
@@ -213,6 +262,10 @@ pub(crate) fn on_out(port: u16, value: u32) {
                 s.abort_message.push_str(&chunk);
                 None
             }
+            PORT_LOG_FLUSH => {
+                s.log_flushes += 1;
+                None
+            }
             PORT_DEBUG_PRINT => {
                 let t = text(&s.output);
                 s.prints.push(t);
@@ -224,7 +277,9 @@ pub(crate) fn on_out(port: u16, value: u32) {
                 s.host_calls.push((name.clone(), args.clone(), ret));
                 let outcome = match s.host_functions.get_mut(&name) {
                     Some(f) => f(args),
-                    None => Err((ErrorCode::HostFunctionNotFound, format!("host function \"{name}\" is not registered"))),
+                    None => {
+                        Err((ErrorCode::HostFunctionNotFound, format!("host function \"{name}\" is not registered")))
+                    }
                 };
                 let input = &mut s.input;
                 let written = match &outcome {

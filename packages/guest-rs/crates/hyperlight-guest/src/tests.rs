@@ -100,6 +100,14 @@ fn init_data() -> Vec<u8> {
     crate::init_data().to_vec()
 }
 
+#[guest_function("Log")]
+fn log_it(level: u32, message: String, count: u32) {
+    let level = LogLevel::from_u8(level as u8).expect("a level");
+    for i in 0..count {
+        crate::log!(target: "guest", level, "{message} #{i}");
+    }
+}
+
 #[guest_function("Abort")]
 fn abort_now(code: u32, message: String) {
     abort(code, &message)
@@ -136,8 +144,12 @@ fn the_entry_rejects_bad_environments() {
         Exit::Abort { code: BAD_ENVIRONMENT, message: "OP_CALL before OP_INIT; the guest is not initialised".into() }
     );
     host.init();
-    assert!(matches!(host.enter(OP_INIT as u64), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("twice")));
-    assert!(matches!(host.enter(7), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("unknown entry operation 7")));
+    assert!(
+        matches!(host.enter(OP_INIT as u64), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("twice"))
+    );
+    assert!(
+        matches!(host.enter(7), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("unknown entry operation 7"))
+    );
 
     host.edit_peb(|p| p.abi_version = 99);
     assert_eq!(
@@ -151,7 +163,9 @@ fn the_entry_rejects_bad_environments() {
         p.abi_version = 1;
         p.input_gva = p.output_gva;
     });
-    assert!(matches!(host.enter(OP_CALL as u64), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("overlap")));
+    assert!(
+        matches!(host.enter(OP_CALL as u64), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("overlap"))
+    );
     host.edit_peb(|p| p.magic = 0);
     // No message: with a bad magic nothing in the PEB can be trusted.
     assert!(matches!(host.enter(OP_CALL as u64), Exit::Abort { code: BAD_ENVIRONMENT, .. }));
@@ -178,7 +192,11 @@ fn calls_run_and_return_every_type() {
         "k".into(),
     ];
     assert_eq!(host.call("AllTypes", &args, 7), Ok(Ok("-1 2 -3 4 0.5 -0.25 s true [9, 0] 10 k".into())));
-    assert_eq!(host.call("Echo", &["no check".into()], 0), Ok(Ok("no check".into())), "return type None skips the check");
+    assert_eq!(
+        host.call("Echo", &["no check".into()], 0),
+        Ok(Ok("no check".into())),
+        "return type None skips the check"
+    );
 }
 
 #[test]
@@ -207,11 +225,11 @@ fn bad_calls_get_clear_errors() {
     );
     assert_eq!(
         error_of(host.call("Add", &[Value::I32(1), Value::U32(2)], 1)),
-        (ErrorCode::WrongArgumentType, "argument 2 (`b`) of function \"Add\" must be I32 but was U32".into())
+        (ErrorCode::WrongArgumentType, "argument 1 of function \"Add\" must be i32, got u32".into())
     );
     assert_eq!(
         error_of(host.call("Echo", &["a".into()], 1)),
-        (ErrorCode::WrongReturnType, "function \"Echo\" returns String but the caller expected I32".into())
+        (ErrorCode::WrongReturnType, "function \"Echo\" returns string but the caller expected i32".into())
     );
     assert_eq!(error_of(host.call("Fail", &["nope".into()], 1)), (ErrorCode::GuestFunctionFailed, "nope".into()));
 }
@@ -244,10 +262,7 @@ fn host_calls_round_trip_and_propagate_failures() {
 
     assert_eq!(host.call("CallHostAdd", &[Value::I32(2), Value::I32(3)], 1), Ok(Ok(Value::I32(5))));
     assert_eq!(host.host_calls().last().unwrap(), &("HostAdd".into(), vec![Value::I32(2), Value::I32(3)], 1));
-    assert_eq!(
-        host.call("CallHostGreet", &["x".into()], 7),
-        Ok(Ok("hello [String(\"x\"), Bool(true)]".into()))
-    );
+    assert_eq!(host.call("CallHostGreet", &["x".into()], 7), Ok(Ok("hello [String(\"x\"), Bool(true)]".into())));
     assert_eq!(host.call("CallHostVoid", &[], 10), Ok(Ok(Value::Void)));
     assert_eq!(host.host_calls().last().unwrap().2, 10, "asks for Void");
 
@@ -260,7 +275,7 @@ fn host_calls_round_trip_and_propagate_failures() {
     host.register("HostAdd", |_| Ok(Value::String("not a number".into())));
     assert_eq!(
         error_of(host.call("CallHostAdd", &[Value::I32(2), Value::I32(3)], 1)),
-        (ErrorCode::WrongReturnType, "host function \"HostAdd\" returned String but I32 was expected".into())
+        (ErrorCode::WrongReturnType, "host function \"HostAdd\" returned string but i32 was expected".into())
     );
     assert_eq!(
         error_of(host.call("CallDynamic", &["Missing".into(), Value::U32(1)], 2)),
@@ -316,7 +331,10 @@ fn aborts_carry_code_and_whole_message() {
     );
     host.edit_peb(|p| p.output_size = 4 + 5);
     let long = "αβγ-".repeat(20);
-    assert_eq!(host.call("Abort", &[Value::U32(3), long.clone().into()], 10), Err(Exit::Abort { code: 3, message: long }));
+    assert_eq!(
+        host.call("Abort", &[Value::U32(3), long.clone().into()], 10),
+        Err(Exit::Abort { code: 3, message: long })
+    );
 }
 
 #[test]
@@ -333,9 +351,43 @@ fn init_data_is_visible() {
 #[test]
 fn a_too_small_output_buffer_fails_init_with_a_message() {
     let mut host = FakeHost::with(Sizes { output: 64, ..Sizes::default() }, Vec::new());
+    // (the log area is unused here)
     let Exit::Abort { code, message } = host.enter(OP_INIT as u64) else { panic!() };
     assert_eq!(code, BAD_ENVIRONMENT);
     assert!(message.contains("the guest function table needs"), "{message}");
+}
+
+#[test]
+fn logs_batch_in_the_log_area_and_flush_when_full() {
+    let mut host = FakeHost::with(Sizes { log: 256, ..Sizes::default() }, Vec::new());
+    host.edit_peb(|p| p.max_log_level = LogLevel::Info as u64);
+    host.init();
+    assert_eq!(host.call("Log", &[Value::U32(3), "careful".into(), Value::U32(1)], 10), Ok(Ok(Value::Void)));
+    let (logs, flushes) = host.logs();
+    assert_eq!(flushes, 0, "one record rides on the HALT exit");
+    let line = logs[0].4;
+    assert_eq!(logs, vec![(3, "careful #0".into(), "guest".into(), file!().into(), line)]);
+    assert!(line > 0);
+
+    assert_eq!(host.call("Log", &[Value::U32(1), "debug".into(), Value::U32(5)], 10), Ok(Ok(Value::Void)));
+    assert_eq!(host.logs().0.len(), 1, "records below max_log_level are dropped");
+
+    assert_eq!(host.call("Log", &[Value::U32(4), "many".into(), Value::U32(20)], 10), Ok(Ok(Value::Void)));
+    let (logs, flushes) = host.logs();
+    assert!(flushes >= 3, "a 256-byte area holds only a few records ({flushes} flushes)");
+    let messages: Vec<_> = logs[1..].iter().map(|r| r.1.clone()).collect();
+    assert_eq!(messages, (0..20).map(|i| format!("many #{i}")).collect::<Vec<_>>(), "none lost, in order");
+
+    // A record larger than the whole area keeps as much of its message as fits.
+    let long = "x".repeat(1000);
+    assert_eq!(host.call("Log", &[Value::U32(5), long.into(), Value::U32(1)], 10), Ok(Ok(Value::Void)));
+    let (logs, _) = host.logs();
+    let last = &logs.last().unwrap().1;
+    assert!(last.len() > 100 && last.len() < 256 && last.chars().all(|c| c == 'x'), "{} bytes", last.len());
+
+    host.edit_peb(|p| p.max_log_level = 6);
+    assert_eq!(host.call("Log", &[Value::U32(5), "off".into(), Value::U32(1)], 10), Ok(Ok(Value::Void)));
+    assert_eq!(host.logs().0.len(), logs.len(), "Off drops everything");
 }
 
 impl Exit {

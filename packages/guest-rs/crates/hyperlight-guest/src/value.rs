@@ -54,19 +54,20 @@ impl ValueType {
         })
     }
 
-    /// The schema name, as used in error messages (`"I32"`, `"String"`, ...).
+    /// The name used in error messages, the same the host's TypeScript API
+    /// uses for the type (`"i32"`, `"string"`, `"bytes"`, `"void"`, ...).
     pub const fn name(self) -> &'static str {
         match self {
-            Self::I32 => "I32",
-            Self::U32 => "U32",
-            Self::I64 => "I64",
-            Self::U64 => "U64",
-            Self::F32 => "F32",
-            Self::F64 => "F64",
-            Self::String => "String",
-            Self::Bool => "Bool",
-            Self::Bytes => "Bytes",
-            Self::Void => "Void",
+            Self::I32 => "i32",
+            Self::U32 => "u32",
+            Self::I64 => "i64",
+            Self::U64 => "u64",
+            Self::F32 => "f32",
+            Self::F64 => "f64",
+            Self::String => "string",
+            Self::Bool => "bool",
+            Self::Bytes => "bytes",
+            Self::Void => "void",
         }
     }
 }
@@ -293,7 +294,9 @@ pub trait HostReturn: Sized {
     /// The return type the guest asks the host for.
     const VALUE_TYPE: ValueType;
 
-    /// Converts the outcome of `call_host_value` for the declared type.
+    /// Converts the outcome of `call_host_value` for the declared type. A
+    /// panic here is reported at the `#[host_function]` declaration.
+    #[track_caller]
     fn from_host_result(function_name: &str, result: Result<Value, HostError>) -> Self;
 }
 
@@ -338,7 +341,7 @@ mod tests {
         }
         assert_eq!(ValueType::from_u8(0), None);
         assert_eq!(ValueType::from_u8(11), None);
-        assert_eq!(ValueType::Bytes.to_string(), "Bytes");
+        assert_eq!(ValueType::Bytes.to_string(), "bytes");
     }
 
     #[test]
@@ -355,6 +358,6 @@ mod tests {
         let r = <Result<String, HostError>>::from_host_result("F", Ok(Value::I32(1)));
         let e = r.unwrap_err();
         assert_eq!(e.code, ErrorCode::WrongReturnType);
-        assert_eq!(e.message, "host function \"F\" returned I32 but String was expected");
+        assert_eq!(e.message, "host function \"F\" returned i32 but string was expected");
     }
 }

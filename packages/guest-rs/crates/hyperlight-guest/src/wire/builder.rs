@@ -15,12 +15,13 @@
 //! When the buffer is too small the builder keeps counting without writing,
 //! so [`Builder::finish`] can report exactly how many bytes were needed.
 
+use core::fmt::{self, Write};
+
 /// Bytes before the first object: the `u32` size prefix and the root `uoffset`.
 const HEADER_SIZE: usize = 8;
 
-/// Most fields a table of our schema has (`FunctionCall` and
-/// `FunctionSignature` have 3).
-const MAX_FIELDS: usize = 4;
+/// Most fields a table of our schema has (`LogRecord` has 5).
+const MAX_FIELDS: usize = 5;
 
 /// One field of a table about to be written.
 #[derive(Clone, Copy, Debug)]
@@ -63,6 +64,30 @@ impl TableRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TooLarge {
     pub(crate) needed: usize,
+}
+
+/// Appends formatted text to the string being written by `string_fmt`;
+/// past `max_len` it only counts.
+struct StringWriter<'b, 'a> {
+    builder: &'b mut Builder<'a>,
+    kept: usize,
+    total: usize,
+    max_len: usize,
+}
+
+impl fmt::Write for StringWriter<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.kept == self.total {
+            let mut cut = s.len().min(self.max_len - self.kept);
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.builder.push(&s.as_bytes()[..cut]);
+            self.kept += cut;
+        }
+        self.total += s.len();
+        Ok(())
+    }
 }
 
 /// Writes one size-prefixed flatbuffer frame into `buf`.
@@ -130,7 +155,11 @@ impl<'a> Builder<'a> {
         }
 
         let has_8_byte_field = fields.iter().any(|f| f.size() == 8);
-        if has_8_byte_field { self.align(8, 4) } else { self.align(4, 0) }
+        if has_8_byte_field {
+            self.align(8, 4)
+        } else {
+            self.align(4, 0)
+        }
         let pos = self.pos;
         // soffset: the vtable is `soffset` bytes before the table.
         self.push(&((pos - vtable_pos) as i32).to_le_bytes());
@@ -164,6 +193,23 @@ impl<'a> Builder<'a> {
         let pos = self.byte_vector(s.as_bytes());
         self.push(&[0]);
         pos
+    }
+
+    /// Writes a string formatted from `args`, keeping at most `max_len`
+    /// bytes (cut at a character boundary). Returns its position, the length
+    /// kept and the length of the whole text. Formatting streams into the
+    /// buffer: nothing is allocated.
+    pub(crate) fn string_fmt(&mut self, args: fmt::Arguments<'_>, max_len: usize) -> (usize, usize, usize) {
+        self.align(4, 0);
+        let pos = self.pos;
+        self.push_zeros(4); // the length, patched below
+        let mut writer = StringWriter { builder: self, kept: 0, total: 0, max_len };
+        // A failing Display impl only shortens the text.
+        let _ = writer.write_fmt(args);
+        let (kept, total) = (writer.kept, writer.total);
+        self.write_at(pos, &(kept as u32).to_le_bytes());
+        self.push(&[0]);
+        (pos, kept, total)
     }
 
     /// Writes a `[ubyte]` vector and returns its position.
@@ -220,7 +266,12 @@ mod tests {
     fn tables_are_aligned_and_readable() {
         let mut buf = [0u8; 128];
         let mut b = Builder::new(&mut buf);
-        let root = b.table(&[Field::U8(3), Field::B8(u64::MAX.to_le_bytes()), Field::Offset, Field::B4((-1i32).to_le_bytes())]);
+        let root = b.table(&[
+            Field::U8(3),
+            Field::B8(u64::MAX.to_le_bytes()),
+            Field::Offset,
+            Field::B4((-1i32).to_le_bytes()),
+        ]);
         let s = b.string("héllo");
         b.set(root, 2, s);
         let len = b.finish(root).unwrap();
@@ -250,6 +301,23 @@ mod tests {
         let v = b.byte_vector(&[7; 100]);
         b.set(root, 0, v);
         assert_eq!(b.finish(root), Err(TooLarge { needed }));
+    }
+
+    #[test]
+    fn formatted_strings_stream_and_truncate() {
+        let mut buf = [0u8; 64];
+        let mut b = Builder::new(&mut buf);
+        let root = b.table(&[Field::Offset, Field::Offset]);
+        let (s, kept, total) = b.string_fmt(format_args!("{}-{}", "ab", 42), usize::MAX);
+        assert_eq!((kept, total), (5, 5));
+        b.set(root, 0, s);
+        let (t, kept, total) = b.string_fmt(format_args!("{}{}", "héllo", "!"), 2);
+        assert_eq!((kept, total), (1, 7), "cut before the two-byte é, nothing after the cut");
+        b.set(root, 1, t);
+        let end = b.finish(root).unwrap();
+        let table = Table::root(&buf[4..end]).unwrap();
+        assert_eq!(table.str(0).unwrap(), Some("ab-42"));
+        assert_eq!(table.str(1).unwrap(), Some("h"));
     }
 
     #[test]

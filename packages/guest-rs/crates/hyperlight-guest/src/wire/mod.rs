@@ -55,6 +55,15 @@ mod details {
     #[cfg_attr(not(test), allow(dead_code))] // written by position in the encoder
     pub(super) const RETURN_TYPE: usize = 2;
 }
+/// `LogRecord` fields.
+#[cfg_attr(not(test), allow(dead_code))] // scalars are written by position in the encoder
+mod log_record {
+    pub(super) const LEVEL: usize = 0;
+    pub(super) const MESSAGE: usize = 1;
+    pub(super) const TARGET: usize = 2;
+    pub(super) const SOURCE_FILE: usize = 3;
+    pub(super) const LINE: usize = 4;
+}
 /// The only field of every `*Value` table.
 const VALUE_FIELD: usize = 0;
 
@@ -120,9 +129,7 @@ fn decode_value(table: &Table<'_>, tag_field: usize, value_field: usize) -> Wire
         ValueType::String => {
             Value::String(v.str(VALUE_FIELD)?.ok_or(WireError("StringValue.value is missing"))?.into())
         }
-        ValueType::Bytes => {
-            Value::Bytes(v.bytes(VALUE_FIELD)?.ok_or(WireError("BytesValue.value is missing"))?.into())
-        }
+        ValueType::Bytes => Value::Bytes(v.bytes(VALUE_FIELD)?.ok_or(WireError("BytesValue.value is missing"))?.into()),
         ValueType::Void => Value::Void,
     })
 }
@@ -216,7 +223,8 @@ pub(crate) type DecodedResult = Result<Value, (u32, String)>;
 /// Decodes a `FunctionCallResult` flatbuffer `payload` (without size prefix).
 pub(crate) fn decode_function_call_result(payload: &[u8]) -> WireResult<DecodedResult> {
     let root = Table::root(payload)?;
-    let outcome = root.table(function_call_result::OUTCOME)?.ok_or(WireError("FunctionCallResult.outcome is missing"))?;
+    let outcome =
+        root.table(function_call_result::OUTCOME)?.ok_or(WireError("FunctionCallResult.outcome is missing"))?;
     match root.u8(function_call_result::OUTCOME_TYPE, 0)? {
         function_call_result::RETURN_VALUE => {
             Ok(Ok(decode_value(&outcome, return_value::VALUE_TYPE, return_value::VALUE)?))
@@ -263,6 +271,55 @@ pub(crate) fn encode_guest_function_details<'a>(
         b.set(sig, details::PARAMETERS, params);
     }
     b.finish(root)
+}
+
+/// One log record to encode.
+pub(crate) struct LogRecord<'a> {
+    /// `LogLevel` number.
+    pub(crate) level: u8,
+    pub(crate) target: &'a str,
+    pub(crate) source_file: &'a str,
+    pub(crate) line: u32,
+    pub(crate) message: core::fmt::Arguments<'a>,
+}
+
+/// Writes a size-prefixed `LogRecord` into `buf`, keeping at most
+/// `max_message_len` bytes of the message (it is written last, so shortening
+/// it is how an oversized record is made to fit). Returns the frame length
+/// and the full message length.
+pub(crate) fn encode_log_record(
+    buf: &mut [u8],
+    record: &LogRecord<'_>,
+    max_message_len: usize,
+) -> (Result<usize, TooLarge>, usize) {
+    let mut b = Builder::new(buf);
+    let root = b.table(&[
+        Field::U8(record.level),
+        Field::Offset,
+        Field::Offset,
+        Field::Offset,
+        Field::B4(record.line.to_le_bytes()),
+    ]);
+    let target = b.string(record.target);
+    b.set(root, log_record::TARGET, target);
+    let file = b.string(record.source_file);
+    b.set(root, log_record::SOURCE_FILE, file);
+    let (message, _, full_len) = b.string_fmt(record.message, max_message_len);
+    b.set(root, log_record::MESSAGE, message);
+    (b.finish(root), full_len)
+}
+
+/// A decoded `LogRecord` (tests only): level, message, target, file, line.
+#[cfg(test)]
+pub(crate) fn decode_log_record(payload: &[u8]) -> WireResult<(u8, String, String, String, u32)> {
+    let t = Table::root(payload)?;
+    Ok((
+        t.u8(log_record::LEVEL, 2)?,
+        t.str(log_record::MESSAGE)?.unwrap_or_default().into(),
+        t.str(log_record::TARGET)?.unwrap_or_default().into(),
+        t.str(log_record::SOURCE_FILE)?.unwrap_or_default().into(),
+        t.u32(log_record::LINE, 0)?,
+    ))
 }
 
 /// Decodes `GuestFunctionDetails` (tests only: the host is the real reader).

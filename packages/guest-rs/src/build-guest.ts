@@ -1,0 +1,180 @@
+/**
+ * Builds a Rust guest crate into a guest ELF: `cargo rustc` for
+ * `x86_64-unknown-linux-gnu` with the freestanding static-PIE link line, then
+ * a check that the result is loadable. Works on stable Rust, offline, with no
+ * build script or cargo config in the guest crate.
+ */
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { checkStaticPie, GUEST_ENTRY_SYMBOL } from './elf-check.js';
+import { RustGuestBuildError } from './errors.js';
+
+/** The only target this toolchain setup needs: guests are linux-gnu code with no libc. */
+export const GUEST_TARGET = 'x86_64-unknown-linux-gnu';
+
+/**
+ * Linker arguments for the guest binary (and only it: `cargo rustc` passes
+ * them to the final crate, so dependencies, build scripts and proc macros
+ * are untouched).
+ */
+export const GUEST_LINK_ARGS: readonly string[] = [
+  // No C runtime: the entry point is the guest runtime's.
+  '-nostartfiles',
+  '-nostdlib',
+  // ET_DYN with only R_X86_64_RELATIVE relocations and no PT_INTERP: the host
+  // loads it anywhere and applies the relocations itself.
+  '-static-pie',
+  '-Wl,--no-dynamic-linker',
+  `-Wl,--entry=${GUEST_ENTRY_SYMBOL}`,
+  '-Wl,-z,noexecstack',
+  '-Wl,--gc-sections',
+];
+
+/** Options of {@link buildRustGuest}. */
+export interface BuildRustGuestOptions {
+  /** Directory of the guest crate (its `Cargo.toml`; the package needs a binary target). */
+  readonly crateDir: string;
+  /** Optimised build (`--release`); defaults to `true`. */
+  readonly release?: boolean;
+  /** Copy the ELF to this path (parent directories are created). */
+  readonly outFile?: string;
+  /** The binary target to build when the package has several; defaults to the only one. */
+  readonly bin?: string;
+  /** The cargo executable; defaults to `$CARGO`, then `cargo` on `PATH`. */
+  readonly cargo?: string;
+  /** Receives every line cargo writes to stderr (progress, warnings) as it arrives. */
+  readonly onOutput?: (line: string) => void;
+}
+
+interface RunResult { code: number; stdout: string; stderr: string }
+
+/** Runs `command`; rejects only when it cannot be started. */
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, onStderr?: (line: string) => void): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    let stderr = '';
+    let partial = '';
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      if (!onStderr) return;
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) onStderr(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (onStderr && partial) onStderr(partial);
+      resolvePromise({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(stdout).toString('utf8'), stderr });
+    });
+  });
+}
+
+interface CargoTarget { name: string; kind: string[] }
+interface CargoPackage { id: string; name: string; manifest_path: string; targets: CargoTarget[] }
+interface CargoArtifact { reason: string; package_id?: string; target?: CargoTarget; executable?: string | null }
+
+/**
+ * Builds the guest crate in `crateDir` and returns the path of the ELF.
+ *
+ * @param options - see {@link BuildRustGuestOptions}
+ * @returns the absolute path of the guest ELF (`outFile` when given, else cargo's output)
+ * @throws {@link RustGuestBuildError} saying what failed: `cargo-not-found`, `bad-crate`,
+ *   `cargo-failed` (with cargo's output, e.g. compile errors), `no-binary` or `not-static-pie`
+ * @example
+ * const elf = await buildRustGuest({ crateDir: 'guest', outFile: 'dist/guest.elf' });
+ */
+export async function buildRustGuest(options: BuildRustGuestOptions): Promise<string> {
+  const crateDir = resolve(options.crateDir);
+  const release = options.release ?? true;
+  const cargo = options.cargo ?? process.env['CARGO'] ?? 'cargo';
+  const manifest = join(crateDir, 'Cargo.toml');
+  if (!(await stat(manifest).catch(() => undefined))?.isFile()) {
+    throw new RustGuestBuildError('bad-crate', `${crateDir} has no Cargo.toml; pass the directory of the guest crate`);
+  }
+  const manifestPath = await realpath(manifest);
+
+  const cargoRun = async (args: readonly string[], env: NodeJS.ProcessEnv, onStderr?: (line: string) => void): Promise<RunResult> => {
+    try {
+      return await run(cargo, args, crateDir, env, onStderr);
+    } catch (e) {
+      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new RustGuestBuildError(
+        missing ? 'cargo-not-found' : 'cargo-failed',
+        missing
+          ? `cannot run "${cargo}": cargo is not installed or not on PATH (install Rust from https://rustup.rs, or set $CARGO)`
+          : `cannot run "${cargo}": ${(e as Error).message}`,
+        '',
+        { cause: e },
+      );
+    }
+  };
+
+  const metadata = await cargoRun(['metadata', '--format-version', '1', '--no-deps', '--offline', '--manifest-path', manifestPath], process.env);
+  if (metadata.code !== 0) {
+    throw new RustGuestBuildError('cargo-failed', `cargo metadata failed for ${manifestPath}`, metadata.stderr.trimEnd());
+  }
+  const packages = (JSON.parse(metadata.stdout) as { packages: CargoPackage[] }).packages;
+  const pkg = packages.find((p) => p.manifest_path === manifestPath);
+  if (!pkg) {
+    throw new RustGuestBuildError('bad-crate', `${manifestPath} is not a package (a workspace root?); pass the directory of the guest crate itself`);
+  }
+  const bins = pkg.targets.filter((t) => t.kind.includes('bin')).map((t) => t.name);
+  const bin = options.bin ?? (bins.length === 1 ? bins[0] : undefined);
+  if (bin === undefined || !bins.includes(bin)) {
+    const has = bins.length ? `it has ${bins.map((b) => `"${b}"`).join(', ')}` : 'it has none';
+    throw new RustGuestBuildError(
+      'bad-crate',
+      options.bin === undefined
+        ? `package "${pkg.name}" must have exactly one binary target (src/main.rs) or name one with \`bin\`; ${has}`
+        : `package "${pkg.name}" has no binary target "${options.bin}"; ${has}`,
+    );
+  }
+
+  const args = [
+    'rustc', '--manifest-path', manifestPath, '--package', pkg.name, '--bin', bin,
+    '--target', GUEST_TARGET, '--offline', '--message-format=json-render-diagnostics',
+    ...(release ? ['--release'] : []),
+    '--', ...GUEST_LINK_ARGS.flatMap((a) => ['-C', `link-arg=${a}`]),
+  ];
+  // Guests abort on panic. Profile overrides apply to every crate of the
+  // build (cargo ignores `panic` for proc macros and build scripts), so the
+  // guest crate needs no [profile] of its own.
+  const env = { ...process.env, CARGO_PROFILE_RELEASE_PANIC: 'abort', CARGO_PROFILE_DEV_PANIC: 'abort' };
+  const build = await cargoRun(args, env, options.onOutput);
+  if (build.code !== 0) {
+    throw new RustGuestBuildError('cargo-failed', `cargo could not build guest "${bin}" (${crateDir})`, build.stderr.trimEnd());
+  }
+
+  const executable = build.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as CargoArtifact)
+    .find((m) => m.reason === 'compiler-artifact' && m.package_id === pkg.id && m.target?.name === bin && m.target.kind.includes('bin') && m.executable)
+    ?.executable;
+  if (!executable) {
+    throw new RustGuestBuildError('no-binary', `cargo reported no executable for binary "${bin}" of package "${pkg.name}"`);
+  }
+
+  checkStaticPie(await readFile(executable));
+
+  if (options.outFile === undefined) return executable;
+  const outFile = resolve(options.outFile);
+  await mkdir(dirname(outFile), { recursive: true });
+  await copyFile(executable, outFile);
+  return outFile;
+}
+
+/**
+ * The directory of the `hyperlight-guest` crate shipped in this package, for
+ * a guest's `Cargo.toml`: `hyperlight-guest = { path = "<this>" }`.
+ *
+ * @returns an absolute path
+ */
+export function guestCrateDir(): string {
+  return fileURLToPath(new URL('../crates/hyperlight-guest', import.meta.url));
+}
