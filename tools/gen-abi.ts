@@ -51,7 +51,7 @@ function rust(): string {
     for (const c of items) out.push(`/// ${c.doc}`, `pub const ${prefix}${c.name}: ${ty(c)} = ${literal(c.value)};`);
     out.push('');
   };
-  konst('', abi.constants, (c) => (isBig(c.value) ? 'u64' : 'usize'));
+  konst('', abi.constants, (c) => (isBig(c.value) || c.name.startsWith('OP_') ? 'u64' : c.name.startsWith('ABORT_CODE_') ? 'u32' : 'usize'));
   konst('PORT_', abi.ports, () => 'u16');
   konst('SELECTOR_', abi.selectors, () => 'u16');
   out.push(`/// ${abi.peb.doc}`, '#[repr(C)]', '#[derive(Clone, Copy, Debug)]', 'pub struct Peb {');

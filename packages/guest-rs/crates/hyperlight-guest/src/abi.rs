@@ -8,9 +8,9 @@ pub const ABI_VERSION: usize = 1;
 /// Guest page size in bytes
 pub const PAGE_SIZE: usize = 4096;
 /// Entry operation (rsi): run guest initialisation, publish the guest function table, halt
-pub const OP_INIT: usize = 0;
+pub const OP_INIT: u64 = 0;
 /// Entry operation (rsi): decode the FunctionCall in the input buffer, run it, write the FunctionCallResult, halt
-pub const OP_CALL: usize = 1;
+pub const OP_CALL: u64 = 1;
 /// Every buffer message starts with a u32 little-endian payload length
 pub const FRAME_HEADER_SIZE: usize = 4;
 /// Most parameters a guest or host function may declare
@@ -18,13 +18,13 @@ pub const MAX_GUEST_FUNCTION_PARAMETERS: usize = 11;
 /// CPU exception vectors 0..31 each get a CPL0 stub
 pub const EXCEPTION_VECTOR_COUNT: usize = 32;
 /// Abort code of a guest panic; the message is the panic text
-pub const ABORT_CODE_PANIC: usize = 0x80000001;
+pub const ABORT_CODE_PANIC: u32 = 0x80000001;
 /// Abort code when the guest heap is exhausted
-pub const ABORT_CODE_OUT_OF_MEMORY: usize = 0x80000002;
+pub const ABORT_CODE_OUT_OF_MEMORY: u32 = 0x80000002;
 /// Abort code when the guest runtime rejects the PEB or entry operation
-pub const ABORT_CODE_BAD_ENVIRONMENT: usize = 0x80000003;
+pub const ABORT_CODE_BAD_ENVIRONMENT: u32 = 0x80000003;
 /// Abort codes from here up are reserved for the guest runtimes; user codes are below
-pub const ABORT_CODE_RESERVED_MIN: usize = 0x80000000;
+pub const ABORT_CODE_RESERVED_MIN: u32 = 0x80000000;
 
 /// The guest finished OP_INIT (output holds GuestFunctionDetails) or OP_CALL (output holds FunctionCallResult)
 pub const PORT_HALT: u16 = 0x10;

@@ -126,7 +126,7 @@ pub(crate) fn publish_functions(env: &Env) -> ! {
     let written = env.output.with_bytes_mut(|buf| wire::encode_guest_function_details(buf, count, signatures));
     if let Err(TooLarge { needed }) = written {
         abort_fmt(
-            crate::abi::ABORT_CODE_BAD_ENVIRONMENT as u32,
+            crate::abi::ABORT_CODE_BAD_ENVIRONMENT,
             format_args!(
                 "the guest function table needs {needed} bytes but the output buffer holds {}",
                 env.output.size()
@@ -166,7 +166,7 @@ fn run(env: &Env) {
             wire::encode_function_call_result(buf, Err((ErrorCode::MessageTooLarge, message.as_str())))
         });
         if fallback.is_err() {
-            abort_fmt(crate::abi::ABORT_CODE_BAD_ENVIRONMENT as u32, format_args!("{}", message.as_str()));
+            abort_fmt(crate::abi::ABORT_CODE_BAD_ENVIRONMENT, format_args!("{}", message.as_str()));
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::exit::{abort_fmt, abort_without_message};
 use crate::heap::ALLOCATOR;
 
 /// `ABORT_CODE_BAD_ENVIRONMENT` as the `u32` an abort writes.
-const BAD_ENVIRONMENT: u32 = ABORT_CODE_BAD_ENVIRONMENT as u32;
+const BAD_ENVIRONMENT: u32 = ABORT_CODE_BAD_ENVIRONMENT;
 
 /// Smallest usable output buffer: a frame header plus room for any UTF-8
 /// character, so text frames always make progress.

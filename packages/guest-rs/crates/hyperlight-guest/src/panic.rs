@@ -41,7 +41,7 @@ mod handler {
     #[panic_handler]
     fn panic(info: &PanicInfo<'_>) -> ! {
         if PANICKING.get() {
-            abort_without_message(ABORT_CODE_PANIC as u32);
+            abort_without_message(ABORT_CODE_PANIC);
         }
         PANICKING.set(true);
 
@@ -50,7 +50,7 @@ mod handler {
         if let Some(failed) = failed.filter(|_| super::is_alloc_error(&message, failed)) {
             let stats = ALLOCATOR.stats();
             abort_fmt(
-                ABORT_CODE_OUT_OF_MEMORY as u32,
+                ABORT_CODE_OUT_OF_MEMORY,
                 format_args!(
                     "out of memory: an allocation of {} bytes (align {}) failed; {} of the heap's {} bytes are free, \
                      the largest free block is {} bytes",
@@ -60,10 +60,10 @@ mod handler {
         }
         match info.location() {
             Some(at) => abort_fmt(
-                ABORT_CODE_PANIC as u32,
+                ABORT_CODE_PANIC,
                 format_args!("panicked at {}:{}:{}: {message}", at.file(), at.line(), at.column()),
             ),
-            None => abort_fmt(ABORT_CODE_PANIC as u32, format_args!("panicked: {message}")),
+            None => abort_fmt(ABORT_CODE_PANIC, format_args!("panicked: {message}")),
         }
     }
 
@@ -74,7 +74,7 @@ mod handler {
     #[unsafe(no_mangle)]
     #[allow(non_snake_case)]
     extern "C" fn _Unwind_Resume() -> ! {
-        abort_without_message(ABORT_CODE_PANIC as u32)
+        abort_without_message(ABORT_CODE_PANIC)
     }
 
     /// See [`_Unwind_Resume`]: referenced from `.eh_frame`, never called.

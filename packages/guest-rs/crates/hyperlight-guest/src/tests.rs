@@ -7,7 +7,7 @@ use crate::abi::{ABORT_CODE_BAD_ENVIRONMENT, OP_CALL, OP_INIT};
 use crate::prelude::*;
 use crate::test_host::{Exit, FakeHost, Sizes};
 
-const BAD_ENVIRONMENT: u32 = ABORT_CODE_BAD_ENVIRONMENT as u32;
+const BAD_ENVIRONMENT: u32 = ABORT_CODE_BAD_ENVIRONMENT;
 
 #[guest_function("Echo")]
 fn echo(s: String) -> String {
