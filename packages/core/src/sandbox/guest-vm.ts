@@ -110,7 +110,7 @@ export class GuestVm {
           break;
         }
         case Ports.ABORT:
-          throw abortError(value >>> 0, (abortMessage + readTextFrame(this.output)).slice(0, MAX_ABORT_MESSAGE_LENGTH));
+          throw abortError(value >>> 0, (abortMessage + this.abortText()).slice(0, MAX_ABORT_MESSAGE_LENGTH));
         case Ports.ABORT_CHUNK:
           if (abortMessage.length < MAX_ABORT_MESSAGE_LENGTH) abortMessage += readTextFrame(this.output);
           break;
@@ -126,6 +126,19 @@ export class GuestVm {
           throw new GuestUnknownPortError(port, 'out');
       }
       exit = hypervisorCall('run the vCPU', () => this.vm.run());
+    }
+  }
+
+  /**
+   * The text frame that goes with an abort. A guest that aborts because it
+   * could not trust its PEB cannot write one, so a bad frame is no error here.
+   */
+  private abortText(): string {
+    try {
+      return readTextFrame(this.output);
+    } catch (error) {
+      if (error instanceof GuestProtocolError) return '';
+      throw error;
     }
   }
 
