@@ -137,16 +137,20 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
     const entry = loadRealModeGuest(vm, 0x1000, [0xeb, 0xfe, 0xf4]); // jmp $ (forever); hlt
     const onSignal = (): void => {};
     process.on('SIGUSR2', onSignal);
+    // Signal again and again: a signal that lands before KVM_RUN starts (a slow
+    // machine) is handled by Node and would leave the guest spinning.
+    const killer = spawn('sh', ['-c', `while kill -USR2 ${process.pid}; do sleep 0.2; done`], { stdio: 'ignore' });
+    const killerExited = new Promise((resolve) => killer.on('exit', resolve));
     try {
-      const killer = spawn('sh', ['-c', `sleep 0.5; kill -USR2 ${process.pid}`], { stdio: 'ignore' });
       expect(vm.run(entry)).toEqual({ kind: 'interrupted' });
-      await new Promise((resolve) => killer.on('exit', resolve));
     } finally {
+      killer.kill();
+      await killerExited; // no signal can arrive after this
       process.off('SIGUSR2', onSignal);
     }
     expect(vm.getRegisters().rip).toBe(0x1000n);
     expect(vm.run({ ...entry, rip: 0x1002n })).toEqual({ kind: 'halt' });
-  });
+  }, 60_000);
 
   it('creating and disposing 50 VMs leaves the fd count and the mappings unchanged', () => {
     backend.createVm({ memorySize: MEMORY_SIZE }).dispose(); // opens the shared /dev/kvm fd once

@@ -51,21 +51,38 @@ constexpr FlagField kSegmentFlags[] = {
     {"unusable", &kvm_segment::unusable},
 };
 
+// "prefix.name", built only when an error message needs it (never on success,
+// so valid input costs no string allocations).
+std::string FieldName(const std::string& prefix, const char* name) { return prefix + "." + name; }
+
 Napi::Object AsObject(Napi::Env env, Napi::Value value, const std::string& what) {
   if (!value.IsObject()) ThrowTypeError(env, what + " must be an object");
   return value.As<Napi::Object>();
 }
 
-uint64_t GetBigUint64(Napi::Env env, Napi::Value value, const std::string& what) {
-  if (!value.IsBigInt()) ThrowTypeError(env, what + " must be a bigint");
+uint64_t GetBigUint64(Napi::Env env, Napi::Object object, const std::string& prefix, const char* name) {
+  Napi::Value value = object.Get(name);
+  if (!value.IsBigInt()) ThrowTypeError(env, FieldName(prefix, name) + " must be a bigint");
   bool lossless = false;
   uint64_t result = value.As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) ThrowRangeError(env, what + " must be in [0, 2^64)");
+  if (!lossless) ThrowRangeError(env, FieldName(prefix, name) + " must be in [0, 2^64)");
   return result;
 }
 
-bool GetBool(Napi::Env env, Napi::Value value, const std::string& what) {
-  if (!value.IsBoolean()) ThrowTypeError(env, what + " must be a boolean");
+uint64_t GetUintField(Napi::Env env, Napi::Object object, const std::string& prefix, const char* name, uint64_t max) {
+  Napi::Value value = object.Get(name);
+  if (value.IsNumber()) {
+    double number = value.As<Napi::Number>().DoubleValue();
+    if (number >= 0 && number <= static_cast<double>(max) && std::floor(number) == number) {
+      return static_cast<uint64_t>(number);
+    }
+  }
+  return GetUint(env, value, max, FieldName(prefix, name));  // throws the right error
+}
+
+bool GetBool(Napi::Env env, Napi::Object object, const std::string& prefix, const char* name) {
+  Napi::Value value = object.Get(name);
+  if (!value.IsBoolean()) ThrowTypeError(env, FieldName(prefix, name) + " must be a boolean");
   return value.As<Napi::Boolean>().Value();
 }
 
@@ -89,13 +106,13 @@ Napi::Object SegmentToJs(Napi::Env env, const kvm_segment& segment) {
 kvm_segment SegmentFromJs(Napi::Env env, Napi::Value value, const std::string& what) {
   Napi::Object object = AsObject(env, value, what);
   kvm_segment segment = {};
-  segment.base = GetBigUint64(env, object.Get("base"), what + ".base");
-  segment.limit = static_cast<__u32>(GetUint(env, object.Get("limit"), 0xffffffffu, what + ".limit"));
-  segment.selector = static_cast<__u16>(GetUint(env, object.Get("selector"), 0xffff, what + ".selector"));
-  segment.type = static_cast<__u8>(GetUint(env, object.Get("type"), 15, what + ".type"));
-  segment.dpl = static_cast<__u8>(GetUint(env, object.Get("dpl"), 3, what + ".dpl"));
+  segment.base = GetBigUint64(env, object, what, "base");
+  segment.limit = static_cast<__u32>(GetUintField(env, object, what, "limit", 0xffffffffu));
+  segment.selector = static_cast<__u16>(GetUintField(env, object, what, "selector", 0xffff));
+  segment.type = static_cast<__u8>(GetUintField(env, object, what, "type", 15));
+  segment.dpl = static_cast<__u8>(GetUintField(env, object, what, "dpl", 3));
   for (const FlagField& flag : kSegmentFlags) {
-    segment.*flag.member = GetBool(env, object.Get(flag.name), what + "." + flag.name) ? 1 : 0;
+    segment.*flag.member = GetBool(env, object, what, flag.name) ? 1 : 0;
   }
   return segment;
 }
@@ -110,8 +127,8 @@ Napi::Object DtableToJs(Napi::Env env, const kvm_dtable& table) {
 kvm_dtable DtableFromJs(Napi::Env env, Napi::Value value, const std::string& what) {
   Napi::Object object = AsObject(env, value, what);
   kvm_dtable table = {};
-  table.base = GetBigUint64(env, object.Get("base"), what + ".base");
-  table.limit = static_cast<__u16>(GetUint(env, object.Get("limit"), 0xffff, what + ".limit"));
+  table.base = GetBigUint64(env, object, what, "base");
+  table.limit = static_cast<__u16>(GetUintField(env, object, what, "limit", 0xffff));
   return table;
 }
 
@@ -135,11 +152,10 @@ Napi::Object RegsToJs(Napi::Env env, const kvm_regs& regs) {
 }
 
 kvm_regs RegsFromJs(Napi::Env env, Napi::Value value, const char* what) {
-  Napi::Object object = AsObject(env, value, what);
+  const std::string prefix = what;
+  Napi::Object object = AsObject(env, value, prefix);
   kvm_regs regs = {};
-  for (const RegField& field : kRegFields) {
-    regs.*field.member = GetBigUint64(env, object.Get(field.name), std::string(what) + "." + field.name);
-  }
+  for (const RegField& field : kRegFields) regs.*field.member = GetBigUint64(env, object, prefix, field.name);
   return regs;
 }
 
@@ -155,17 +171,15 @@ Napi::Object SregsToJs(Napi::Env env, const kvm_sregs& sregs) {
 }
 
 kvm_sregs SregsFromJs(Napi::Env env, Napi::Value value, const char* what) {
-  Napi::Object object = AsObject(env, value, what);
+  const std::string prefix = what;
+  Napi::Object object = AsObject(env, value, prefix);
   kvm_sregs sregs = {};
-  const std::string prefix = std::string(what) + ".";
   for (const SegmentField& field : kSegmentFields) {
-    sregs.*field.member = SegmentFromJs(env, object.Get(field.name), prefix + field.name);
+    sregs.*field.member = SegmentFromJs(env, object.Get(field.name), FieldName(prefix, field.name));
   }
-  sregs.gdt = DtableFromJs(env, object.Get("gdt"), prefix + "gdt");
-  sregs.idt = DtableFromJs(env, object.Get("idt"), prefix + "idt");
-  for (const ControlField& field : kControlFields) {
-    sregs.*field.member = GetBigUint64(env, object.Get(field.name), prefix + field.name);
-  }
+  sregs.gdt = DtableFromJs(env, object.Get("gdt"), FieldName(prefix, "gdt"));
+  sregs.idt = DtableFromJs(env, object.Get("idt"), FieldName(prefix, "idt"));
+  for (const ControlField& field : kControlFields) sregs.*field.member = GetBigUint64(env, object, prefix, field.name);
   return sregs;
 }
 
@@ -195,13 +209,13 @@ std::vector<kvm_cpuid_entry2> CpuidEntriesFromJs(Napi::Env env, Napi::Value valu
     Napi::Object object = AsObject(env, array.Get(i), item);
     kvm_cpuid_entry2& entry = entries[i];
     entry = {};
-    entry.function = static_cast<__u32>(GetUint(env, object.Get("function"), 0xffffffffu, item + ".function"));
-    entry.index = static_cast<__u32>(GetUint(env, object.Get("index"), 0xffffffffu, item + ".index"));
-    entry.flags = static_cast<__u32>(GetUint(env, object.Get("flags"), 0xffffffffu, item + ".flags"));
-    entry.eax = static_cast<__u32>(GetUint(env, object.Get("eax"), 0xffffffffu, item + ".eax"));
-    entry.ebx = static_cast<__u32>(GetUint(env, object.Get("ebx"), 0xffffffffu, item + ".ebx"));
-    entry.ecx = static_cast<__u32>(GetUint(env, object.Get("ecx"), 0xffffffffu, item + ".ecx"));
-    entry.edx = static_cast<__u32>(GetUint(env, object.Get("edx"), 0xffffffffu, item + ".edx"));
+    entry.function = static_cast<__u32>(GetUintField(env, object, item, "function", 0xffffffffu));
+    entry.index = static_cast<__u32>(GetUintField(env, object, item, "index", 0xffffffffu));
+    entry.flags = static_cast<__u32>(GetUintField(env, object, item, "flags", 0xffffffffu));
+    entry.eax = static_cast<__u32>(GetUintField(env, object, item, "eax", 0xffffffffu));
+    entry.ebx = static_cast<__u32>(GetUintField(env, object, item, "ebx", 0xffffffffu));
+    entry.ecx = static_cast<__u32>(GetUintField(env, object, item, "ecx", 0xffffffffu));
+    entry.edx = static_cast<__u32>(GetUintField(env, object, item, "edx", 0xffffffffu));
   }
   return entries;
 }
@@ -229,8 +243,8 @@ kvm_xcrs XcrsFromJs(Napi::Env env, Napi::Value value, const char* what) {
   for (uint32_t i = 0; i < array.Length(); i++) {
     const std::string item = std::string(what) + "[" + std::to_string(i) + "]";
     Napi::Object object = AsObject(env, array.Get(i), item);
-    xcrs.xcrs[i].xcr = static_cast<__u32>(GetUint(env, object.Get("xcr"), 0xffffffffu, item + ".xcr"));
-    xcrs.xcrs[i].value = GetBigUint64(env, object.Get("value"), item + ".value");
+    xcrs.xcrs[i].xcr = static_cast<__u32>(GetUintField(env, object, item, "xcr", 0xffffffffu));
+    xcrs.xcrs[i].value = GetBigUint64(env, object, item, "value");
   }
   return xcrs;
 }

@@ -104,6 +104,12 @@ export interface VirtualMachine extends Disposable {
   readonly memory: ArrayBuffer;
   /** Whether the vCPU runs with XSAVE enabled (core then sets CR4.OSXSAVE). */
   readonly xsaveEnabled: boolean;
+  /**
+   * Load TR with an *available* rather than busy TSS descriptor. Intel VMX
+   * requires busy; QEMU's CPU emulator checks I/O permissions only against an
+   * available TSS, so a backend running under it sets this.
+   */
+  readonly availableTss?: boolean;
   /** Reads the special registers. */
   getSpecialRegisters(): SpecialRegisters;
   /** Writes the special registers (applied before the next run). */

@@ -9,7 +9,7 @@ import {
   GuestStackOverflowError, GuestUnknownPortError, HyperlightError, HypervisorError,
 } from '../errors.js';
 import { readExceptionFrame, isStackGuardFault } from '../arch/x86_64/exception-frame.js';
-import { entryRegisters } from '../arch/x86_64/entry-registers.js';
+import { entryRegisters, type EntryOperation } from '../arch/x86_64/entry-registers.js';
 import { guestSpecialRegisters } from '../arch/x86_64/special-registers.js';
 import { writeSystemStructures } from '../arch/x86_64/system-structures.js';
 import { loadElf, type ElfImage } from '../mem/elf-loader.js';
@@ -72,7 +72,7 @@ export class GuestVm {
     this.output = this.memory.subarray(layout.outputGpa, layout.outputSize);
     this.logArea = this.memory.subarray(layout.logGpa, layout.logSize);
     this.entryGva = BigInt(layout.imageGpa) + BigInt(image.entryOffset);
-    hypervisorCall('set special registers', () => vm.setSpecialRegisters(guestSpecialRegisters(layout, { xsave: vm.xsaveEnabled })));
+    hypervisorCall('set special registers', () => vm.setSpecialRegisters(guestSpecialRegisters(layout, { xsave: vm.xsaveEnabled, availableTss: vm.availableTss ?? false })));
   }
 
   /**
@@ -88,7 +88,7 @@ export class GuestVm {
    * @throws GuestAbortedError, GuestPanicError, GuestOutOfMemoryError, GuestExceptionError,
    *   GuestStackOverflowError, GuestUnknownPortError, GuestProtocolError or HypervisorError.
    */
-  run(op: number, handlers: ExitHandlers): Uint8Array {
+  run(op: EntryOperation, handlers: ExitHandlers): Uint8Array {
     const regs: Registers = entryRegisters(this.layout, op, this.entryGva);
     let exit = hypervisorCall('run the vCPU', () => this.vm.run(regs));
     let abortMessage = '';

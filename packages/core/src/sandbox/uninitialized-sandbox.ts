@@ -41,6 +41,7 @@ export class UninitializedSandbox {
     const resolved = resolveConfiguration(config);
     const layout = MemoryLayout.compute({
       imageSize: binary.image.imageSize,
+      imageSegments: binary.image.segments,
       inputSize: resolved.inputSize,
       outputSize: resolved.outputSize,
       logSize: resolved.logSize,
