@@ -178,13 +178,31 @@ function createVm(options: VmOptions): VirtualMachine {
     // Without a CPUID table the guest's `cpuid` answers zeros.
     vcpu.setCpuid2(supportedCpuid);
     const xsaveEnabled = hasXcrs && enableXsave(vcpu, supportedCpuid);
-    return new KvmVirtualMachine({ memory, vm, vcpu, xsaveEnabled });
+    return new KvmVirtualMachine({ memory, vm, vcpu, xsaveEnabled, availableTss: isAmd(supportedCpuid) });
   } catch (error) {
     vcpu?.dispose();
     vm?.dispose();
     memory.dispose();
     throw error;
   }
+}
+
+/** CPUID leaf 0 vendor strings of CPUs that implement AMD SVM. */
+const SVM_VENDORS = new Set(['AuthenticAMD', 'HygonGenuine']);
+
+/**
+ * Whether the host CPU is AMD-compatible. Intel VMX requires TR to hold a
+ * busy TSS at VM entry; SVM does not check, and QEMU's emulated SVM CPU only
+ * honours the TSS I/O bitmap for an available one, so on AMD we load that.
+ */
+function isAmd(supportedCpuid: readonly CpuidEntry[]): boolean {
+  const leaf0 = supportedCpuid.find((entry) => entry.function === 0 && entry.index === 0);
+  if (leaf0 === undefined) return false;
+  const vendor = Buffer.alloc(12);
+  vendor.writeUInt32LE(leaf0.ebx >>> 0, 0);
+  vendor.writeUInt32LE(leaf0.edx >>> 0, 4);
+  vendor.writeUInt32LE(leaf0.ecx >>> 0, 8);
+  return SVM_VENDORS.has(vendor.toString('latin1'));
 }
 
 /**

@@ -25,6 +25,8 @@ export interface KvmVirtualMachineParts {
   readonly vcpu: VcpuFd;
   /** Whether XCR0 was set from CPUID leaf 0xD (core then sets CR4.OSXSAVE). */
   readonly xsaveEnabled: boolean;
+  /** Whether TR should hold an available TSS (AMD SVM, and QEMU's emulation of it). */
+  readonly availableTss: boolean;
 }
 
 /** A KVM-backed {@link VirtualMachine}; created by `backend.createVm()`. */
@@ -32,6 +34,7 @@ export class KvmVirtualMachine implements VirtualMachine {
   /** Guest memory at guest-physical 0, zero-copy; detached (length 0) after dispose. */
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled: boolean;
+  readonly availableTss: boolean;
   readonly #guestMemory: GuestMemory;
   readonly #vm: VmFd;
   readonly #vcpu: VcpuFd;
@@ -49,6 +52,7 @@ export class KvmVirtualMachine implements VirtualMachine {
     this.#vm = parts.vm;
     this.#vcpu = parts.vcpu;
     this.xsaveEnabled = parts.xsaveEnabled;
+    this.availableTss = parts.availableTss;
     this.memory = parts.memory.buffer;
     const block = parts.vcpu.runBlock;
     this.#words = new BigUint64Array(block, 0, RUN_BLOCK.size / 8);

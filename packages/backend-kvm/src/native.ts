@@ -131,6 +131,13 @@ export interface VcpuFd extends Disposable {
    */
   run(loadRegs?: boolean): number;
   /**
+   * Sets `kvm_run.immediate_exit`: the next `run` returns `KVM_EXIT_INTR` at
+   * once without entering the guest, and clears the flag. (A canceller sets it,
+   * then kicks a running vCPU with a signal.)
+   * @throws TypeError unless `enabled` is a boolean; `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  setImmediateExit(enabled: boolean): void;
+  /**
    * `KVM_GET_REGS`; also refreshes the run block.
    * @throws system error on ioctl failure; `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */

@@ -26,7 +26,7 @@ function fakeParts(script: (u32: Uint32Array, u64: BigUint64Array) => number) {
   const vm = { dispose: () => disposed.push('vm') } as unknown as VmFd;
   const buffer = new ArrayBuffer(4096);
   const memory = { buffer, memorySize: 4096, dispose: () => disposed.push('memory') } as unknown as GuestMemory;
-  const machine = new KvmVirtualMachine({ memory, vm, vcpu, xsaveEnabled: true });
+  const machine = new KvmVirtualMachine({ memory, vm, vcpu, xsaveEnabled: true, availableTss: false });
   return { machine, calls, disposed, u64 };
 }
 

@@ -38,6 +38,7 @@ Napi::Function VcpuFd::Define(Napi::Env env) {
   std::vector<PropertyDescriptor> properties = {
       InstanceAccessor<&VcpuFd::GetRunBlock>("runBlock"),
       InstanceMethod<&VcpuFd::Run>("run"),
+      InstanceMethod<&VcpuFd::SetImmediateExit>("setImmediateExit"),
       InstanceMethod<&VcpuFd::GetRegs>("getRegs"),
       InstanceMethod<&VcpuFd::SetRegs>("setRegs"),
       InstanceMethod<&VcpuFd::GetSregs>("getSregs"),
@@ -149,6 +150,7 @@ Napi::Value VcpuFd::Run(const Napi::CallbackInfo& info) {
 
   int result = ioctl(fd, KVM_RUN, 0);
   int error = result < 0 ? errno : 0;
+  run_->immediate_exit = 0;  // one-shot: see SetImmediateExit
 
   // KVM clears each kvm_dirty_regs bit as it loads that state; a bit still set
   // means the state was not loaded (it was rejected, or KVM_RUN failed first).
@@ -176,6 +178,21 @@ Napi::Value VcpuFd::Run(const Napi::CallbackInfo& info) {
   uint32_t reason = result < 0 ? KVM_EXIT_INTR : run_->exit_reason;
   RecordExit(env, reason);
   return Napi::Number::New(env, reason);
+}
+
+// setImmediateExit(enabled): sets kvm_run.immediate_exit, so the next run
+// returns KVM_EXIT_INTR at once without entering the guest (KVM_CAP_IMMEDIATE_EXIT).
+// run() clears it again when it returns. This is the flag a canceller sets
+// before kicking a running vCPU with a signal.
+Napi::Value VcpuFd::SetImmediateExit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Fd(env, "VcpuFd.setImmediateExit");
+  if (info.Length() < 1 || !info[0].IsBoolean()) {
+    ThrowTypeError(env, "VcpuFd.setImmediateExit(enabled): enabled must be a boolean");
+  }
+  // SAFETY: run_ is the live kvm_run mapping (checked by Fd()).
+  run_->immediate_exit = info[0].As<Napi::Boolean>().Value() ? 1 : 0;
+  return env.Undefined();
 }
 
 void VcpuFd::RecordExit(Napi::Env env, uint32_t reason) {

@@ -53,6 +53,7 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
 
   Napi::Value GetRunBlock(const Napi::CallbackInfo& info);
   Napi::Value Run(const Napi::CallbackInfo& info);         // KVM_RUN
+  Napi::Value SetImmediateExit(const Napi::CallbackInfo& info);  // kvm_run.immediate_exit
   Napi::Value GetRegs(const Napi::CallbackInfo& info);     // KVM_GET_REGS
   Napi::Value SetRegs(const Napi::CallbackInfo& info);     // KVM_SET_REGS
   Napi::Value GetSregs(const Napi::CallbackInfo& info);    // KVM_GET_SREGS

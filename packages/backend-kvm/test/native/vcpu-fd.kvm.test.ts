@@ -152,6 +152,16 @@ describe.skipIf(!kvmUsable)('VcpuFd (needs /dev/kvm)', () => {
     expect(vcpu.run()).toBe(KVM.KVM_EXIT_HLT);
   });
 
+  it('setImmediateExit(true) makes the next run return KVM_EXIT_INTR without entering the guest, once', () => {
+    const { vcpu } = realModeVcpu([0xf4]);
+    vcpu.setImmediateExit(true);
+    expect(vcpu.run(true)).toBe(KVM.KVM_EXIT_INTR);
+    expect(new Uint32Array(vcpu.runBlock)[RUN_BLOCK.exitReasonU32]).toBe(KVM.KVM_EXIT_INTR);
+    expect(vcpu.getRegs().rip).toBe(0x1000n); // the guest did not run
+    expect(vcpu.run()).toBe(KVM.KVM_EXIT_HLT); // the flag was cleared
+    expect(() => vcpu.setImmediateExit(1 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+
   it('closes both of its mappings and its fd on dispose()', () => {
     const memory = new addon.GuestMemory(0x1000);
     const vm = kvm.createVm();
@@ -170,7 +180,7 @@ describe.skipIf(!kvmUsable)('VcpuFd (needs /dev/kvm)', () => {
     vcpu[Symbol.dispose]();
     const checked = expectEveryMemberDisposed(vcpu, addon.VcpuFd.prototype, 'VcpuFd');
     expect(checked.sort()).toEqual(
-      ['runBlock', 'run', 'getRegs', 'setRegs', 'getSregs', 'setSregs', 'stageSregs', 'resetFpu', 'getCpuid2', 'setCpuid2', 'getXcrs', 'setXcrs'].sort(),
+      ['runBlock', 'run', 'setImmediateExit', 'getRegs', 'setRegs', 'getSregs', 'setSregs', 'stageSregs', 'resetFpu', 'getCpuid2', 'setCpuid2', 'getXcrs', 'setXcrs'].sort(),
     );
   });
 });

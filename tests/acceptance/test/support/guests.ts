@@ -8,7 +8,7 @@ import { guestPath } from '@hyperlight-ts/fixture-guests';
 import { describe } from 'vitest';
 
 /** Guest languages every behaviour is checked against. */
-export const GUEST_LANGUAGES = ['rust'] as const;
+export const GUEST_LANGUAGES = ['rust', 'c'] as const;
 export type GuestLanguage = (typeof GUEST_LANGUAGES)[number];
 
 const availability = checkHypervisor();
