@@ -19,6 +19,7 @@ export {
 } from './backend/discover.js';
 export { DEFAULT_CONFIGURATION, type PrintFunction, type SandboxConfiguration } from './sandbox/config.js';
 export { GuestBinary } from './sandbox/guest-binary.js';
+export { parseElf, readElfSymbols, type ElfImage, type ElfSymbol } from './mem/elf-loader.js';
 export type { ArgumentsOf, FunctionSignature, HostFunction } from './sandbox/host-functions.js';
 export { MultiUseSandbox, type GuestFunctionInfo } from './sandbox/multi-use-sandbox.js';
 export { UninitializedSandbox } from './sandbox/uninitialized-sandbox.js';

@@ -48,7 +48,7 @@ describe('buildRustGuest', () => {
   it('rejects a binary that is not a guest', async () => {
     const e = await failure(buildRustGuest({ crateDir: fixture('not-a-guest') }));
     expect(e.reason).toBe('not-static-pie');
-    expect(e.message).toMatch(/no hyperlight_entry symbol/);
+    expect(e.message).toMatch(/no hyperlight_entry symbol|entry point/);
   });
 
   it('says when the directory is not a guest crate', async () => {
