@@ -5,7 +5,6 @@ import { backend } from '../../src/index.js';
 /** Whether KVM works here; *.kvm.test.ts files use `describe.skipIf(!kvmUsable)`. */
 export const kvmStatus = backend.check();
 export const kvmUsable = kvmStatus.usable;
-if (process.env.HL_DEBUG_CHECK) console.warn("CHECK", process.pid, JSON.stringify(kvmStatus));
 
 /** Open file descriptors of this (forked) test process. */
 export function openFdCount(): number {
