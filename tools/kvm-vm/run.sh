@@ -5,7 +5,8 @@
 #   tools/kvm-vm/run.sh [--cwd DIR] [-e NAME[=VALUE]]... [--mem SIZE] [--smp N] -- CMD ARGS...
 #   tools/kvm-vm/run.sh --check      # compile + run kvm-check.c inside the VM
 #
-# The command's stdout/stderr are streamed to stdout (via the serial console)
+# The command's stdout/stderr are streamed to stdout (via the serial console on
+# a terminal, else via a file on the shared filesystem that this script follows)
 # and its exit status becomes this script's exit status (125 = VM failure).
 set -euo pipefail
 
@@ -125,8 +126,9 @@ RUN="env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HO
   chroot $R /bin/bash $CTL/cmd.sh"
 if [ "$TTY" = 1 ]; then
   $RUN </dev/null; rc=$?
-else  # stdout/stderr are pipes, as they would be under CI
-  rc=$( { { $RUN </dev/null 2>&1; echo $? >&3; } | cat; } 3>&1 >/dev/console)
+else  # not a terminal (CI): output goes to a file on the shared fs, which the
+  # host follows; heavy serial-console traffic was seen to freeze the VM
+  $RUN </dev/null >$R$CTL/output 2>&1; rc=$?
 fi
 echo "$rc" > $R$CTL/status
 sync
@@ -170,6 +172,7 @@ trap 'rm -rf "$CTL"' EXIT
 # --- 5. boot ----------------------------------------------------------------
 TTY=0; [[ -t 1 ]] && TTY=1
 log "booting $KVER, cpu=$CPU_MODEL mem=$MEM smp=$SMP"
+: > "$CTL/output"
 set +e
 qemu-system-x86_64 \
   -machine q35,accel=tcg -cpu "$CPU_MODEL" -smp "$SMP" -m "$MEM" \
@@ -179,7 +182,10 @@ qemu-system-x86_64 \
   -append "console=ttyS0 quiet loglevel=0 panic=-1 kvmvm.ctl=$CTL kvmvm.tty=$TTY" \
   -fsdev local,id=hostroot,path=/,security_model=passthrough,multidevs=remap \
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
-  -nodefaults -net none </dev/null
+  -nodefaults -net none </dev/null &
+qpid=$!
+if [[ $TTY == 0 ]]; then tail -n +1 -f --pid="$qpid" "$CTL/output"; fi
+wait "$qpid"
 qrc=$?
 set -e
 [[ -f "$CTL/status" ]] || die "VM exited (qemu status $qrc) without reporting the command's status"
