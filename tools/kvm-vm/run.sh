@@ -119,7 +119,6 @@ mount -t devtmpfs dev $R/dev
 mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts devpts $R/dev/pts
 mount -t tmpfs tmpfs $R/dev/shm
-mount -t tmpfs tmpfs $R/tmp
 [ -e /dev/kvm ] || echo "kvm-vm: warning: /dev/kvm missing in guest" >&2
 stty -F /dev/console -onlcr 2>/dev/null
 RUN="env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=$TERM \
@@ -132,7 +131,7 @@ else  # not a terminal (CI): output goes to a file on the shared fs, which the
 fi
 echo "$rc" > $R$CTL/status
 sync
-umount $R/tmp $R/dev/shm $R/dev/pts $R/dev $R/sys $R/proc 2>/dev/null
+umount $R/dev/shm $R/dev/pts $R/dev $R/sys $R/proc 2>/dev/null
 umount $R 2>/dev/null
 poweroff -f
 EOF
