@@ -104,9 +104,9 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 ip link set lo up  # no network, but loopback for local servers in tests
 for m in $(cat /modules.list); do insmod /mod/$m.ko 2>/dev/null || echo "kvm-vm: insmod $m failed" >&2; done
-CTL= TTY=0
+CTL= TTY=0 TMPTOP=
 for w in $(cat /proc/cmdline); do
-  case "$w" in kvmvm.ctl=*) CTL="${w#kvmvm.ctl=}" ;; kvmvm.tty=*) TTY="${w#kvmvm.tty=}" ;; esac
+  case "$w" in kvmvm.ctl=*) CTL="${w#kvmvm.ctl=}" ;; kvmvm.tty=*) TTY="${w#kvmvm.tty=}" ;; kvmvm.tmptop=*) TMPTOP="${w#kvmvm.tmptop=}" ;; esac
 done
 R=/newroot TERM=dumb
 [ "$TTY" = 1 ] && TERM=xterm-256color
@@ -119,6 +119,11 @@ mount -t devtmpfs dev $R/dev
 mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts devpts $R/dev/pts
 mount -t tmpfs tmpfs $R/dev/shm
+# A fresh tmpfs /tmp (9p cannot hold sockets), but a work tree under the
+# host's /tmp stays reachable: bind its top directory back in.
+if [ -n "$TMPTOP" ]; then mkdir -p /hosttmp && mount -o bind $R/tmp /hosttmp; fi
+mount -t tmpfs tmpfs $R/tmp
+if [ -n "$TMPTOP" ]; then mkdir -p "$R/tmp/$TMPTOP" && mount -o bind "/hosttmp/$TMPTOP" "$R/tmp/$TMPTOP"; fi
 [ -e /dev/kvm ] || echo "kvm-vm: warning: /dev/kvm missing in guest" >&2
 stty -F /dev/console -onlcr 2>/dev/null
 RUN="env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=$TERM \
@@ -131,7 +136,7 @@ else  # not a terminal (CI): output goes to a file on the shared fs, which the
 fi
 echo "$rc" > $R$CTL/status
 sync
-umount $R/dev/shm $R/dev/pts $R/dev $R/sys $R/proc 2>/dev/null
+umount $R/tmp/* $R/tmp $R/dev/shm $R/dev/pts $R/dev $R/sys $R/proc 2>/dev/null
 umount $R 2>/dev/null
 poweroff -f
 EOF
@@ -170,6 +175,7 @@ trap 'rm -rf "$CTL"' EXIT
 
 # --- 5. boot ----------------------------------------------------------------
 TTY=0; [[ -t 1 ]] && TTY=1
+TMPTOP=""; [[ "$CWD" == /tmp/?* ]] && { TMPTOP="${CWD#/tmp/}"; TMPTOP="${TMPTOP%%/*}"; }
 log "booting $KVER, cpu=$CPU_MODEL mem=$MEM smp=$SMP"
 : > "$CTL/output"
 set +e
@@ -178,7 +184,7 @@ qemu-system-x86_64 \
   -display none -no-reboot -monitor none \
   -chardev stdio,id=con,signal=on -serial chardev:con \
   -kernel "$KERNEL" -initrd "$INITRD" \
-  -append "console=ttyS0 quiet loglevel=0 panic=-1 kvmvm.ctl=$CTL kvmvm.tty=$TTY" \
+  -append "console=ttyS0 quiet loglevel=0 panic=-1 kvmvm.ctl=$CTL kvmvm.tty=$TTY${TMPTOP:+ kvmvm.tmptop=$TMPTOP}" \
   -fsdev local,id=hostroot,path=/,security_model=passthrough,multidevs=remap \
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
   -nodefaults -net none </dev/null &
