@@ -6,7 +6,7 @@
 #   tools/kvm-vm/run.sh --check      # compile + run kvm-check.c inside the VM
 #
 # The command's stdout/stderr are streamed to stdout (via the serial console on
-# a terminal, else via a file on the shared filesystem that this script follows)
+# a terminal, else through a file on the shared filesystem, printed when the VM exits)
 # and its exit status becomes this script's exit status (125 = VM failure).
 set -euo pipefail
 
@@ -130,8 +130,8 @@ RUN="env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HO
   chroot $R /bin/bash $CTL/cmd.sh"
 if [ "$TTY" = 1 ]; then
   $RUN </dev/null; rc=$?
-else  # not a terminal (CI): output goes to a file on the shared fs, which the
-  # host follows; heavy serial-console traffic was seen to freeze the VM
+else  # not a terminal (CI): output goes to a file on the shared fs, printed by
+  # the host afterwards; heavy serial-console traffic was seen to freeze the VM
   $RUN </dev/null >$R$CTL/output 2>&1; rc=$?
 fi
 echo "$rc" > $R$CTL/status
@@ -188,10 +188,9 @@ qemu-system-x86_64 \
   -fsdev local,id=hostroot,path=/,security_model=passthrough,multidevs=remap \
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
   -nodefaults -net none </dev/null &
-qpid=$!
-if [[ $TTY == 0 ]]; then tail -n +1 -f --pid="$qpid" "$CTL/output"; fi
-wait "$qpid"
+wait $!
 qrc=$?
 set -e
+[[ $TTY == 1 ]] || cat "$CTL/output"
 [[ -f "$CTL/status" ]] || die "VM exited (qemu status $qrc) without reporting the command's status"
 exit "$(cat "$CTL/status")"
