@@ -112,7 +112,7 @@ export interface VirtualMachine extends Disposable {
   readonly availableTss?: boolean;
   /** Reads the special registers. */
   getSpecialRegisters(): SpecialRegisters;
-  /** Writes the special registers (applied before the next run). */
+  /** Writes the special registers (applied before the next run; invalid values may only fail there). */
   setSpecialRegisters(sregs: SpecialRegisters): void;
   /** Reads the general registers as they were at the last exit. */
   getRegisters(): Registers;
@@ -136,7 +136,8 @@ export interface Backend {
   check(): BackendStatus;
   /**
    * Creates a VM with `options.memorySize` bytes of zeroed guest memory.
-   * @throws BackendError (from core's error classes) when the hypervisor refuses.
+   * @throws a Node-style system error (`code` = errno name, `syscall`) when the
+   *   hypervisor refuses; core wraps it in `HypervisorError`.
    */
   createVm(options: VmOptions): VirtualMachine;
 }
