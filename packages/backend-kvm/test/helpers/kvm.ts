@@ -2,9 +2,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Registers, SpecialRegisters, VirtualMachine } from '@hyperlight-ts/core';
 import { backend } from '../../src/index.js';
 
-/** Whether KVM works here; *.kvm.test.ts files use `describe.skipIf(!kvmUsable)`. */
+/**
+ * Whether KVM works here; *.kvm.test.ts files use `describe.skipIf(!kvmUsable)`.
+ * CI sets HYPERLIGHT_REQUIRE_HYPERVISOR=1 where /dev/kvm works: then an
+ * unusable backend fails the run instead of skipping it.
+ */
 export const kvmStatus = backend.check();
 export const kvmUsable = kvmStatus.usable;
+if (!kvmStatus.usable && process.env.HYPERLIGHT_REQUIRE_HYPERVISOR === '1') {
+  throw new Error(`HYPERLIGHT_REQUIRE_HYPERVISOR=1 but KVM is not usable: ${kvmStatus.reason}: ${kvmStatus.detail}`);
+}
 
 /** Open file descriptors of this (forked) test process. */
 export function openFdCount(): number {
