@@ -186,6 +186,19 @@ export class HostFunctionError extends HyperlightError {
   }
 }
 
+/**
+ * A host callback that is not a host function (the `print` function or the
+ * `logger`) threw. The guest ran to the end regardless; `cause` is the thrown value.
+ */
+export class HostCallbackError extends HyperlightError {
+  override readonly name = 'HostCallbackError';
+  readonly code = 'HL_ERR_HOST_CALLBACK_FAILED';
+  /** @param callback - which callback threw @param detail - its message */
+  constructor(readonly callback: 'print' | 'logger', readonly detail: string, options?: ErrorOptions) {
+    super(`the sandbox's ${callback} callback threw: ${detail}`, options);
+  }
+}
+
 /** A host function registration is invalid (bad name, signature or duplicate). */
 export class InvalidHostFunctionError extends HyperlightError {
   override readonly name = 'InvalidHostFunctionError';
@@ -286,7 +299,7 @@ type AnyHyperlightError =
   | GuestAbortedError | GuestPanicError | GuestOutOfMemoryError | GuestExceptionError
   | GuestStackOverflowError | GuestUnknownPortError | GuestProtocolError
   | GuestFunctionNotFoundError | WrongArgumentCountError | WrongArgumentTypeError
-  | WrongReturnTypeError | GuestFunctionError | HostFunctionNotFoundError | HostFunctionError
+  | WrongReturnTypeError | GuestFunctionError | HostFunctionNotFoundError | HostFunctionError | HostCallbackError
   | InvalidHostFunctionError | PoisonedSandboxError | SandboxStateError | InvalidGuestBinaryError
   | ConfigurationError | BackendUnavailableError | HypervisorError | MessageTooLargeError;
 
@@ -314,6 +327,7 @@ export const POISONS = {
   HL_ERR_GUEST_FUNCTION_FAILED: false,
   HL_ERR_HOST_FUNCTION_NOT_FOUND: false,
   HL_ERR_HOST_FUNCTION_FAILED: false,
+  HL_ERR_HOST_CALLBACK_FAILED: false,
   HL_ERR_HOST_FUNCTION_INVALID: false,
   HL_ERR_SANDBOX_POISONED: false,
   HL_ERR_SANDBOX_STATE: false,

@@ -25,3 +25,4 @@ export { MultiUseSandbox, type GuestFunctionInfo } from './sandbox/multi-use-san
 export { UninitializedSandbox } from './sandbox/uninitialized-sandbox.js';
 export type { ParameterTypeName, TypedValue, ValueOf, ValueTypeName } from './protocol/values.js';
 export { LogLevel, type LogRecord } from './protocol/codec.js';
+export { consoleLogger, formatLogRecord, logLevelName, type GuestLogger, type LogLevelName } from './sandbox/logging.js';

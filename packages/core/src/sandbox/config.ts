@@ -5,6 +5,8 @@
  */
 import type { Backend, BackendName } from '../backend/backend.js';
 import { ConfigurationError } from '../errors.js';
+import { LogLevel } from '../protocol/codec.js';
+import { consoleLogger, parseLogLevel, type GuestLogger, type LogLevelName } from './logging.js';
 
 /** Receives text the guest prints (Rust `print!`, C `printf`). */
 export type PrintFunction = (text: string) => void;
@@ -21,8 +23,28 @@ export interface SandboxConfiguration {
   outputSize?: number;
   /** Area where the guest batches log records between exits. Default 16 KiB. */
   logSize?: number;
-  /** Where guest prints go. Default: the host's standard output. */
+  /**
+   * Where guest prints go. Default: the host's standard output. If it throws,
+   * the guest still runs to the end and the call then fails with
+   * `HostCallbackError`.
+   */
   print?: PrintFunction;
+  /**
+   * Receives guest log records (the guest's `log` macros, `HL_LOG`). It
+   * may throw, with the same effect as a throwing `print`. Default: none,
+   * or {@link consoleLogger} when only `maxLogLevel` is set.
+   */
+  logger?: GuestLogger;
+  /**
+   * Most verbose level delivered; the guest does not even record less severe
+   * messages. Default: `'info'` with a `logger`, `'off'` without one (quiet).
+   */
+  maxLogLevel?: LogLevel | LogLevelName;
+  /**
+   * Bytes handed to the guest at creation (copied), readable by guest code
+   * (Rust `init_data()`, C `hl_init_data()`) and mapped read-only. Default: none.
+   */
+  initData?: Uint8Array;
   /**
    * Hypervisor backend: a name, a backend object, or undefined to use
    * `HYPERLIGHT_BACKEND` or auto-detection.
@@ -38,6 +60,11 @@ export interface ResolvedConfiguration {
   readonly outputSize: number;
   readonly logSize: number;
   readonly print: PrintFunction;
+  /** Undefined exactly when `maxLogLevel` is `Off`. */
+  readonly logger: GuestLogger | undefined;
+  readonly maxLogLevel: LogLevel;
+  /** A private copy; empty when there is none. */
+  readonly initData: Uint8Array;
   readonly backend: BackendName | Backend | undefined;
 }
 
@@ -53,7 +80,7 @@ export const DEFAULT_CONFIGURATION = {
 } as const;
 
 const SIZE_OPTIONS = Object.keys(DEFAULT_CONFIGURATION) as (keyof typeof DEFAULT_CONFIGURATION)[];
-const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'backend']);
+const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'logger', 'maxLogLevel', 'initData', 'backend']);
 
 const defaultPrint: PrintFunction = (text) => {
   process.stdout.write(text);
@@ -81,9 +108,19 @@ export function resolveConfiguration(config: SandboxConfiguration = {}): Resolve
   if (config.print !== undefined && typeof config.print !== 'function') {
     throw new ConfigurationError('print', `expected a function, got ${typeof config.print}`);
   }
+  if (config.logger !== undefined && typeof config.logger !== 'function') {
+    throw new ConfigurationError('logger', `expected a function, got ${typeof config.logger}`);
+  }
+  const defaultLevel = config.logger === undefined ? LogLevel.Off : LogLevel.Info;
+  const maxLogLevel = config.maxLogLevel === undefined ? defaultLevel : parseLogLevel(config.maxLogLevel, 'maxLogLevel');
+  const logger = maxLogLevel === LogLevel.Off ? undefined : (config.logger ?? consoleLogger);
+  if (config.initData !== undefined && !(config.initData instanceof Uint8Array)) {
+    throw new ConfigurationError('initData', `expected a Uint8Array (or Buffer), got ${typeof config.initData}`);
+  }
+  const initData = config.initData ? new Uint8Array(config.initData) : new Uint8Array();
   const { backend } = config;
   if (backend !== undefined && typeof backend !== 'string' && (typeof backend !== 'object' || backend === null || typeof backend.createVm !== 'function')) {
     throw new ConfigurationError('backend', 'expected "kvm", "mshv", "whp" or a backend object');
   }
-  return { ...sizes, print: config.print ?? defaultPrint, backend };
+  return { ...sizes, print: config.print ?? defaultPrint, logger, maxLogLevel, initData, backend };
 }

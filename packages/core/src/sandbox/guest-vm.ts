@@ -16,7 +16,9 @@ import { loadElf, type ElfImage } from '../mem/elf-loader.js';
 import { GuestMemory } from '../mem/guest-memory.js';
 import type { MemoryLayout } from '../mem/layout.js';
 import { writePeb } from '../mem/peb.js';
-import { decodeFunctionCall, encodeFunctionCallResult, type CallResult, type FunctionCallMessage } from '../protocol/codec.js';
+import {
+  decodeFunctionCall, encodeFunctionCallResult, type CallResult, type FunctionCallMessage, type LogLevel,
+} from '../protocol/codec.js';
 import { readFrame, readTextFrame, writeFrame } from '../protocol/framing.js';
 import { drainLogArea, type LogRecord } from '../protocol/log-area.js';
 
@@ -27,10 +29,18 @@ const MAX_ABORT_MESSAGE_LENGTH = 1024 * 1024;
 export interface ExitHandlers {
   /** Runs a host function the guest called. Must not throw. */
   callHost(call: FunctionCallMessage): CallResult;
-  /** Delivers guest-printed text. */
+  /** Delivers guest-printed text. Must not throw. */
   print(text: string): void;
-  /** Delivers drained log records. */
+  /** Delivers drained log records. Must not throw. */
   log(records: LogRecord[]): void;
+}
+
+/** What a {@link GuestVm} writes into guest memory besides the image. */
+export interface GuestVmOptions {
+  /** Bytes for the init data area; `layout.initDataBlobSize` long. */
+  readonly initData: Uint8Array;
+  /** Written to the PEB: the guest drops records less severe than this. */
+  readonly maxLogLevel: LogLevel;
 }
 
 /** Wraps anything a backend throws, so callers only see hyperlight errors. */
@@ -54,6 +64,7 @@ export class GuestVm {
   /**
    * Writes the system structures, PEB, image and init data into the VM's
    * memory and loads the guest's special registers.
+   * @throws ConfigurationError when `options.maxLogLevel` is not a `LogLevel`.
    * @throws HypervisorError when the backend refuses the CPU state.
    */
   constructor(
@@ -61,13 +72,13 @@ export class GuestVm {
     readonly layout: MemoryLayout,
     image: ElfImage,
     elfBytes: Uint8Array,
-    initData: Uint8Array,
+    options: GuestVmOptions,
   ) {
     this.memory = new GuestMemory(vm.memory);
     writeSystemStructures(this.memory, layout);
-    writePeb(this.memory, layout, { maxLogLevel: 6 });
+    writePeb(this.memory, layout, { maxLogLevel: options.maxLogLevel });
     loadElf(image, elfBytes, this.memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa);
-    if (initData.length > 0) this.memory.writeBytes(layout.initDataGpa, initData);
+    if (options.initData.length > 0) this.memory.writeBytes(layout.initDataGpa, options.initData);
     this.input = this.memory.subarray(layout.inputGpa, layout.inputSize);
     this.output = this.memory.subarray(layout.outputGpa, layout.outputSize);
     this.logArea = this.memory.subarray(layout.logGpa, layout.logSize);

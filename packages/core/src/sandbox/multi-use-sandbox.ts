@@ -6,10 +6,13 @@
  */
 import { Abi } from '../abi/generated.js';
 import {
-  GuestFunctionError, GuestFunctionNotFoundError, GuestProtocolError, HyperlightError, MessageTooLargeError,
+  GuestFunctionError, GuestFunctionNotFoundError, GuestProtocolError, HostCallbackError, HyperlightError, MessageTooLargeError,
   PoisonedSandboxError, POISONS, SandboxStateError, WrongArgumentCountError, WrongArgumentTypeError, WrongReturnTypeError,
 } from '../errors.js';
-import { decodeFunctionCallResult, encodeFunctionCall, ErrorCode, type CallResult, type GuestFunctionSignature } from '../protocol/codec.js';
+import type { EntryOperation } from '../arch/x86_64/entry-registers.js';
+import {
+  decodeFunctionCallResult, decodeGuestFunctionDetails, encodeFunctionCall, ErrorCode, type CallResult, type GuestFunctionSignature,
+} from '../protocol/codec.js';
 import type { LogRecord } from '../protocol/log-area.js';
 import { checkValue, describeValue, type TypedValue, type ValueOf, type ValueTypeName } from '../protocol/values.js';
 import type { ResolvedConfiguration } from './config.js';
@@ -27,9 +30,9 @@ export interface GuestFunctionInfo {
 export class MultiUseSandbox implements Disposable {
   private functions = new Map<string, GuestFunctionInfo>();
   private poison: HyperlightError | undefined;
+  private callbackFailure: HostCallbackError | undefined;
   private disposed = false;
-  /** @internal */
-  readonly exitHandlers: ExitHandlers;
+  private readonly exitHandlers: ExitHandlers;
 
   /** @internal Use `UninitializedSandbox.evolve()`. */
   constructor(
@@ -37,15 +40,45 @@ export class MultiUseSandbox implements Disposable {
     private readonly hostFunctions: HostFunctionRegistry,
     config: ResolvedConfiguration,
   ) {
+    const { print, logger, maxLogLevel } = config;
     this.exitHandlers = {
       callHost: (call) => this.hostFunctions.invoke(call),
-      print: config.print,
-      log: (_records: LogRecord[]) => undefined,
+      print: (text) => this.guardCallback('print', () => print(text)),
+      log: (records: LogRecord[]) => {
+        if (!logger) return;
+        // The guest is asked to drop less severe records; an untrusted one may not.
+        for (const record of records) if (record.level >= maxLogLevel) this.guardCallback('logger', () => logger(record));
+      },
     };
   }
 
-  /** @internal Records the function table the guest published at initialisation. */
-  setGuestFunctions(signatures: readonly GuestFunctionSignature[]): void {
+  /**
+   * @internal Runs the guest's initialisation and records the functions it publishes.
+   * @throws like {@link call}, for the guest's initialisation code.
+   */
+  initialize(): void {
+    this.setGuestFunctions(decodeGuestFunctionDetails(this.runGuest(Abi.OP_INIT)));
+  }
+
+  /** Runs the guest; a throwing `print` or `logger` fails the run once the guest is done. */
+  private runGuest(op: EntryOperation): Uint8Array {
+    this.callbackFailure = undefined;
+    this.hostFunctions.lastFailure = undefined;
+    const output = this.guest.run(op, this.exitHandlers);
+    if (this.callbackFailure) throw this.callbackFailure;
+    return output;
+  }
+
+  /** Calls a user callback; the first failure is kept for {@link runGuest} to throw. */
+  private guardCallback(callback: 'print' | 'logger', fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.callbackFailure ??= new HostCallbackError(callback, error instanceof Error ? error.message : String(error), { cause: error });
+    }
+  }
+
+  private setGuestFunctions(signatures: readonly GuestFunctionSignature[]): void {
     const functions = new Map<string, GuestFunctionInfo>();
     for (const s of signatures) {
       if (functions.has(s.name)) throw new GuestProtocolError(`the guest declared function "${s.name}" twice`);
@@ -76,6 +109,7 @@ export class MultiUseSandbox implements Disposable {
    * @throws GuestFunctionError when the guest function reports an error.
    * @throws HostFunctionError / HostFunctionNotFoundError when a host function the guest called failed
    *   and the guest passed the failure on.
+   * @throws HostCallbackError when the `print` function or the `logger` threw (after the guest finished).
    * @throws GuestAbortedError, GuestPanicError, GuestExceptionError, GuestStackOverflowError,
    *   GuestOutOfMemoryError, GuestProtocolError, GuestUnknownPortError, HypervisorError — these poison the sandbox.
    * @throws PoisonedSandboxError when an earlier call poisoned the sandbox.
@@ -98,8 +132,7 @@ export class MultiUseSandbox implements Disposable {
     this.guest.writeInput(encodeFunctionCall({ functionName: name, args: typed, returnType: returns }), `call of "${name}"`);
     let result: CallResult;
     try {
-      this.hostFunctions.lastFailure = undefined;
-      result = decodeFunctionCallResult(this.guest.run(Abi.OP_CALL, this.exitHandlers));
+      result = decodeFunctionCallResult(this.runGuest(Abi.OP_CALL));
     } catch (error) {
       if (error instanceof HyperlightError && POISONS[error.code as keyof typeof POISONS]) this.poison = error;
       throw error;

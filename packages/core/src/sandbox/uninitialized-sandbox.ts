@@ -4,12 +4,10 @@
  *
  *   Uninitialized --evolve()--> Evolved (this object is spent; use the result)
  */
-import { Abi } from '../abi/generated.js';
 import type { Backend } from '../backend/backend.js';
 import { discoverBackend } from '../backend/discover.js';
 import { SandboxStateError } from '../errors.js';
 import { MemoryLayout } from '../mem/layout.js';
-import { decodeGuestFunctionDetails } from '../protocol/codec.js';
 import type { ParameterTypeName, ValueTypeName } from '../protocol/values.js';
 import { resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
 import type { GuestBinary } from './guest-binary.js';
@@ -47,7 +45,7 @@ export class UninitializedSandbox {
       logSize: resolved.logSize,
       heapSize: resolved.heapSize,
       stackSize: resolved.stackSize,
-      initDataSize: 0,
+      initDataSize: resolved.initData.length,
     });
     const backend = discoverBackend({ choice: resolved.backend });
     return new UninitializedSandbox(binary, resolved, layout, backend);
@@ -78,6 +76,7 @@ export class UninitializedSandbox {
    * @throws HypervisorError when the backend fails to create or run the VM.
    * @throws GuestAbortedError, GuestPanicError, GuestExceptionError, GuestProtocolError (and the
    *   other guest errors) when guest initialisation fails.
+   * @throws HostCallbackError when the `print` function or the `logger` threw during initialisation.
    */
   evolve(): MultiUseSandbox {
     this.assertNotEvolved('evolve');
@@ -85,10 +84,9 @@ export class UninitializedSandbox {
     const vm = hypervisorCall('create the VM', () => this.backend.createVm({ memorySize: this.layout.totalSize }));
     let guest: GuestVm | undefined;
     try {
-      guest = new GuestVm(vm, this.layout, this.binary.image, this.binary.bytes, new Uint8Array());
+      guest = new GuestVm(vm, this.layout, this.binary.image, this.binary.bytes, this.config);
       const sandbox = new MultiUseSandbox(guest, this.hostFunctions, this.config);
-      const details = decodeGuestFunctionDetails(guest.run(Abi.OP_INIT, sandbox.exitHandlers));
-      sandbox.setGuestFunctions(details);
+      sandbox.initialize();
       return sandbox;
     } catch (error) {
       if (guest) guest.dispose();

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
+import { LogLevel } from '../../src/protocol/codec.js';
 import { DEFAULT_CONFIGURATION, resolveConfiguration } from '../../src/sandbox/config.js';
+import { consoleLogger } from '../../src/sandbox/logging.js';
 
 describe('resolveConfiguration', () => {
   it('fills defaults', () => {
@@ -38,5 +40,34 @@ describe('resolveConfiguration', () => {
     expect(() => resolveConfiguration({ heapsize: 1 } as never)).toThrow(/unknown option/);
     expect(() => resolveConfiguration({ print: 'stdout' } as never)).toThrow(ConfigurationError);
     expect(() => resolveConfiguration({ backend: 42 } as never)).toThrow(ConfigurationError);
+  });
+
+  it('logging is off unless configured', () => {
+    expect(resolveConfiguration()).toMatchObject({ logger: undefined, maxLogLevel: LogLevel.Off });
+    const logger = (): void => undefined;
+    expect(resolveConfiguration({ logger })).toMatchObject({ logger, maxLogLevel: LogLevel.Info });
+    expect(resolveConfiguration({ logger, maxLogLevel: 'trace' })).toMatchObject({ logger, maxLogLevel: LogLevel.Trace });
+    expect(resolveConfiguration({ maxLogLevel: LogLevel.Warn })).toMatchObject({ logger: consoleLogger, maxLogLevel: LogLevel.Warn });
+    expect(resolveConfiguration({ logger, maxLogLevel: 'off' }).logger).toBeUndefined();
+  });
+
+  it.each([
+    ['maxLogLevel', 'verbose'],
+    ['maxLogLevel', 7],
+    ['maxLogLevel', -1],
+    ['maxLogLevel', 2.5],
+    ['logger', 'console'],
+    ['initData', 'text'],
+    ['initData', [1, 2, 3]],
+  ])('rejects %s = %j', (option, value) => {
+    expect(() => resolveConfiguration({ [option]: value } as never)).toThrow(expect.objectContaining({ code: 'HL_ERR_CONFIG_INVALID', option }));
+  });
+
+  it('copies init data, which defaults to empty', () => {
+    expect(resolveConfiguration().initData).toEqual(new Uint8Array());
+    const blob = Buffer.from('seed');
+    const { initData } = resolveConfiguration({ initData: blob });
+    blob[0] = 0;
+    expect(new TextDecoder().decode(initData)).toBe('seed');
   });
 });

@@ -1,0 +1,150 @@
+import { describe, expect, it, vi } from 'vitest';
+import { Ports } from '../../src/abi/generated.js';
+import { GuestProtocolError, HostCallbackError } from '../../src/errors.js';
+import { decodeFunctionCall, encodeFunctionCallResult, LogLevel, type LogRecord } from '../../src/protocol/codec.js';
+import type { SandboxConfiguration } from '../../src/sandbox/config.js';
+import { UninitializedSandbox } from '../../src/sandbox/uninitialized-sandbox.js';
+import { placeholderBinary, scriptedBackend, type ScriptedGuest, type ScriptedGuestContext } from '../support/scripted-backend.js';
+
+const record = (level: LogLevel, message: string): LogRecord => ({ level, message, target: 'guest', sourceFile: 'main.rs', line: 7 });
+
+/**
+ * A guest with one function, `Run(string) -> string`: it logs one record per
+ * level, prints its argument, and returns the log level the PEB asked for.
+ */
+const loggingGuest: ScriptedGuest = function* (ctx: ScriptedGuestContext) {
+  if (ctx.op === 0) return yield* ctx.init([{ name: 'Run', parameters: ['string'], returnType: 'string' }]);
+  const call = decodeFunctionCall(ctx.memory.readBytes(ctx.peb('inputGva') + 4, ctx.memory.readU32(ctx.peb('inputGva'))));
+  for (let level = LogLevel.Trace; level <= LogLevel.Critical; level++) ctx.appendLog(record(level, `level ${level}`));
+  ctx.writeOutput(new TextEncoder().encode(String(call.args[0]?.value)));
+  yield ctx.out(Ports.DEBUG_PRINT);
+  ctx.appendLog(record(LogLevel.Error, 'after print'));
+  ctx.writeOutput(encodeFunctionCallResult({ ok: true, value: { type: 'string', value: `max ${ctx.peb('maxLogLevel')}` } }));
+  yield ctx.out(Ports.HALT);
+};
+
+function sandbox(guest: ScriptedGuest, config: SandboxConfiguration = {}) {
+  const backend = scriptedBackend(guest);
+  return { sandbox: UninitializedSandbox.create(placeholderBinary(), { print: () => undefined, ...config, backend }).evolve(), backend };
+}
+
+describe('guest logging', () => {
+  it('is off by default: the PEB says Off and nothing is delivered', () => {
+    const { sandbox: s } = sandbox(loggingGuest);
+    expect(s.call('Run', 'string', 'x')).toBe(`max ${LogLevel.Off}`);
+  });
+
+  it('delivers records at or above maxLogLevel, in order, interleaved correctly with prints', () => {
+    const events: string[] = [];
+    const { sandbox: s } = sandbox(loggingGuest, {
+      maxLogLevel: 'warn',
+      logger: (r) => events.push(`log ${r.level} ${r.message} ${r.target} ${r.sourceFile}:${r.line}`),
+      print: (text) => events.push(`print ${text}`),
+    });
+    // The scripted guest ignores the PEB level, as a hostile guest might: the host filters again.
+    expect(s.call('Run', 'string', 'hi')).toBe(`max ${LogLevel.Warn}`);
+    expect(events).toEqual([
+      'log 3 level 3 guest main.rs:7',
+      'log 4 level 4 guest main.rs:7',
+      'log 5 level 5 guest main.rs:7',
+      'print hi',
+      'log 4 after print guest main.rs:7',
+    ]);
+  });
+
+  it('a logger alone means Info; a level alone logs to the console', () => {
+    const seen: LogLevel[] = [];
+    expect(sandbox(loggingGuest, { logger: (r) => seen.push(r.level) }).sandbox.call('Run', 'string', '')).toBe(`max ${LogLevel.Info}`);
+    expect(seen).toEqual([2, 3, 4, 5, 4]);
+
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      sandbox(loggingGuest, { maxLogLevel: LogLevel.Warn }).sandbox.call('Run', 'string', '');
+      expect(warn.mock.calls).toEqual([['[guest guest] level 3 (main.rs:7)']]);
+      expect(error.mock.calls.map((c) => c[0])).toEqual(['[guest guest] level 4 (main.rs:7)', '[guest guest] level 5 (main.rs:7)', '[guest guest] after print (main.rs:7)']);
+    } finally {
+      error.mockRestore();
+      warn.mockRestore();
+    }
+  });
+
+  it('a throwing logger or print fails the call after the guest finishes, without poisoning', () => {
+    const delivered: string[] = [];
+    const { sandbox: s } = sandbox(loggingGuest, {
+      logger: (r) => {
+        delivered.push(r.message);
+        throw new Error('log sink down');
+      },
+    });
+    const error = (() => {
+      try {
+        s.call('Run', 'string', 'x');
+      } catch (e) {
+        return e as HostCallbackError;
+      }
+    })();
+    expect(error).toBeInstanceOf(HostCallbackError);
+    expect(error?.code).toBe('HL_ERR_HOST_CALLBACK_FAILED');
+    expect(error?.callback).toBe('logger');
+    expect((error?.cause as Error).message).toBe('log sink down');
+    // Every record was still offered to the logger; the guest ran to the end.
+    expect(delivered).toEqual(['level 2', 'level 3', 'level 4', 'level 5', 'after print']);
+    expect(s.poisoned).toBe(false);
+
+    let fail = true;
+    const { sandbox: p } = sandbox(loggingGuest, {
+      print: () => {
+        if (fail) throw 'not an Error';
+      },
+    });
+    expect(() => p.call('Run', 'string', 'x')).toThrow(/print callback threw: not an Error/);
+    fail = false;
+    expect(p.call('Run', 'string', 'x')).toBe(`max ${LogLevel.Off}`);
+  });
+
+  it('a malformed log area poisons the sandbox', () => {
+    const { sandbox: s } = sandbox(function* (ctx) {
+      if (ctx.op === 0) return yield* ctx.init([{ name: 'Bad', parameters: [], returnType: 'void' }]);
+      ctx.memory.writeU32(ctx.peb('logGva'), 0xffff_fff0);
+      yield ctx.out(Ports.LOG_FLUSH);
+    }, { logger: () => undefined });
+    expect(() => s.call('Bad', 'void')).toThrow(GuestProtocolError);
+    expect(s.poisoned).toBe(true);
+  });
+
+  it('a failing logger during initialisation fails evolve() and releases the VM', () => {
+    const backend = scriptedBackend(function* (ctx) {
+      ctx.appendLog(record(LogLevel.Error, 'booting'));
+      yield* ctx.init([]);
+    });
+    const u = UninitializedSandbox.create(placeholderBinary(), { backend, logger: () => { throw new Error('no'); } });
+    expect(() => u.evolve()).toThrow(HostCallbackError);
+    expect(backend.vms[0]?.disposed).toBe(true);
+  });
+});
+
+describe('init data', () => {
+  const initGuest: ScriptedGuest = function* (ctx) {
+    if (ctx.op === 0) return yield* ctx.init([{ name: 'Read', parameters: [], returnType: 'bytes' }]);
+    ctx.writeOutput(encodeFunctionCallResult({ ok: true, value: { type: 'bytes', value: ctx.initData() } }));
+    yield ctx.out(Ports.HALT);
+  };
+
+  it('is copied into guest memory at creation and the PEB points to it', () => {
+    const blob = new Uint8Array(10_000).map((_, i) => (i * 7) & 0xff);
+    const config = { initData: blob };
+    const { sandbox: s } = sandbox(initGuest, config);
+    blob.fill(0); // the sandbox kept its own copy
+    expect(s.call('Read', 'bytes')).toEqual(new Uint8Array(10_000).map((_, i) => (i * 7) & 0xff));
+  });
+
+  it('is absent by default: PEB address and size are 0', () => {
+    let fields: number[] = [];
+    sandbox(function* (ctx) {
+      fields = [ctx.peb('initDataGva'), ctx.peb('initDataSize')];
+      yield* ctx.init([]);
+    });
+    expect(fields).toEqual([0, 0]);
+  });
+});
