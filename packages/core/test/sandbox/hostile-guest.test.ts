@@ -1,0 +1,175 @@
+/**
+ * Guests that break the protocol on purpose. Each must end in a typed error
+ * (poisoning when guest state is suspect), never a host crash, hang or wrong answer.
+ */
+import { describe, expect, it } from 'vitest';
+import { Abi, Ports } from '../../src/abi/generated.js';
+import {
+  GuestAbortedError, GuestExceptionError, GuestProtocolError, GuestUnknownPortError, HypervisorError, PoisonedSandboxError,
+} from '../../src/errors.js';
+import {
+  decodeFunctionCallResult, encodeFunctionCall, encodeFunctionCallResult, encodeGuestFunctionDetails, ErrorCode,
+} from '../../src/protocol/codec.js';
+import { UninitializedSandbox } from '../../src/sandbox/uninitialized-sandbox.js';
+import { placeholderBinary, scriptedBackend, type ScriptedGuest } from '../support/scripted-backend.js';
+
+/** A guest exporting `F() -> i32` whose calls run `onCall`. */
+function guestWith(onCall: ScriptedGuest): ScriptedGuest {
+  return function* (ctx) {
+    if (ctx.op === Abi.OP_INIT) return yield* ctx.init([{ name: 'F', parameters: [], returnType: 'i32' }]);
+    yield* onCall(ctx);
+  };
+}
+
+function evolve(guest: ScriptedGuest) {
+  const backend = scriptedBackend(guest);
+  const u = UninitializedSandbox.create(placeholderBinary(), { backend, print: () => undefined });
+  return { sandbox: u.evolve(), backend };
+}
+
+function callError(guest: ScriptedGuest): { error: unknown; poisoned: boolean; next: unknown } {
+  const { sandbox } = evolve(guestWith(guest));
+  let error: unknown;
+  try {
+    sandbox.call('F', 'i32');
+  } catch (e) {
+    error = e;
+  }
+  let next: unknown;
+  try {
+    sandbox.call('F', 'i32');
+  } catch (e) {
+    next = e;
+  }
+  return { error, poisoned: sandbox.poisoned, next };
+}
+
+const ok = encodeFunctionCallResult({ ok: true, value: { type: 'i32', value: 7 } });
+
+describe('a hostile guest', () => {
+  it('a frame claiming more bytes than the output buffer holds', () => {
+    const { error, poisoned, next } = callError(function* (ctx) {
+      ctx.memory.writeU32(ctx.peb('outputGva'), 0xffff_ffff);
+      yield ctx.out(Ports.HALT);
+    });
+    expect(error).toBeInstanceOf(GuestProtocolError);
+    expect((error as Error).message).toMatch(/frame claims 4294967295 payload bytes but the 65536-byte buffer holds at most 65532/);
+    expect(poisoned).toBe(true);
+    expect(next).toBeInstanceOf(PoisonedSandboxError);
+  });
+
+  it('garbage instead of a FunctionCallResult', () => {
+    const { error, poisoned } = callError(function* (ctx) {
+      ctx.writeOutput(Uint8Array.of(0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8));
+      yield ctx.out(Ports.HALT);
+    });
+    expect(error).toBeInstanceOf(GuestProtocolError);
+    expect(poisoned).toBe(true);
+  });
+
+  it('a result of another type than the function declares', () => {
+    const { error, poisoned } = callError(function* (ctx) {
+      ctx.writeOutput(encodeFunctionCallResult({ ok: true, value: { type: 'string', value: 'seven' } }));
+      yield ctx.out(Ports.HALT);
+    });
+    expect((error as Error).message).toBe('guest broke the host/guest protocol: "F" returned string, not the declared i32');
+    expect(poisoned).toBe(true);
+  });
+
+  it('a host call with a malformed message never reaches a host function', () => {
+    const { error } = callError(function* (ctx) {
+      ctx.writeOutput(Uint8Array.of(4, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f));
+      yield ctx.out(Ports.CALL_HOST);
+      ctx.writeOutput(ok);
+      yield ctx.out(Ports.HALT);
+    });
+    expect(error).toBeInstanceOf(GuestProtocolError);
+  });
+
+  it('a host call to an unregistered function gets a CallError back, not a crash', () => {
+    let reply: Uint8Array | undefined;
+    const { sandbox } = evolve(guestWith(function* (ctx) {
+      ctx.writeOutput(encodeFunctionCall({ functionName: 'Nope', args: [], returnType: 'i32' }));
+      yield ctx.out(Ports.CALL_HOST);
+      const input = ctx.peb('inputGva');
+      reply = ctx.memory.readBytes(input + 4, ctx.memory.readU32(input));
+      ctx.writeOutput(ok);
+      yield ctx.out(Ports.HALT);
+    }));
+    expect(sandbox.call('F', 'i32')).toBe(7);
+    expect(decodeFunctionCallResult(reply!)).toEqual({ ok: false, code: ErrorCode.HostFunctionNotFound, message: expect.stringContaining('Nope') });
+  });
+
+  it('unknown ports, port reads, stray hlt and MMIO each end in their own error', () => {
+    const out = callError(function* (ctx) {
+      yield ctx.out(0x99);
+    });
+    expect(out.error).toBeInstanceOf(GuestUnknownPortError);
+    expect((out.error as GuestUnknownPortError).port).toBe(0x99);
+    expect(out.poisoned).toBe(true);
+    expect(callError(function* () {
+      yield { kind: 'io-in', port: 0x10, size: 1 };
+    }).error).toMatchObject({ code: 'HL_ERR_GUEST_UNKNOWN_PORT', access: 'in' });
+    expect(callError(function* () {
+      yield { kind: 'halt' };
+    }).error).toBeInstanceOf(GuestProtocolError);
+    expect((callError(function* () {
+      yield { kind: 'mmio', gpa: 0x1_0000_0000n, write: true, size: 8 };
+    }).error as Error).message).toMatch(/unbacked guest-physical address 0x100000000/);
+    expect(callError(function* () {
+      yield { kind: 'internal-error', detail: 'emulation failure' };
+    }).error).toBeInstanceOf(HypervisorError);
+  });
+
+  it('an exception port outside the stub range is an unknown port, inside it an exception', () => {
+    expect(callError(function* (ctx) {
+      yield ctx.out(Ports.EXCEPTION_BASE + Abi.EXCEPTION_VECTOR_COUNT);
+    }).error).toBeInstanceOf(GuestUnknownPortError);
+    expect(callError(function* (ctx) {
+      yield ctx.out(Ports.EXCEPTION_BASE + 6);
+    }).error).toMatchObject({ vector: 6 } satisfies Partial<GuestExceptionError>);
+  });
+
+  it('an endless abort message is capped at 1 MiB of text', () => {
+    const { error } = callError(function* (ctx) {
+      const piece = new TextEncoder().encode('x'.repeat(60_000));
+      for (let i = 0; i < 40; i++) {
+        ctx.writeOutput(piece);
+        yield ctx.out(Ports.ABORT_CHUNK);
+      }
+      ctx.writeOutput(piece);
+      yield ctx.out(Ports.ABORT, 99);
+    });
+    expect(error).toBeInstanceOf(GuestAbortedError);
+    expect((error as GuestAbortedError).abortCode).toBe(99);
+    expect((error as GuestAbortedError).guestMessage.length).toBe(1024 * 1024);
+  });
+
+  it('invalid UTF-8 in prints is replaced, not thrown', () => {
+    const printed: string[] = [];
+    const backend = scriptedBackend(guestWith(function* (ctx) {
+      ctx.writeOutput(Uint8Array.of(0x68, 0x69, 0xff, 0xc3));
+      yield ctx.out(Ports.DEBUG_PRINT);
+      ctx.writeOutput(ok);
+      yield ctx.out(Ports.HALT);
+    }));
+    const sandbox = UninitializedSandbox.create(placeholderBinary(), { backend, print: (t) => printed.push(t) }).evolve();
+    expect(sandbox.call('F', 'i32')).toBe(7);
+    expect(printed).toEqual(['hi\ufffd\ufffd']);
+  });
+
+  it('a bad function table at initialisation fails evolve() and releases the VM', () => {
+    for (const table of [
+      encodeGuestFunctionDetails([{ name: 'A', parameters: [], returnType: 'void' }, { name: 'A', parameters: [], returnType: 'i32' }]),
+      encodeGuestFunctionDetails([{ name: 'B', parameters: Array(Abi.MAX_GUEST_FUNCTION_PARAMETERS + 1).fill('i32'), returnType: 'void' }]),
+      Uint8Array.of(1, 2, 3),
+    ]) {
+      const backend = scriptedBackend(function* (ctx) {
+        ctx.writeOutput(table);
+        yield ctx.out(Ports.HALT);
+      });
+      expect(() => UninitializedSandbox.create(placeholderBinary(), { backend }).evolve()).toThrow(GuestProtocolError);
+      expect(backend.vms[0]?.disposed).toBe(true);
+    }
+  });
+});
