@@ -4,6 +4,7 @@
  * printed text reaches the host before what the exit reports.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../libc/src/stdio_internal.h"
@@ -80,20 +81,34 @@ void hl_abort(uint32_t code, const char *message) {
   __builtin_trap();
 }
 
-void hl_abortf(uint32_t code, const char *fmt, ...) {
+/* Formats into a 1 KiB stack buffer first; a longer message is formatted
+ * again into heap memory so it arrives whole (the run is ending, so it is
+ * never freed). Only when the heap cannot hold it is the message cut to 1 KiB. */
+static HL_NORETURN void abort_vf(uint32_t code, const char *fmt, va_list ap) {
   char text[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(text, sizeof text, fmt, ap);
-  va_end(ap);
+  va_list again;
+  va_copy(again, ap);
+  int n = vsnprintf(text, sizeof text, fmt, ap);
+  if (n >= (int)sizeof text) {
+    char *whole = malloc((size_t)n + 1);
+    if (whole) {
+      vsnprintf(whole, (size_t)n + 1, fmt, again);
+      va_end(again);
+      hl_abort(code, whole);
+    }
+  }
+  va_end(again);
   hl_abort(code, text);
 }
 
-void hl_panic(const char *fmt, ...) {
-  char text[1024];
+void hl_abortf(uint32_t code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(text, sizeof text, fmt, ap);
-  va_end(ap);
-  hl_abort(HL_ABORT_CODE_PANIC, text);
+  abort_vf(code, fmt, ap);
+}
+
+void hl_panic(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  abort_vf(HL_ABORT_CODE_PANIC, fmt, ap);
 }

@@ -337,10 +337,13 @@ void hl_print(const char *text);
  */
 HL_NORETURN void hl_abort(uint32_t code, const char *message);
 
-/** {@link hl_abort} with a printf-formatted message (up to 1 KiB). */
+/**
+ * {@link hl_abort} with a printf-formatted message of any length (cut to
+ * 1 KiB only when a longer one does not fit in the heap).
+ */
 HL_NORETURN void hl_abortf(uint32_t code, const char *fmt, ...) HL_PRINTF(2, 3);
 
-/** Aborts with HL_ABORT_CODE_PANIC and a printf-formatted message (a guest panic). */
+/** Aborts with HL_ABORT_CODE_PANIC and a printf-formatted message (a guest panic; lengths as {@link hl_abortf}). */
 HL_NORETURN void hl_panic(const char *fmt, ...) HL_PRINTF(1, 2);
 
 /* ------------------------------------------------------------------------ */

@@ -113,7 +113,7 @@ TEST(e2e_init_publishes_every_function) {
   bool present;
   CHECK(!hl_wire_frame(emu_output(g), 64 * 1024, &payload, &len), "details frame");
   CHECK(hl_fb_root(payload, len, &root) && hl_fb_vector_field(&root, 0, 4, &fns, &present) && present, "details table");
-  CHECK(fns.count == 40, "%u functions, want 40", fns.count);
+  CHECK(fns.count == 50, "%u functions, want 50", fns.count);
   bool found_eleven = false;
   for (uint32_t i = 0; i < fns.count; i++) {
     const char *name;
@@ -251,6 +251,53 @@ TEST(e2e_aborts_and_panics) {
   emu_free(g);
 }
 
+/* Panic and hl_panic/hl_abortf messages longer than their 1 KiB format
+ * buffer arrive whole, in ABORT_CHUNK pieces past the output buffer. */
+TEST(e2e_long_panics) {
+  emu_config small = {.output_size = 4096};
+  emu_guest *g = start(&small);
+  if (!g) return;
+  hl_value n = hl_u32(20000);
+  const emu_run *run = expect_abort(g, "PanicLarge", 1, &n, HL_ABORT_CODE_PANIC);
+  bool all_x = run->abort_message_len == 20000;
+  for (size_t i = 0; all_x && i < 20000; i++) all_x = run->abort_message[i] == 'x';
+  CHECK(all_x, "PanicLarge: %zu bytes", run->abort_message_len);
+  CHECK(run->abort_chunks >= 4, "PanicLarge: %u chunks", run->abort_chunks);
+  emu_free(g);
+
+  g = start(NULL);
+  static char text[3001];
+  for (size_t i = 0; i < 3000; i++) text[i] = (char)('a' + i % 26);
+  hl_value msg = hl_string(text);
+  run = expect_abort(g, "Panic", 1, &msg, HL_ABORT_CODE_PANIC);
+  CHECK(run->abort_message_len == 3000 && !strcmp(run->abort_message, text), "Panic: %zu bytes", run->abort_message_len);
+  emu_free(g);
+}
+
+/* Results and host calls bigger than the output buffer fail with MessageTooLarge. */
+TEST(e2e_message_too_large) {
+  emu_config small = {.output_size = 4096};
+  emu_guest *g = start(&small);
+  if (!g) return;
+  static uint8_t ab[3000];
+  memset(ab, 0xAB, sizeof ab);
+  hl_value n = hl_u32(3000);
+  expect_value(g, "LargeResult", HL_TYPE_BYTES, 1, &n, hl_bytes(ab, sizeof ab));
+  n = hl_u32(5000);
+  expect_error(g, "LargeResult", HL_TYPE_BYTES, 1, &n, HL_ERROR_MESSAGE_TOO_LARGE,
+               "the result of guest function \"LargeResult\" does not fit in the 4096-byte output buffer");
+  hl_result r;
+  const emu_run *run;
+  n = hl_u32(1000);
+  expect_value(g, "CallHostEchoBytesOfSize", HL_TYPE_U32, 1, &n, n);
+  CHECK(emu_call(g, "CallHostEchoBytesOfSize", HL_TYPE_U32, 1, &n, &r, &run) && run->host_calls == 1, "one host call");
+  n = hl_u32(5000);
+  expect_error(g, "CallHostEchoBytesOfSize", HL_TYPE_U32, 1, &n, HL_ERROR_MESSAGE_TOO_LARGE,
+               "the call of host function \"HostEchoBytes\" does not fit in the 4096-byte output buffer");
+  CHECK(run->host_calls == 0, "a call too large for the buffer must not reach the host (%u calls)", run->host_calls);
+  emu_free(g);
+}
+
 TEST(e2e_cpu_faults) {
   emu_guest *g = start(NULL);
   if (!g) return;
@@ -277,6 +324,51 @@ TEST(e2e_cpu_faults) {
   g = start(NULL);
   emu_call(g, "OutUnknownPort", HL_TYPE_VOID, 0, NULL, &r, &run);
   CHECK(run->kind == EMU_UNKNOWN_PORT && run->port == 0x99, "OutUnknownPort: kind %d port %#x", run->kind, run->port);
+  emu_free(g);
+
+  g = start(NULL);
+  emu_call(g, "Int3", HL_TYPE_VOID, 0, NULL, &r, &run);
+  CHECK(run->kind == EMU_FAULT && run->signo == SIGTRAP, "Int3: kind %d signal %d", run->kind, run->signo);
+  emu_free(g);
+
+  g = start(NULL);
+  emu_call(g, "Hlt", HL_TYPE_VOID, 0, NULL, &r, &run);
+  CHECK(run->kind == EMU_FAULT && run->signo == SIGSEGV, "Hlt: kind %d signal %d", run->kind, run->signo);
+  emu_free(g);
+
+  g = start(NULL);
+  emu_call(g, "NullDeref", HL_TYPE_U64, 0, NULL, &r, &run);
+  CHECK(run->kind == EMU_FAULT && run->signo == SIGSEGV && run->fault_addr == 0, "NullDeref: kind %d signal %d at %#lx",
+        run->kind, run->signo, (unsigned long)run->fault_addr);
+  emu_free(g);
+
+  g = start(NULL);
+  emu_call(g, "WriteToCode", HL_TYPE_VOID, 0, NULL, &r, &run);
+  emu_image_range(g, &lo, &hi);
+  CHECK(run->kind == EMU_FAULT && run->signo == SIGSEGV && run->fault_addr >= lo && run->fault_addr < hi,
+        "WriteToCode: kind %d signal %d at %#lx", run->kind, run->signo, (unsigned long)run->fault_addr);
+  emu_free(g);
+
+  g = start(NULL);
+  emu_call(g, "ExecuteHeap", HL_TYPE_VOID, 0, NULL, &r, &run);
+  emu_image_range(g, &lo, &hi);
+  CHECK(run->kind == EMU_FAULT && run->signo == SIGSEGV && run->fault_addr != 0 && (run->fault_addr < lo || run->fault_addr >= hi),
+        "ExecuteHeap: kind %d signal %d at %#lx", run->kind, run->signo, (unsigned long)run->fault_addr);
+  emu_free(g);
+
+  g = start(NULL);
+  hl_value port[2] = {hl_u32(0x10099), hl_u32(5)}; /* only the low 16 bits are the port */
+  emu_call(g, "OutPort", HL_TYPE_VOID, 2, port, &r, &run);
+  CHECK(run->kind == EMU_UNKNOWN_PORT && run->port == 0x99, "OutPort: kind %d port %#x", run->kind, run->port);
+  emu_free(g);
+
+  g = start(NULL);
+  hl_value depth = hl_u32(100);
+  expect_value(g, "StackRecurse", HL_TYPE_U32, 1, &depth, depth);
+  depth = hl_u32(1000); /* 1000 1 KiB frames do not fit in 256 KiB */
+  emu_call(g, "StackRecurse", HL_TYPE_U32, 1, &depth, &r, &run);
+  CHECK(run->kind == EMU_FAULT && run->fault_in_stack_guard, "StackRecurse(1000): kind %d guard %d", run->kind,
+        run->fault_in_stack_guard);
   emu_free(g);
 
   g = start(NULL);
