@@ -16,9 +16,7 @@ import { loadElf, type ElfImage } from '../mem/elf-loader.js';
 import { GuestMemory } from '../mem/guest-memory.js';
 import type { MemoryLayout } from '../mem/layout.js';
 import { writePeb } from '../mem/peb.js';
-import {
-  decodeFunctionCall, encodeFunctionCallResult, type CallResult, type FunctionCallMessage, type LogLevel,
-} from '../protocol/codec.js';
+import { decodeFunctionCall, type FunctionCallMessage, type LogLevel } from '../protocol/codec.js';
 import { readFrame, readTextFrame, writeFrame } from '../protocol/framing.js';
 import { drainLogArea, type LogRecord } from '../protocol/log-area.js';
 
@@ -27,8 +25,8 @@ const MAX_ABORT_MESSAGE_LENGTH = 1024 * 1024;
 
 /** What the run loop asks of its owner while the guest runs. */
 export interface ExitHandlers {
-  /** Runs a host function the guest called. Must not throw. */
-  callHost(call: FunctionCallMessage): CallResult;
+  /** Runs a host function the guest called; returns the reply payload, at most `capacityBytes` framed. Must not throw. */
+  callHost(call: FunctionCallMessage, capacityBytes: number): Uint8Array;
   /** Delivers guest-printed text. Must not throw. */
   print(text: string): void;
   /** Delivers drained log records. Must not throw. */
@@ -116,8 +114,8 @@ export class GuestVm {
         case Ports.HALT:
           return readFrame(this.output);
         case Ports.CALL_HOST: {
-          const result = handlers.callHost(decodeFunctionCall(readFrame(this.output)));
-          writeFrame(this.input, encodeFunctionCallResult(result), 'host function result', 'inputSize');
+          const reply = handlers.callHost(decodeFunctionCall(readFrame(this.output)), this.input.byteLength);
+          writeFrame(this.input, reply, 'host function result', 'inputSize');
           break;
         }
         case Ports.ABORT:

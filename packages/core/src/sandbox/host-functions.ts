@@ -3,8 +3,8 @@
  * with a declared signature that is enforced in both directions.
  */
 import { Abi } from '../abi/generated.js';
-import { HostFunctionError, HostFunctionNotFoundError, InvalidHostFunctionError, type HyperlightError } from '../errors.js';
-import { ErrorCode, type CallResult, type FunctionCallMessage } from '../protocol/codec.js';
+import { HostFunctionError, HostFunctionNotFoundError, InvalidHostFunctionError, MessageTooLargeError, type HyperlightError } from '../errors.js';
+import { encodeFunctionCallResult, ErrorCode, type CallResult, type FunctionCallMessage } from '../protocol/codec.js';
 import {
   checkValue, describeValue, PARAMETER_TYPES, VALUE_TYPES, type ParameterTypeName, type TypedValue, type ValueOf, type ValueTypeName,
 } from '../protocol/values.js';
@@ -35,8 +35,11 @@ export const MAX_FUNCTION_NAME_SIZE = 255;
 /** The host functions of one sandbox. */
 export class HostFunctionRegistry {
   private readonly functions = new Map<string, Registered>();
-  /** The failure of the most recent host call, kept to explain a guest error that followed it. */
-  lastFailure: HyperlightError | undefined;
+  /**
+   * The failure of the most recent host call and the code the guest was sent,
+   * kept to explain a guest error that passes that code on.
+   */
+  lastFailure: { readonly error: HyperlightError; readonly code: ErrorCode } | undefined;
 
   /**
    * Adds a function.
@@ -76,15 +79,10 @@ export class HostFunctionRegistry {
   invoke(call: FunctionCallMessage): CallResult {
     const { functionName: name, args, returnType } = call;
     const entry = this.functions.get(name);
-    if (!entry) {
-      this.lastFailure = new HostFunctionNotFoundError(name);
-      return { ok: false, code: ErrorCode.HostFunctionNotFound, message: this.lastFailure.message };
-    }
+    if (!entry) return this.fail(ErrorCode.HostFunctionNotFound, new HostFunctionNotFoundError(name));
     const { params, returns } = entry.signature;
-    const fail = (code: ErrorCode, detail: string, cause?: unknown): CallResult => {
-      this.lastFailure = new HostFunctionError(name, detail, cause === undefined ? undefined : { cause });
-      return { ok: false, code, message: this.lastFailure.message };
-    };
+    const fail = (code: ErrorCode, detail: string, cause?: unknown): CallResult =>
+      this.fail(code, new HostFunctionError(name, detail, cause === undefined ? undefined : { cause }));
     if (args.length !== params.length) {
       return fail(ErrorCode.WrongArgumentCount, `takes ${params.length} argument${params.length === 1 ? '' : 's'} but the guest passed ${args.length}`);
     }
@@ -106,5 +104,24 @@ export class HostFunctionRegistry {
     if (problem !== undefined) return fail(ErrorCode.HostFunctionFailed, `returned ${describeValue(value)} but is declared to return ${returns} (${problem})`);
     this.lastFailure = undefined;
     return { ok: true, value: { type: returns, value } as TypedValue };
+  }
+
+  /**
+   * Runs a call the guest made and encodes the reply. A result that would not
+   * fit in `capacityBytes` (the input buffer) becomes a `MessageTooLarge`
+   * error reply, so the guest finishes its call and frees what it holds.
+   * Never throws.
+   */
+  reply(call: FunctionCallMessage, capacityBytes: number): Uint8Array {
+    const payload = encodeFunctionCallResult(this.invoke(call));
+    const frameSize = Abi.FRAME_HEADER_SIZE + payload.byteLength;
+    if (frameSize <= capacityBytes) return payload;
+    const error = new MessageTooLargeError(`result of host function "${call.functionName}"`, frameSize, capacityBytes, 'inputSize');
+    return encodeFunctionCallResult(this.fail(ErrorCode.MessageTooLarge, error));
+  }
+
+  private fail(code: ErrorCode, error: HyperlightError): CallResult & { ok: false } {
+    this.lastFailure = { error, code };
+    return { ok: false, code, message: error.message };
   }
 }

@@ -42,7 +42,7 @@ export class MultiUseSandbox implements Disposable {
   ) {
     const { print, logger, maxLogLevel } = config;
     this.exitHandlers = {
-      callHost: (call) => this.hostFunctions.invoke(call),
+      callHost: (call, capacityBytes) => this.hostFunctions.reply(call, capacityBytes),
       print: (text) => this.guardCallback('print', () => print(text)),
       log: (records: LogRecord[]) => {
         if (!logger) return;
@@ -159,16 +159,16 @@ export class MultiUseSandbox implements Disposable {
 
   /** Maps a guest-reported call error to the matching error class. */
   private callError(name: string, code: number, message: string): HyperlightError {
+    // The guest passed on the failure of its last host call: report the host's own error.
     const hostFailure = this.hostFunctions.lastFailure;
+    if (hostFailure && hostFailure.code === code) return hostFailure.error;
     switch (code) {
       case ErrorCode.FunctionNotFound:
         return new GuestFunctionNotFoundError(name);
-      case ErrorCode.HostFunctionNotFound:
-      case ErrorCode.HostFunctionFailed:
-        if (hostFailure) return hostFailure;
-        break;
       case ErrorCode.MessageTooLarge:
-        return new MessageTooLargeError(`result of "${name}"`, undefined, this.guest.layout.outputSize, 'outputSize');
+        return new MessageTooLargeError(
+          `a message from guest function "${name}" (its result or a host call's arguments)`, undefined, this.guest.layout.outputSize, 'outputSize',
+        );
     }
     return new GuestFunctionError(name, message);
   }

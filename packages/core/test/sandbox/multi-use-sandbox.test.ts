@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Ports } from '../../src/abi/generated.js';
-import { GuestProtocolError, HostCallbackError } from '../../src/errors.js';
-import { decodeFunctionCall, encodeFunctionCallResult, LogLevel, type LogRecord } from '../../src/protocol/codec.js';
+import { GuestProtocolError, HostCallbackError, HostFunctionError, MessageTooLargeError } from '../../src/errors.js';
+import { decodeFunctionCall, encodeFunctionCall, encodeFunctionCallResult, LogLevel, type LogRecord } from '../../src/protocol/codec.js';
 import type { SandboxConfiguration } from '../../src/sandbox/config.js';
 import { UninitializedSandbox } from '../../src/sandbox/uninitialized-sandbox.js';
 import { placeholderBinary, scriptedBackend, type ScriptedGuest, type ScriptedGuestContext } from '../support/scripted-backend.js';
@@ -146,5 +146,49 @@ describe('init data', () => {
       yield* ctx.init([]);
     });
     expect(fields).toEqual([0, 0]);
+  });
+});
+
+describe('host call failures the guest passes on', () => {
+  /** `Relay(u32) -> bytes`: calls host `Get(u32) -> bytes` and returns its result or passes its error on. */
+  const relayGuest = (hostArgType: 'u32' | 'i64'): ScriptedGuest => function* (ctx) {
+    if (ctx.op === 0) return yield* ctx.init([{ name: 'Relay', parameters: ['u32'], returnType: 'bytes' }]);
+    const input = ctx.peb('inputGva');
+    const call = decodeFunctionCall(ctx.memory.readBytes(input + 4, ctx.memory.readU32(input)));
+    const n = call.args[0]!.value as number;
+    ctx.writeOutput(encodeFunctionCall({ functionName: 'Get', args: [hostArgType === 'u32' ? { type: 'u32', value: n } : { type: 'i64', value: BigInt(n) }], returnType: 'bytes' }));
+    yield ctx.out(Ports.CALL_HOST);
+    // A well-behaved guest relays the host's reply unchanged, error or not.
+    ctx.writeOutput(ctx.memory.readBytes(input + 4, ctx.memory.readU32(input)));
+    yield ctx.out(Ports.HALT);
+  };
+
+  function relay(hostArgType: 'u32' | 'i64') {
+    const backend = scriptedBackend(relayGuest(hostArgType));
+    return UninitializedSandbox.create(placeholderBinary(), { backend, inputSize: 8192 })
+      .register('Get', { params: ['u32'], returns: 'bytes' }, (n) => new Uint8Array(n).fill(1))
+      .evolve();
+  }
+
+  it('a result larger than inputSize reaches the guest as an error and the caller as MessageTooLargeError', () => {
+    const s = relay('u32');
+    expect(s.call('Relay', 'bytes', 100)).toEqual(new Uint8Array(100).fill(1));
+    expect(() => s.call('Relay', 'bytes', 10_000)).toThrow(MessageTooLargeError);
+    expect(() => s.call('Relay', 'bytes', 10_000)).toThrow(/^result of host function "Get" needs \d+ bytes, more than the 8192-byte buffer \(raise inputSize\)$/);
+    expect(s.poisoned).toBe(false);
+    expect(s.call('Relay', 'bytes', 3)).toEqual(Uint8Array.of(1, 1, 1));
+  });
+
+  it('a host call with the wrong argument types is reported as the host function error', () => {
+    const s = relay('i64');
+    const error = (() => {
+      try {
+        s.call('Relay', 'bytes', 1);
+      } catch (e) {
+        return e as HostFunctionError;
+      }
+    })();
+    expect(error).toBeInstanceOf(HostFunctionError);
+    expect(error?.message).toBe('host function "Get" failed: argument 0 must be u32, the guest passed i64');
   });
 });
