@@ -248,10 +248,10 @@ forEachGuest('messages too large for their buffer', (language) => {
     expect(sandbox.call('LargeResult', 'bytes', 8 * KIB)).toEqual(new Uint8Array(8 * KIB).fill(0xab));
     const error = thrownAs(MessageTooLargeError, () => sandbox.call('LargeResult', 'bytes', 16 * KIB));
     expect(error.code).toBe('HL_ERR_MESSAGE_TOO_LARGE');
-    expect(error.what).toBe('result of "LargeResult"');
+    expect(error.what).toBe('a message from guest function "LargeResult" (its result or a host call\'s arguments)');
     expect(error.capacityBytes).toBe(16 * KIB);
     expect(error.option).toBe('outputSize');
-    expect(error.message).toBe('result of "LargeResult" does not fit in the 16384-byte buffer (raise outputSize)');
+    expect(error.message).toBe(`${error.what} does not fit in the 16384-byte buffer (raise outputSize)`);
     expect(sandbox.poisoned).toBe(false);
     expect(sandbox.call('LargeResult', 'bytes', 3)).toEqual(Uint8Array.of(0xab, 0xab, 0xab));
   });

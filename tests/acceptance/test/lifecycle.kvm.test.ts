@@ -43,4 +43,14 @@ forEachGuest('sandbox lifecycle', (language) => {
     expect(sandbox.guestFunctions.get('Add')).toEqual({ name: 'Add', params: ['i32', 'i32'], returns: 'i32' });
     expect(sandbox.guestFunctions.get('EchoBytes')).toEqual({ name: 'EchoBytes', params: ['bytes'], returns: 'bytes' });
   });
+
+  it('a 1 MiB zero-initialised static array starts zeroed, is writable and persists', () => {
+    using a = simpleSandbox(language);
+    expect(a.call('SetStatic', 'u32')).toBe(1);
+    expect(a.call('SetStatic', 'u32')).toBe(2);
+    using b = simpleSandbox(language);
+    expect(b.call('SetStatic', 'u32')).toBe(1);
+    expect(a.call('SetStatic', 'u32')).toBe(3);
+  });
 });
+

@@ -91,6 +91,14 @@ forEachGuest('every value type round-trips', (language) => {
     expect(sandbox.call('Add', 'i32', 2 ** 31 - 1, 1)).toBe(-(2 ** 31)); // wraps
     expect(sandbox.call('Concat', 'string', 'micro', 'VM')).toBe('microVM');
   });
+
+  it('a byte array the guest mutates comes back mutated; the caller\'s copy does not change', () => {
+    const input = Uint8Array.from({ length: 10 }, (_, i) => i + 1);
+    expect(sandbox.call('SetByteArrayToZero', 'bytes', input)).toEqual(new Uint8Array(10));
+    expect(input).toEqual(Uint8Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(sandbox.call('SetByteArrayToZero', 'bytes', new Uint8Array())).toEqual(new Uint8Array());
+    expect(sandbox.call('SetByteArrayToZero', 'bytes', new Uint8Array(50_000).fill(0xff))).toEqual(new Uint8Array(50_000));
+  });
 });
 
 forEachGuest('eleven arguments', (language) => {
@@ -127,4 +135,6 @@ forEachGuest('eleven arguments', (language) => {
     expect(printElevenArgs('x', 0, 0n, 0, 0n, 2.0004, -1.2346, true, 'y', 0, new Uint8Array()).result)
       .toBe('x 0 0 0 0 2.000 -1.235 true y 0 ');
   });
+
 });
+
