@@ -162,6 +162,11 @@ TEST(e2e_plain_functions_and_state) {
   expect_value(g, "Concat", HL_TYPE_STRING, 2, strs, hl_string("foobar"));
   /* Return type NONE means "no expectation". */
   expect_value(g, "Increment", HL_TYPE_NONE, 0, NULL, hl_i32(3));
+  static const uint8_t ones[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, zeros[10] = {0};
+  hl_value in = hl_bytes(ones, sizeof ones);
+  expect_value(g, "SetByteArrayToZero", HL_TYPE_BYTES, 1, &in, hl_bytes(zeros, sizeof zeros));
+  expect_value(g, "SetStatic", HL_TYPE_U32, 0, NULL, hl_u32(1));
+  expect_value(g, "SetStatic", HL_TYPE_U32, 0, NULL, hl_u32(2));
   emu_free(g);
 }
 
