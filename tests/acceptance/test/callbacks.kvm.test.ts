@@ -94,6 +94,16 @@ forEachGuest('guest -> host -> guest callbacks', (language) => {
     expect(s.call('CallHostEchoBytesOfSize', 'u32', 10)).toBe(10);
     expect(s.call('AllocateBytes', 'u32', 900 * 1024)).toBe(900 * 1024);
   });
+
+  it('1000 host function failures in a row leave the guest\'s small heap intact', () => {
+    using s = registerTestHostFunctions(UninitializedSandbox.create(simpleGuest(language), { heapSize: 64 * 1024 })).evolve();
+    for (let i = 0; i < 1000; i++) {
+      const error = thrownAs(HostFunctionError, () => s.call('CallHostThrows', 'string'));
+      expect(error.message).toBe('host function "HostThrows" failed: host function refused');
+    }
+    expect(s.poisoned).toBe(false);
+    expect(s.call('AllocateBytes', 'u32', 48 * 1024)).toBe(48 * 1024);
+  });
 });
 
 /** Host functions only the Rust simpleguest calls, on top of the common ones. */
