@@ -50,6 +50,15 @@ function expectFault<E extends HyperlightError>(
   return error;
 }
 
+/** A #GP with error code 0, as privileged instructions and denied ports raise at CPL3. */
+function expectGeneralProtection(error: GuestExceptionError): void {
+  expect(error.code).toBe('HL_ERR_GUEST_EXCEPTION');
+  expect(error.vector).toBe(13);
+  expect(error.errorCode).toBe(0n);
+  expect(error.faultAddress).toBeUndefined();
+  expect(error.message).toBe(`guest exception 13 (#GP general protection) at rip 0x${error.rip.toString(16)}, error code 0x0`);
+}
+
 /** What each guest's allocator says when `AllocateBytes(n)` cannot be satisfied from a heap of `heapSize` bytes. */
 function expectAllocationFailure(language: GuestLanguage, error: GuestOutOfMemoryError, n: number, heapSize: number): void {
   expect(error.code).toBe('HL_ERR_GUEST_OUT_OF_MEMORY');
@@ -189,12 +198,7 @@ forEachGuest('CPU faults and ports', (language) => {
   // every port from 0x100 up are outside the TSS I/O bitmap's grant.
   for (const port of [0xc0, 0xc0 + 14, 0xdf, 0x100, 0x1234, 0xffff]) {
     it(`OutPort to denied port 0x${port.toString(16)} is #GP`, () => {
-      const error = expectFault(language, GuestExceptionError, 'OutPort', 'void', port, 0);
-      expect(error.code).toBe('HL_ERR_GUEST_EXCEPTION');
-      expect(error.vector).toBe(13);
-      expect(error.errorCode).toBe(0n);
-      expect(error.faultAddress).toBeUndefined();
-      expect(error.message).toBe(`guest exception 13 (#GP general protection) at rip 0x${error.rip.toString(16)}, error code 0x0`);
+      expectGeneralProtection(expectFault(language, GuestExceptionError, 'OutPort', 'void', port, 0));
     });
   }
 
@@ -208,11 +212,7 @@ forEachGuest('CPU faults and ports', (language) => {
   });
 
   it('Hlt is privileged at CPL3: #GP, vector 13', () => {
-    const error = expectFault(language, GuestExceptionError, 'Hlt', 'void');
-    expect(error.vector).toBe(13);
-    expect(error.errorCode).toBe(0n);
-    expect(error.faultAddress).toBeUndefined();
-    expect(error.message).toBe(`guest exception 13 (#GP general protection) at rip 0x${error.rip.toString(16)}, error code 0x0`);
+    expectGeneralProtection(expectFault(language, GuestExceptionError, 'Hlt', 'void'));
   });
 
   it('NullDeref is #PF at address 0 (user-mode read of a page that is not present)', () => {
