@@ -207,10 +207,11 @@ if (!flatc) {
 }
 
 // ---- 3. build ------------------------------------------------------------------------
-const fixtureElf = join(repo, 'fixtures', 'guests', 'out', 'c-simpleguest.elf');
+// Built into this package's own output: fixtures/guests/out is shared with suites running in parallel.
+const fixtureElf = join(out, 'c-simpleguest.elf');
 await step('build: fixture guest (fixtures/guests/c/build.mjs)', async () => {
   rmSync(fixtureElf, { force: true });
-  await run(process.execPath, [join(repo, 'fixtures', 'guests', 'c', 'build.mjs'), 'simpleguest']);
+  await run(process.execPath, [join(repo, 'fixtures', 'guests', 'c', 'build.mjs'), '--out-dir', out, 'simpleguest']);
   check('build: fixture guest (fixtures/guests/c/build.mjs)', existsSync(fixtureElf));
 });
 await step('build: readelf says static PIE with only RELATIVE relocations', async () => {
