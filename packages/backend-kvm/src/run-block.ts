@@ -8,6 +8,7 @@
  */
 import type { Registers } from '@hyperlight-ts/core';
 
+/** Where each field lives in the run block, as indexes into its u64 / u32 views. */
 export const RUN_BLOCK = {
   /** Bytes in the block. */
   size: 256,

@@ -1,0 +1,25 @@
+// Lint: every exported symbol of a package's source carries TSDoc.
+// publicOnly alone misses TS interfaces and type aliases, so they are listed as contexts.
+import tsParser from '@typescript-eslint/parser';
+import jsdoc from 'eslint-plugin-jsdoc';
+
+export default [
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', '**/generated/**', '**/*.generated.ts', '**/build/**', '**/target/**'],
+  },
+  {
+    files: ['packages/*/src/**/*.ts'],
+    languageOptions: { parser: tsParser, ecmaVersion: 'latest', sourceType: 'module' },
+    plugins: { jsdoc },
+    rules: {
+      'jsdoc/require-jsdoc': ['error', {
+        publicOnly: true,
+        require: { FunctionDeclaration: true, ClassDeclaration: true, MethodDefinition: true, ArrowFunctionExpression: true },
+        contexts: ['TSInterfaceDeclaration', 'TSTypeAliasDeclaration', 'TSEnumDeclaration', 'ExportNamedDeclaration > VariableDeclaration'],
+        checkConstructors: false,
+      }],
+      'jsdoc/check-alignment': 'error',
+      'jsdoc/no-multi-asterisks': 'error',
+    },
+  },
+];
