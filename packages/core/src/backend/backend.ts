@@ -88,10 +88,37 @@ export type VmExit =
   /** An exit this interface does not model; `detail` names the raw reason. */
   | { readonly kind: 'unknown'; readonly detail: string };
 
+/**
+ * An immutable image of guest memory that VMs map copy-on-write: every VM
+ * created from it (or restored to it) reads its bytes until it writes a page,
+ * and that write lands in a page private to the VM. Made by
+ * {@link VirtualMachine.snapshotMemory} or {@link Backend.mapSnapshotFile}.
+ *
+ * Released by `dispose()` (or `using`); VMs that map it keep their own
+ * reference, so disposing never changes what a running VM sees.
+ */
+export interface MemorySnapshot extends Disposable {
+  /** Bytes; a multiple of 4096. */
+  readonly size: number;
+  /**
+   * Copies `target.byteLength` bytes starting at byte `offset` into `target`.
+   * Never-written pages read as zeros and cost no memory.
+   * @throws RangeError when the range is outside the snapshot; an Error after dispose.
+   */
+  read(offset: number, target: Uint8Array): void;
+  /** Releases this object's hold on the memory. Idempotent. */
+  dispose(): void;
+}
+
 /** Options for {@link Backend.createVm}. */
 export interface VmOptions {
   /** Bytes of guest memory, mapped at guest-physical address 0. A multiple of 4096. */
   memorySize: number;
+  /**
+   * Start from this snapshot's contents, mapped copy-on-write (no copy), instead
+   * of zeroed memory. Its `size` must equal `memorySize`.
+   */
+  memory?: MemorySnapshot;
 }
 
 /**
@@ -121,6 +148,39 @@ export interface VirtualMachine extends Disposable {
   /** Resets x87/SSE state to power-on defaults (FCW 0x37f, MXCSR 0x1f80). */
   resetFpu(): void;
   /**
+   * The x87/SSE/AVX state, in the backend's own format (KVM: the `KVM_GET_XSAVE`
+   * area). Only {@link setFpuState} of a VM of the same backend and CPU reads it.
+   * @throws a Node-style system error when the hypervisor refuses.
+   */
+  getFpuState(): Uint8Array;
+  /**
+   * Loads x87/SSE/AVX state returned by {@link getFpuState}.
+   * @throws a Node-style system error when the hypervisor refuses it (another CPU's state).
+   */
+  setFpuState(state: Uint8Array): void;
+  /**
+   * Copies guest memory into a new immutable {@link MemorySnapshot}. Guest memory
+   * then continues copy-on-write over that snapshot, so restoring to it costs
+   * the pages written since. Pages that were never written are not copied.
+   * @throws a Node-style system error when memory for the copy cannot be had.
+   */
+  snapshotMemory(): MemorySnapshot;
+  /**
+   * Makes every byte of guest memory equal to `snapshot` again, whatever the
+   * guest wrote (nothing the guest controls is consulted). The cost grows with
+   * the pages written since the VM last matched `snapshot`, not with its size.
+   * Must not be called while the vCPU runs.
+   * @throws RangeError when `snapshot.size` differs from the VM's memory; a Node-style system error.
+   */
+  restoreMemory(snapshot: MemorySnapshot): void;
+  /**
+   * Pages of guest memory the VM holds privately: written since it last matched
+   * a snapshot (all touched pages when it never did). What restore discards and
+   * what the VM costs beyond the snapshot it shares.
+   * @throws a Node-style system error when the count cannot be read.
+   */
+  privatePageCount(): number;
+  /**
    * Runs the vCPU until the next exit. When `regs` is given they are loaded
    * first, in the same crossing into the hypervisor where the API allows.
    */
@@ -140,4 +200,13 @@ export interface Backend {
    *   hypervisor refuses; core wraps it in `HypervisorError`.
    */
   createVm(options: VmOptions): VirtualMachine;
+  /**
+   * Maps `size` bytes of the open file `fd` from byte `offset` as a
+   * {@link MemorySnapshot}, without copying where the platform allows. The
+   * backend keeps its own handle; the caller may close `fd` afterwards. The file
+   * must not change while the snapshot or a VM made from it exists.
+   * @throws RangeError for an offset or size that is not a multiple of 4096 or lies outside the file;
+   *   a Node-style system error when the file cannot be mapped.
+   */
+  mapSnapshotFile(fd: number, offset: number, size: number): MemorySnapshot;
 }
