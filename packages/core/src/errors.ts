@@ -294,6 +294,46 @@ export class MessageTooLargeError extends HyperlightError {
   }
 }
 
+/** Why a snapshot cannot be used with a sandbox. */
+export type SnapshotMismatchReason = 'binary' | 'layout' | 'configuration' | 'host-functions' | 'backend' | 'cpu';
+
+/**
+ * A snapshot does not belong to the sandbox it was given to: another guest
+ * binary or memory layout, a different configuration, host functions that do
+ * not cover the snapshot's, or another backend or CPU.
+ */
+export class SnapshotMismatchError extends HyperlightError {
+  override readonly name = 'SnapshotMismatchError';
+  readonly code = 'HL_ERR_SNAPSHOT_MISMATCH';
+  /** @param reason - which property differs @param detail - what differs, with both values */
+  constructor(readonly reason: SnapshotMismatchReason, readonly detail: string, options?: ErrorOptions) {
+    super(`snapshot does not match the sandbox (${reason}): ${detail}`, options);
+  }
+}
+
+/** Why a snapshot file cannot be loaded. */
+export type SnapshotFileProblem = 'io' | 'not-a-snapshot' | 'truncated' | 'corrupt' | 'version' | 'architecture';
+
+/** A snapshot file cannot be written or read: I/O failure, not a snapshot, truncated, corrupt, another format version or architecture. */
+export class SnapshotFileError extends HyperlightError {
+  override readonly name = 'SnapshotFileError';
+  readonly code = 'HL_ERR_SNAPSHOT_FILE';
+  /** @param path - the file @param problem - what kind of failure @param detail - what exactly */
+  constructor(readonly path: string, readonly problem: SnapshotFileProblem, readonly detail: string, options?: ErrorOptions) {
+    super(`snapshot file ${path}: ${detail}`, options);
+  }
+}
+
+/** A snapshot was used after `dispose()`. */
+export class SnapshotDisposedError extends HyperlightError {
+  override readonly name = 'SnapshotDisposedError';
+  readonly code = 'HL_ERR_SNAPSHOT_DISPOSED';
+  /** @param action - what was attempted */
+  constructor(readonly action: string, options?: ErrorOptions) {
+    super(`cannot ${action}: the snapshot is disposed`, options);
+  }
+}
+
 /** Every error class, so the code union and POISONS stay complete. */
 type AnyHyperlightError =
   | GuestAbortedError | GuestPanicError | GuestOutOfMemoryError | GuestExceptionError
@@ -301,7 +341,8 @@ type AnyHyperlightError =
   | GuestFunctionNotFoundError | WrongArgumentCountError | WrongArgumentTypeError
   | WrongReturnTypeError | GuestFunctionError | HostFunctionNotFoundError | HostFunctionError | HostCallbackError
   | InvalidHostFunctionError | PoisonedSandboxError | SandboxStateError | InvalidGuestBinaryError
-  | ConfigurationError | BackendUnavailableError | HypervisorError | MessageTooLargeError;
+  | ConfigurationError | BackendUnavailableError | HypervisorError | MessageTooLargeError
+  | SnapshotMismatchError | SnapshotFileError | SnapshotDisposedError;
 
 /** Union of every stable error code. */
 export type HyperlightErrorCode = AnyHyperlightError['code'];
@@ -335,4 +376,7 @@ export const POISONS = {
   HL_ERR_CONFIG_INVALID: false,
   HL_ERR_BACKEND_UNAVAILABLE: false,
   HL_ERR_MESSAGE_TOO_LARGE: false,
+  HL_ERR_SNAPSHOT_MISMATCH: false,
+  HL_ERR_SNAPSHOT_FILE: false,
+  HL_ERR_SNAPSHOT_DISPOSED: false,
 } as const satisfies Record<HyperlightErrorCode, boolean>;
