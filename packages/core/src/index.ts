@@ -10,7 +10,7 @@
  */
 export * from './errors.js';
 export type {
-  Backend, BackendName, BackendStatus, BackendUnavailableReason, DescriptorTable, Registers, Segment,
+  Backend, BackendName, BackendStatus, BackendUnavailableReason, DescriptorTable, MemorySnapshot, Registers, Segment,
   SpecialRegisters, VirtualMachine, VmExit, VmOptions,
 } from './backend/backend.js';
 export {
@@ -20,8 +20,11 @@ export {
 export { DEFAULT_CONFIGURATION, type PrintFunction, type SandboxConfiguration } from './sandbox/config.js';
 export { GuestBinary } from './sandbox/guest-binary.js';
 export { parseElf, readElfSymbols, type ElfImage, type ElfSymbol } from './mem/elf-loader.js';
-export type { ArgumentsOf, FunctionSignature, HostFunction } from './sandbox/host-functions.js';
-export { MultiUseSandbox, type GuestFunctionInfo } from './sandbox/multi-use-sandbox.js';
+export {
+  hostFunction, type ArgumentsOf, type FunctionSignature, type HostFunction, type HostFunctionDefinition, type HostFunctionDefinitions,
+} from './sandbox/host-functions.js';
+export { MultiUseSandbox, type GuestFunctionInfo, type SnapshotSandboxOptions } from './sandbox/multi-use-sandbox.js';
+export { Snapshot, type SnapshotLoadOptions } from './snapshot/snapshot.js';
 export { UninitializedSandbox } from './sandbox/uninitialized-sandbox.js';
 export type { ParameterTypeName, TypedValue, ValueOf, ValueTypeName } from './protocol/values.js';
 export { LogLevel, type LogRecord } from './protocol/codec.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { InvalidGuestBinaryError } from '../errors.js';
 import { parseElf, type ElfImage } from '../mem/elf-loader.js';
@@ -7,6 +8,8 @@ import { parseElf, type ElfImage } from '../mem/elf-loader.js';
  * or `@hyperlight-ts/guest-c`. Parsed and checked once, when created.
  */
 export class GuestBinary {
+  #digest: string | undefined;
+
   private constructor(
     /** The ELF file's bytes (a private copy). */
     readonly bytes: Uint8Array,
@@ -15,6 +18,12 @@ export class GuestBinary {
     /** Where the bytes came from, for messages. */
     readonly source: string,
   ) {}
+
+  /** SHA-256 of the ELF bytes, lowercase hex: what ties a snapshot to its binary. @throws never */
+  get digest(): string {
+    this.#digest ??= sha256Hex(this.bytes);
+    return this.#digest;
+  }
 
   /**
    * Reads a guest ELF from disk.
@@ -53,4 +62,9 @@ export class GuestBinary {
       throw error;
     }
   }
+}
+
+/** SHA-256 of `bytes`, lowercase hex. @throws never */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

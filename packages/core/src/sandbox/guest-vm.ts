@@ -3,7 +3,7 @@
  * entry with an operation, then handle exits until the guest halts or fails.
  */
 import { Abi, Ports } from '../abi/generated.js';
-import type { Registers, VirtualMachine, VmExit } from '../backend/backend.js';
+import type { MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '../backend/backend.js';
 import {
   GuestAbortedError, GuestExceptionError, GuestOutOfMemoryError, GuestPanicError, GuestProtocolError,
   GuestStackOverflowError, GuestUnknownPortError, HyperlightError, HypervisorError,
@@ -33,6 +33,14 @@ export interface ExitHandlers {
   log(records: LogRecord[]): void;
 }
 
+/** The vCPU state a snapshot keeps. */
+export interface CpuState {
+  readonly registers: Registers;
+  readonly specialRegisters: SpecialRegisters;
+  /** `VirtualMachine.getFpuState()`: x87/SSE/AVX registers and control words. */
+  readonly fpuState: Uint8Array;
+}
+
 /** What a {@link GuestVm} writes into guest memory besides the image. */
 export interface GuestVmOptions {
   /** Bytes for the init data area; `layout.initDataBlobSize` long. */
@@ -60,28 +68,77 @@ export class GuestVm {
   private readonly entryGva: bigint;
 
   /**
+   * Wraps a VM whose memory already holds a guest (loaded by {@link GuestVm.load}
+   * or mapped from a snapshot); loads nothing.
+   * @throws GuestProtocolError when `layout` does not fit the VM's memory.
+   */
+  constructor(
+    private readonly vm: VirtualMachine,
+    readonly layout: MemoryLayout,
+    entryOffset: number,
+  ) {
+    this.memory = new GuestMemory(vm.memory);
+    this.input = this.memory.subarray(layout.inputGpa, layout.inputSize);
+    this.output = this.memory.subarray(layout.outputGpa, layout.outputSize);
+    this.logArea = this.memory.subarray(layout.logGpa, layout.logSize);
+    this.entryGva = BigInt(layout.imageGpa) + BigInt(entryOffset);
+  }
+
+  /**
    * Writes the system structures, PEB, image and init data into the VM's
    * memory and loads the guest's special registers.
    * @throws ConfigurationError when `options.maxLogLevel` is not a `LogLevel`.
    * @throws HypervisorError when the backend refuses the CPU state.
    */
-  constructor(
-    private readonly vm: VirtualMachine,
-    readonly layout: MemoryLayout,
-    image: ElfImage,
-    elfBytes: Uint8Array,
-    options: GuestVmOptions,
-  ) {
-    this.memory = new GuestMemory(vm.memory);
-    writeSystemStructures(this.memory, layout);
-    writePeb(this.memory, layout, { maxLogLevel: options.maxLogLevel });
-    loadElf(image, elfBytes, this.memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa);
-    if (options.initData.length > 0) this.memory.writeBytes(layout.initDataGpa, options.initData);
-    this.input = this.memory.subarray(layout.inputGpa, layout.inputSize);
-    this.output = this.memory.subarray(layout.outputGpa, layout.outputSize);
-    this.logArea = this.memory.subarray(layout.logGpa, layout.logSize);
-    this.entryGva = BigInt(layout.imageGpa) + BigInt(image.entryOffset);
-    hypervisorCall('set special registers', () => vm.setSpecialRegisters(guestSpecialRegisters(layout, { xsave: vm.xsaveEnabled, availableTss: vm.availableTss ?? false })));
+  static load(vm: VirtualMachine, layout: MemoryLayout, image: ElfImage, elfBytes: Uint8Array, options: GuestVmOptions): GuestVm {
+    const guest = new GuestVm(vm, layout, image.entryOffset);
+    const { memory } = guest;
+    writeSystemStructures(memory, layout);
+    writePeb(memory, layout, { maxLogLevel: options.maxLogLevel });
+    loadElf(image, elfBytes, memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa);
+    if (options.initData.length > 0) memory.writeBytes(layout.initDataGpa, options.initData);
+    hypervisorCall('set special registers', () => vm.setSpecialRegisters(guest.initialSpecialRegisters()));
+    return guest;
+  }
+
+  /** The VM's XSAVE setting (part of what a snapshot must match). */
+  get xsaveEnabled(): boolean {
+    return this.vm.xsaveEnabled;
+  }
+
+  /**
+   * Captures the CPU state and an immutable copy of memory; memory then
+   * continues copy-on-write over that copy.
+   * @throws HypervisorError when the backend fails.
+   */
+  capture(): { memory: MemorySnapshot; cpu: CpuState } {
+    return hypervisorCall('take a snapshot', () => {
+      const cpu: CpuState = {
+        registers: this.vm.getRegisters(),
+        specialRegisters: this.vm.getSpecialRegisters(),
+        fpuState: this.vm.getFpuState(),
+      };
+      return { memory: this.vm.snapshotMemory(), cpu };
+    });
+  }
+
+  /**
+   * Puts memory (when given) and CPU state back. TR keeps the TSS type this VM
+   * needs, so a state captured on another CPU vendor still loads.
+   * @throws HypervisorError when the backend refuses.
+   */
+  restore(memory: MemorySnapshot | undefined, cpu: CpuState): void {
+    hypervisorCall('restore a snapshot', () => {
+      if (memory) this.vm.restoreMemory(memory);
+      const { tr } = this.initialSpecialRegisters();
+      this.vm.setSpecialRegisters({ ...cpu.specialRegisters, tr: { ...cpu.specialRegisters.tr, type: tr.type } });
+      this.vm.setFpuState(cpu.fpuState);
+      this.vm.setRegisters(cpu.registers);
+    });
+  }
+
+  private initialSpecialRegisters(): SpecialRegisters {
+    return guestSpecialRegisters(this.layout, { xsave: this.vm.xsaveEnabled, availableTss: this.vm.availableTss ?? false });
   }
 
   /**

@@ -24,6 +24,32 @@ export type ArgumentsOf<P extends readonly ParameterTypeName[]> = { -readonly [K
 /** A host function implementation for a signature. */
 export type HostFunction<P extends readonly ParameterTypeName[], R extends ValueTypeName> = (...args: ArgumentsOf<P>) => ValueOf<R>;
 
+/** A host function with its signature, for `MultiUseSandbox.fromSnapshot({ hostFunctions })`; make one with {@link hostFunction}. */
+export interface HostFunctionDefinition<
+  P extends readonly ParameterTypeName[] = readonly ParameterTypeName[],
+  R extends ValueTypeName = ValueTypeName,
+> {
+  readonly signature: FunctionSignature<P, R>;
+  readonly fn: HostFunction<P, R>;
+}
+
+/** Host functions by name. Any definition fits, whatever its parameter types. */
+export type HostFunctionDefinitions = Readonly<Record<string, { readonly signature: FunctionSignature; readonly fn: (...args: never[]) => unknown }>>;
+
+/**
+ * Pairs a signature with its implementation, typed like `register()`.
+ * @throws never (the definition is checked when a sandbox registers it)
+ * @example
+ * const hostFunctions = { Add: hostFunction({ params: ['i32', 'i32'], returns: 'i32' }, (a, b) => a + b) };
+ * using sandbox = MultiUseSandbox.fromSnapshot(snapshot, { hostFunctions });
+ */
+export function hostFunction<const P extends readonly ParameterTypeName[], const R extends ValueTypeName>(
+  signature: FunctionSignature<P, R>,
+  fn: HostFunction<P, R>,
+): HostFunctionDefinition<P, R> {
+  return { signature, fn };
+}
+
 interface Registered {
   readonly signature: FunctionSignature;
   readonly fn: (...args: unknown[]) => unknown;

@@ -1,23 +1,42 @@
 /**
  * An initialised sandbox whose guest state persists across calls.
  *
- *   Ready --call() fails with a poisoning error--> Poisoned --dispose()--> Disposed
- *   Ready --dispose()--> Disposed
+ *   Ready --call() fails with a poisoning error--> Poisoned --restore(snapshot)--> Ready
+ *   Ready --snapshot()--> Ready (and a Snapshot)
+ *   Ready | Poisoned --dispose()--> Disposed
  */
 import { Abi } from '../abi/generated.js';
+import type { Backend } from '../backend/backend.js';
 import {
   GuestFunctionError, GuestFunctionNotFoundError, GuestProtocolError, HostCallbackError, HyperlightError, MessageTooLargeError,
-  PoisonedSandboxError, POISONS, SandboxStateError, WrongArgumentCountError, WrongArgumentTypeError, WrongReturnTypeError,
+  PoisonedSandboxError, POISONS, SandboxStateError, SnapshotMismatchError, WrongArgumentCountError, WrongArgumentTypeError, WrongReturnTypeError,
 } from '../errors.js';
+import { MemoryLayout } from '../mem/layout.js';
+import { Snapshot } from '../snapshot/snapshot.js';
+import {
+  checkConfiguration, checkHostFunctions, checkOrigin, checkVm, normalizeLayoutOptions, type SandboxOrigin,
+} from '../snapshot/snapshot-compatibility.js';
+import type { SnapshotState } from '../snapshot/snapshot-state.js';
 import type { EntryOperation } from '../arch/x86_64/entry-registers.js';
 import {
   decodeFunctionCallResult, decodeGuestFunctionDetails, encodeFunctionCall, ErrorCode, type CallResult, type GuestFunctionSignature,
 } from '../protocol/codec.js';
 import type { LogRecord } from '../protocol/log-area.js';
 import { checkValue, describeValue, type TypedValue, type ValueOf, type ValueTypeName } from '../protocol/values.js';
-import type { ResolvedConfiguration } from './config.js';
-import type { ExitHandlers, GuestVm } from './guest-vm.js';
-import type { HostFunctionRegistry } from './host-functions.js';
+import { DEFAULT_CONFIGURATION, resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
+import { sha256Hex } from './guest-binary.js';
+import { GuestVm, hypervisorCall, type ExitHandlers } from './guest-vm.js';
+import { HostFunctionRegistry, type HostFunctionDefinitions } from './host-functions.js';
+import { parseLogLevel } from './logging.js';
+
+/** Options for {@link MultiUseSandbox.fromSnapshot}. */
+export interface SnapshotSandboxOptions extends SandboxConfiguration {
+  /**
+   * Host functions by name (make each with `hostFunction()`). They must include
+   * every host function the snapshot was taken with, with the same signature.
+   */
+  hostFunctions?: HostFunctionDefinitions;
+}
 
 /** A guest function as the guest declared it at initialisation. */
 export interface GuestFunctionInfo {
@@ -34,11 +53,13 @@ export class MultiUseSandbox implements Disposable {
   private disposed = false;
   private readonly exitHandlers: ExitHandlers;
 
-  /** @internal Use `UninitializedSandbox.evolve()`. */
+  /** @internal Use `UninitializedSandbox.evolve()` or {@link MultiUseSandbox.fromSnapshot}. */
   constructor(
     private readonly guest: GuestVm,
     private readonly hostFunctions: HostFunctionRegistry,
     config: ResolvedConfiguration,
+    private readonly origin: SandboxOrigin,
+    private readonly backend: Backend,
   ) {
     const { print, logger, maxLogLevel } = config;
     this.exitHandlers = {
@@ -143,6 +164,131 @@ export class MultiUseSandbox implements Disposable {
       throw this.poison;
     }
     return result.value.value as ValueOf<R>;
+  }
+
+  /**
+   * Captures the sandbox's whole state — guest memory, registers, x87/SSE/AVX
+   * state and the guest's function table — so {@link restore} can return to
+   * it and {@link MultiUseSandbox.fromSnapshot} can start new sandboxes from
+   * it. Memory is copied once (never-written pages are not); the sandbox then
+   * runs copy-on-write over the snapshot, so restoring costs only the pages
+   * written since.
+   * @throws SandboxStateError after `dispose()`.
+   * @throws PoisonedSandboxError when the sandbox is poisoned (restore it first).
+   * @throws HypervisorError when the backend fails; this poisons the sandbox.
+   * @example
+   * using clean = sandbox.snapshot();
+   * sandbox.call('RunPlugin', 'string', untrustedInput);
+   * sandbox.restore(clean); // every byte the guest wrote is gone
+   */
+  snapshot(): Snapshot {
+    if (this.disposed) throw new SandboxStateError('cannot take a snapshot: the sandbox is disposed');
+    if (this.poison) throw new PoisonedSandboxError(this.poison);
+    let captured: ReturnType<GuestVm['capture']>;
+    try {
+      captured = this.guest.capture();
+    } catch (error) {
+      this.poison = error as HyperlightError;
+      throw error;
+    }
+    const { memory, cpu } = captured;
+    const { origin } = this;
+    const state: SnapshotState = {
+      backend: this.backend.name,
+      binaryDigest: origin.binaryDigest,
+      layout: normalizeLayoutOptions(origin.layout),
+      entryOffset: origin.entryOffset,
+      maxLogLevel: origin.maxLogLevel,
+      initDataDigest: origin.initDataDigest,
+      guestFunctions: [...this.functions.values()].map(({ name, params, returns }) => ({ name, params: [...params], returns })),
+      hostFunctions: [...this.hostFunctions.signatures()].map(([name, { params, returns }]) => ({ name, params: [...params], returns })),
+      ...cpu,
+      xsaveEnabled: this.guest.xsaveEnabled,
+    };
+    return new Snapshot(memory, state, this.backend);
+  }
+
+  /**
+   * Puts the sandbox back exactly as it was at `snapshot` — every byte of
+   * guest memory, the registers, the FPU state and the function table — and
+   * clears poison. What the guest did since does not matter: nothing the guest
+   * wrote is consulted. The snapshot may come from another sandbox of the same
+   * guest binary and configuration, or from disk.
+   * @throws SandboxStateError after `dispose()`.
+   * @throws SnapshotDisposedError when `snapshot` was disposed.
+   * @throws SnapshotMismatchError when `snapshot` is of another guest binary, memory layout or
+   *   configuration, needs host functions this sandbox lacks, or comes from another backend or CPU.
+   * @throws HypervisorError when the backend fails; the sandbox is then poisoned.
+   * @example
+   * try { sandbox.call('Risky', 'void'); } catch { sandbox.restore(clean); }
+   */
+  restore(snapshot: Snapshot): void {
+    if (this.disposed) throw new SandboxStateError('cannot restore: the sandbox is disposed');
+    if (!(snapshot instanceof Snapshot)) throw new TypeError('restore(snapshot): expected a Snapshot');
+    const { memory, state } = snapshot.use('restore a sandbox');
+    checkOrigin(state, this.origin);
+    checkVm(state, this.backend.name, this.guest.xsaveEnabled);
+    checkHostFunctions(state, this.hostFunctions.signatures());
+    try {
+      this.guest.restore(memory, state);
+    } catch (error) {
+      this.poison = error as HyperlightError;
+      throw error;
+    }
+    this.setGuestFunctions(state.guestFunctions.map((f) => ({ name: f.name, parameters: f.params, returnType: f.returns })));
+    this.poison = undefined;
+  }
+
+  /**
+   * Creates a sandbox from a snapshot, with no ELF load and no guest
+   * initialisation: its memory is the snapshot's, shared copy-on-write, so
+   * each extra sandbox costs the pages it writes plus a small fixed overhead.
+   * Sizes, `initData` and `maxLogLevel` come from the snapshot; giving one
+   * that differs is an error. `print`, `logger` and `hostFunctions` are free.
+   * @throws SnapshotDisposedError when `snapshot` was disposed.
+   * @throws SnapshotMismatchError when `options` change the configuration (`configuration`),
+   *   the host functions do not cover the snapshot's (`host-functions`), or the backend
+   *   or CPU cannot load its state (`backend`, `cpu`).
+   * @throws ConfigurationError for an invalid option; InvalidHostFunctionError for a bad host function.
+   * @throws HypervisorError when the backend fails to create the VM.
+   * @example
+   * using warm = sandbox.snapshot();
+   * using copy = MultiUseSandbox.fromSnapshot(warm, {
+   *   hostFunctions: { GetWeekday: hostFunction({ params: [], returns: 'string' }, () => 'Monday') },
+   * });
+   */
+  static fromSnapshot(snapshot: Snapshot, options: SnapshotSandboxOptions = {}): MultiUseSandbox {
+    if (!(snapshot instanceof Snapshot)) throw new TypeError('fromSnapshot(snapshot): expected a Snapshot');
+    const { memory, state, backend } = snapshot.use('create a sandbox from a snapshot');
+    const { hostFunctions = {}, ...rest } = options ?? {};
+    const sizes = Object.fromEntries(Object.keys(DEFAULT_CONFIGURATION).map((k) => [k, rest[k as keyof typeof DEFAULT_CONFIGURATION]]));
+    checkConfiguration(state, {
+      sizes,
+      maxLogLevel: rest.maxLogLevel === undefined ? undefined : parseLogLevel(rest.maxLogLevel, 'maxLogLevel'),
+      initDataDigest: rest.initData === undefined ? undefined : sha256Hex(rest.initData),
+    });
+    if (rest.backend !== undefined && (typeof rest.backend === 'string' ? rest.backend : rest.backend.name) !== backend.name) {
+      throw new SnapshotMismatchError('backend', `the snapshot belongs to the ${backend.name} backend; the options ask for ${typeof rest.backend === 'string' ? rest.backend : rest.backend.name}`);
+    }
+    const config = resolveConfiguration({ ...rest, backend, maxLogLevel: state.maxLogLevel });
+    const registry = new HostFunctionRegistry();
+    for (const [name, definition] of Object.entries(hostFunctions)) registry.register(name, definition?.signature, definition?.fn);
+    checkHostFunctions(state, registry.signatures());
+    const layout = MemoryLayout.compute(state.layout);
+    const vm = hypervisorCall('create the VM', () => backend.createVm({ memorySize: layout.totalSize, memory }));
+    try {
+      checkVm(state, backend.name, vm.xsaveEnabled);
+      const guest = new GuestVm(vm, layout, state.entryOffset);
+      guest.restore(undefined, state);
+      const { binaryDigest, entryOffset, maxLogLevel, initDataDigest } = state;
+      const origin: SandboxOrigin = { binaryDigest, layout: state.layout, entryOffset, maxLogLevel, initDataDigest };
+      const sandbox = new MultiUseSandbox(guest, registry, config, origin, backend);
+      sandbox.setGuestFunctions(state.guestFunctions.map((f) => ({ name: f.name, parameters: f.params, returnType: f.returns })));
+      return sandbox;
+    } catch (error) {
+      vm.dispose();
+      throw error;
+    }
   }
 
   /** Releases the VM and its memory. Idempotent. */

@@ -7,10 +7,11 @@
 import type { Backend } from '../backend/backend.js';
 import { discoverBackend } from '../backend/discover.js';
 import { SandboxStateError } from '../errors.js';
-import { MemoryLayout } from '../mem/layout.js';
+import { MemoryLayout, type MemoryLayoutOptions } from '../mem/layout.js';
+import { normalizeLayoutOptions, type SandboxOrigin } from '../snapshot/snapshot-compatibility.js';
 import type { ParameterTypeName, ValueTypeName } from '../protocol/values.js';
 import { resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
-import type { GuestBinary } from './guest-binary.js';
+import { sha256Hex, type GuestBinary } from './guest-binary.js';
 import { GuestVm, hypervisorCall } from './guest-vm.js';
 import { HostFunctionRegistry, type FunctionSignature, type HostFunction } from './host-functions.js';
 import { MultiUseSandbox } from './multi-use-sandbox.js';
@@ -23,6 +24,7 @@ export class UninitializedSandbox {
   private constructor(
     private readonly binary: GuestBinary,
     private readonly config: ResolvedConfiguration,
+    private readonly layoutOptions: MemoryLayoutOptions,
     private readonly layout: MemoryLayout,
     private readonly backend: Backend,
   ) {}
@@ -37,7 +39,7 @@ export class UninitializedSandbox {
    */
   static create(binary: GuestBinary, config: SandboxConfiguration = {}): UninitializedSandbox {
     const resolved = resolveConfiguration(config);
-    const layout = MemoryLayout.compute({
+    const layoutOptions: MemoryLayoutOptions = {
       imageSize: binary.image.imageSize,
       imageSegments: binary.image.segments,
       inputSize: resolved.inputSize,
@@ -46,9 +48,10 @@ export class UninitializedSandbox {
       heapSize: resolved.heapSize,
       stackSize: resolved.stackSize,
       initDataSize: resolved.initData.length,
-    });
+    };
+    const layout = MemoryLayout.compute(layoutOptions);
     const backend = discoverBackend({ choice: resolved.backend });
-    return new UninitializedSandbox(binary, resolved, layout, backend);
+    return new UninitializedSandbox(binary, resolved, normalizeLayoutOptions(layoutOptions), layout, backend);
   }
 
   /**
@@ -84,8 +87,8 @@ export class UninitializedSandbox {
     const vm = hypervisorCall('create the VM', () => this.backend.createVm({ memorySize: this.layout.totalSize }));
     let guest: GuestVm | undefined;
     try {
-      guest = new GuestVm(vm, this.layout, this.binary.image, this.binary.bytes, this.config);
-      const sandbox = new MultiUseSandbox(guest, this.hostFunctions, this.config);
+      guest = GuestVm.load(vm, this.layout, this.binary.image, this.binary.bytes, this.config);
+      const sandbox = new MultiUseSandbox(guest, this.hostFunctions, this.config, this.origin(), this.backend);
       sandbox.initialize();
       return sandbox;
     } catch (error) {
@@ -93,6 +96,21 @@ export class UninitializedSandbox {
       else vm.dispose();
       throw error;
     }
+  }
+
+  /** What a snapshot of the evolved sandbox records about where it came from. */
+  private origin(): SandboxOrigin {
+    const { binary, config, layoutOptions } = this;
+    return {
+      // Hashing the ELF costs a little; only snapshots need it.
+      get binaryDigest() {
+        return binary.digest;
+      },
+      layout: layoutOptions,
+      entryOffset: binary.image.entryOffset,
+      maxLogLevel: config.maxLogLevel,
+      initDataDigest: sha256Hex(config.initData),
+    };
   }
 
   private assertNotEvolved(action: string): void {

@@ -9,6 +9,9 @@ const fakeBackend = (name: Backend['name'], status: BackendStatus): Backend => (
   createVm: () => {
     throw new Error('not used');
   },
+  mapSnapshotFile: () => {
+    throw new Error('not used');
+  },
 });
 
 const notFound = (pkg: string): Error => Object.assign(new Error(`Cannot find module '${pkg}'`), { code: 'MODULE_NOT_FOUND' });

@@ -5,7 +5,8 @@
  * break the protocol on purpose.
  */
 import { Abi, PebOffset, Ports } from '../../src/abi/generated.js';
-import type { Backend, Registers, SpecialRegisters, VirtualMachine, VmExit } from '../../src/backend/backend.js';
+import { readSync } from 'node:fs';
+import type { Backend, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '../../src/backend/backend.js';
 import { GuestMemory } from '../../src/mem/guest-memory.js';
 import { encodeGuestFunctionDetails, encodeLogRecord, type GuestFunctionSignature, type LogRecord } from '../../src/protocol/codec.js';
 import { GuestBinary } from '../../src/sandbox/guest-binary.js';
@@ -62,7 +63,27 @@ export class ScriptedGuestContext {
 /** One guest entry: yields exits until the entry's work is done. */
 export type ScriptedGuest = (context: ScriptedGuestContext) => Generator<VmExit, void, void>;
 
-const NO_SREGS = {} as SpecialRegisters;
+/** A memory snapshot held as a plain copy. */
+export class CopiedMemorySnapshot implements MemorySnapshot {
+  disposed = false;
+  constructor(readonly bytes: Uint8Array) {}
+  get size(): number {
+    return this.bytes.byteLength;
+  }
+  read(offset: number, target: Uint8Array): void {
+    if (this.disposed) throw new Error('disposed');
+    if (offset < 0 || offset + target.byteLength > this.size) throw new RangeError('outside the snapshot');
+    target.set(this.bytes.subarray(offset, offset + target.byteLength));
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+const SREGS = { tr: { type: 11 }, cr3: 0x1000n } as SpecialRegisters;
 
 /** A VM running a {@link ScriptedGuest}; every entry (`run(regs)`) starts the script afresh. */
 class ScriptedVm implements VirtualMachine {
@@ -70,16 +91,22 @@ class ScriptedVm implements VirtualMachine {
   readonly xsaveEnabled = false;
   private current: Generator<VmExit, void, void> | undefined;
   private regs = {} as Registers;
+  private sregs = SREGS;
+  /** Stand-in FPU state; byte 0 plays the guest-visible control word. */
+  fpu = new Uint8Array(16);
   disposed = false;
 
-  constructor(size: number, private readonly guest: ScriptedGuest) {
+  constructor(size: number, private readonly guest: ScriptedGuest, base?: MemorySnapshot) {
     this.memory = new ArrayBuffer(size);
+    if (base) base.read(0, new Uint8Array(this.memory));
   }
 
   getSpecialRegisters(): SpecialRegisters {
-    return NO_SREGS;
+    return this.sregs;
   }
-  setSpecialRegisters(): void {}
+  setSpecialRegisters(sregs: SpecialRegisters): void {
+    this.sregs = sregs;
+  }
   getRegisters(): Registers {
     return this.regs;
   }
@@ -87,6 +114,21 @@ class ScriptedVm implements VirtualMachine {
     this.regs = regs;
   }
   resetFpu(): void {}
+  getFpuState(): Uint8Array {
+    return this.fpu.slice();
+  }
+  setFpuState(state: Uint8Array): void {
+    this.fpu = state.slice();
+  }
+  snapshotMemory(): MemorySnapshot {
+    return new CopiedMemorySnapshot(new Uint8Array(this.memory).slice());
+  }
+  restoreMemory(snapshot: MemorySnapshot): void {
+    snapshot.read(0, new Uint8Array(this.memory));
+  }
+  privatePageCount(): number {
+    return 0;
+  }
 
   run(regs?: Registers): VmExit {
     if (regs) {
@@ -113,10 +155,15 @@ export function scriptedBackend(guest: ScriptedGuest): Backend & { readonly vms:
     name: 'kvm',
     vms,
     check: () => ({ usable: true, detail: 'scripted' }),
-    createVm: ({ memorySize }) => {
-      const vm = new ScriptedVm(memorySize, guest);
+    createVm: ({ memorySize, memory }) => {
+      const vm = new ScriptedVm(memorySize, guest, memory);
       vms.push(vm);
       return vm;
+    },
+    mapSnapshotFile: (fd, offset, size) => {
+      const bytes = new Uint8Array(size);
+      readSync(fd, bytes, 0, size, offset);
+      return new CopiedMemorySnapshot(bytes);
     },
   };
 }
