@@ -12,7 +12,7 @@ import { guestSpecialRegisters } from '../../src/arch/x86_64/special-registers.j
 import { MemoryLayout, PAGE_SIZE, type MemoryLayoutOptions } from '../../src/mem/layout.js';
 import { LogLevel } from '../../src/protocol/codec.js';
 import type { SnapshotState } from '../../src/snapshot/snapshot-state.js';
-import { prng } from '../protocol/helpers.js';
+import { prng } from '../fixtures/elf-builder.js';
 
 /** A MemorySnapshot over a byte array; `failReadAt` makes reads at or past that offset throw. */
 export class FakeMemorySnapshot implements MemorySnapshot {
