@@ -21,6 +21,7 @@ function countingBackend(): { backend: Backend; runs: () => number } {
   const backend: Backend = {
     name: kvm.name,
     check: () => kvm.check(),
+    mapSnapshotFile: (fd, offset, size) => kvm.mapSnapshotFile(fd, offset, size),
     createVm: (options) => {
       const vm = kvm.createVm(options);
       return new Proxy(vm, {

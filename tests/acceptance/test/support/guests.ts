@@ -3,7 +3,10 @@
  * a hypervisor is usable, and a sandbox factory with the host functions the
  * test guests expect.
  */
-import { checkHypervisor, GuestBinary, UninitializedSandbox, type SandboxConfiguration } from '@hyperlight-ts/core';
+import {
+  checkHypervisor, GuestBinary, hostFunction, UninitializedSandbox, type FunctionSignature, type HostFunction, type HostFunctionDefinitions,
+  type ParameterTypeName, type SandboxConfiguration, type ValueTypeName,
+} from '@hyperlight-ts/core';
 import { guestPath } from '@hyperlight-ts/fixture-guests';
 import { describe } from 'vitest';
 
@@ -43,22 +46,34 @@ export function simpleGuest(language: GuestLanguage): GuestBinary {
   return GuestBinary.fromFile(guestPath(language, 'simpleguest'));
 }
 
-/** Host functions the simpleguests call, as the fixture README lists them. */
+/**
+ * Host functions the simpleguests call, as the fixture README lists them, in
+ * the form `MultiUseSandbox.fromSnapshot({ hostFunctions })` takes. Sandboxes
+ * made with {@link registerTestHostFunctions} register exactly these.
+ */
+export const TEST_HOST_FUNCTIONS = {
+  HostEchoString: hostFunction({ params: ['string'], returns: 'string' }, (s) => s),
+  HostAdd: hostFunction({ params: ['i32', 'i32'], returns: 'i32' }, (a, b) => a + b),
+  HostThrows: hostFunction({ params: [], returns: 'string' }, () => {
+    throw new Error('host function refused');
+  }),
+  HostEchoI32: hostFunction({ params: ['i32'], returns: 'i32' }, (v) => v),
+  HostEchoU32: hostFunction({ params: ['u32'], returns: 'u32' }, (v) => v),
+  HostEchoI64: hostFunction({ params: ['i64'], returns: 'i64' }, (v) => v),
+  HostEchoU64: hostFunction({ params: ['u64'], returns: 'u64' }, (v) => v),
+  HostEchoF32: hostFunction({ params: ['f32'], returns: 'f32' }, (v) => v),
+  HostEchoF64: hostFunction({ params: ['f64'], returns: 'f64' }, (v) => v),
+  HostEchoBool: hostFunction({ params: ['bool'], returns: 'bool' }, (v) => v),
+  HostEchoBytes: hostFunction({ params: ['bytes'], returns: 'bytes' }, (v) => v),
+} as const satisfies HostFunctionDefinitions;
+
+/** Registers {@link TEST_HOST_FUNCTIONS} on `u` and returns it. */
 export function registerTestHostFunctions(u: UninitializedSandbox): UninitializedSandbox {
-  return u
-    .register('HostEchoString', { params: ['string'], returns: 'string' }, (s) => s)
-    .register('HostAdd', { params: ['i32', 'i32'], returns: 'i32' }, (a, b) => a + b)
-    .register('HostThrows', { params: [], returns: 'string' }, () => {
-      throw new Error('host function refused');
-    })
-    .register('HostEchoI32', { params: ['i32'], returns: 'i32' }, (v) => v)
-    .register('HostEchoU32', { params: ['u32'], returns: 'u32' }, (v) => v)
-    .register('HostEchoI64', { params: ['i64'], returns: 'i64' }, (v) => v)
-    .register('HostEchoU64', { params: ['u64'], returns: 'u64' }, (v) => v)
-    .register('HostEchoF32', { params: ['f32'], returns: 'f32' }, (v) => v)
-    .register('HostEchoF64', { params: ['f64'], returns: 'f64' }, (v) => v)
-    .register('HostEchoBool', { params: ['bool'], returns: 'bool' }, (v) => v)
-    .register('HostEchoBytes', { params: ['bytes'], returns: 'bytes' }, (v) => v);
+  for (const [name, { signature, fn }] of Object.entries(TEST_HOST_FUNCTIONS)) {
+    // Each entry's implementation matches its own signature; the loop just loses that pairing.
+    u.register(name, signature as FunctionSignature, fn as unknown as HostFunction<readonly ParameterTypeName[], ValueTypeName>);
+  }
+  return u;
 }
 
 /** An evolved simpleguest sandbox with the test host functions registered. */
