@@ -532,7 +532,7 @@ function checkMemory(path: string, fd: number, header: Header): void {
  * once the whole file has been validated.
  *
  * The file must not change while the returned memory (or a VM made from it)
- * exists: see {@link Backend.mapSnapshotFile}.
+ * exists (see `Backend.mapSnapshotFile`).
  *
  * @param path - the snapshot file
  * @param map - maps `size` bytes of the open file `fd` from byte `offset`
