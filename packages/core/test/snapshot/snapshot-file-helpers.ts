@@ -136,7 +136,7 @@ export function memoryWithPages(size: number, pages: readonly number[], seed = 1
   const bytes = new Uint8Array(size);
   const random = prng(seed);
   for (const page of pages) {
-    for (let i = page * PAGE_SIZE; i < (page + 1) * PAGE_SIZE; i++) bytes[i] = Math.floor(random() * 256);
+    for (let i = page * PAGE_SIZE; i < (page + 1) * PAGE_SIZE; i++) bytes[i] = random() & 0xff;
   }
   return bytes;
 }

@@ -87,6 +87,7 @@ describe('round trip', () => {
     expect(loaded.state.fpuState).toBeInstanceOf(Uint8Array);
     expect(typeof loaded.state.registers.rcx).toBe('bigint');
     expect(loaded.memory).toBe(results[0]);
+    expect(memory.subarray(PAGE, 2 * PAGE).some((byte) => byte !== 0)).toBe(true);
     expect(Buffer.from(readAll(results[0]!)).equals(memory)).toBe(true);
 
     const { memoryOffset } = splitSnapshotFile(file);
