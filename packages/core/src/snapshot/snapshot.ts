@@ -8,6 +8,7 @@
 import type { Backend, BackendName, MemorySnapshot } from '../backend/backend.js';
 import { discoverBackend } from '../backend/discover.js';
 import { SnapshotDisposedError, SnapshotMismatchError } from '../errors.js';
+import { readSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
 import type { SnapshotState } from './snapshot-state.js';
 
 /** Options for {@link Snapshot.load}. */
@@ -43,7 +44,7 @@ export class Snapshot implements Disposable {
    */
   static load(path: string, options: SnapshotLoadOptions = {}): Snapshot {
     const backend = typeof options.backend === 'object' ? options.backend : discoverBackend({ choice: options.backend });
-    const { state, memory } = PENDING_FILE.read(path, (fd: number, offset: number, size: number) => backend.mapSnapshotFile(fd, offset, size));
+    const { state, memory } = readSnapshotFile(path, (fd, offset, size) => backend.mapSnapshotFile(fd, offset, size));
     if (state.backend !== backend.name) {
       memory.dispose();
       throw new SnapshotMismatchError('backend', `${path} was taken with the ${state.backend} backend; this process uses ${backend.name}`);
@@ -61,7 +62,7 @@ export class Snapshot implements Disposable {
    */
   save(path: string): void {
     const { memory, state } = this.use('save a snapshot');
-    PENDING_FILE.write(path, state, memory);
+    writeSnapshotFile(path, state, memory);
   }
 
   /** Bytes of guest memory the snapshot holds (its sandbox's memory size). @throws SnapshotDisposedError after {@link dispose}. */
@@ -100,12 +101,3 @@ export class Snapshot implements Disposable {
   }
 }
 
-// TEMPORARY until snapshot-file.ts lands.
-const PENDING_FILE = {
-  read(path: string, _map: (fd: number, offset: number, size: number) => MemorySnapshot): { state: SnapshotState; memory: MemorySnapshot } {
-    throw new Error(`snapshot files are not implemented yet: ${path}`);
-  },
-  write(path: string, _state: SnapshotState, _memory: MemorySnapshot): void {
-    throw new Error(`snapshot files are not implemented yet: ${path}`);
-  },
-};
