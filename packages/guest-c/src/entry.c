@@ -20,14 +20,6 @@ static bool initialised;
 /* Longest function name quoted in an error message (names come from the host). */
 #define NAME_QUOTE_MAX 128
 
-/* The ABI does not pin the FPU state at entry: start every run from the
- * defaults (x87: all exceptions masked, 64-bit precision; SSE: MXCSR 0x1f80),
- * so floating point never traps and math.c's x87 code is exact. */
-static void reset_fpu(void) {
-  uint32_t mxcsr = 0x1f80;
-  __asm__ volatile("fninit\n\tldmxcsr %0" : : "m"(mxcsr));
-}
-
 static bool span_ok(uint64_t gva, uint64_t size) { return gva != 0 && gva + size > gva; }
 
 /* @returns NULL when the PEB is usable, else why not. */
@@ -101,7 +93,6 @@ static hl_result dispatch(const char **name) {
 }
 
 void hl_entry(const hl_peb *peb, uint64_t op) {
-  reset_fpu();
   hl_rt_peb = NULL;
   if (!peb) hl_abort(HL_ABORT_CODE_BAD_ENVIRONMENT, NULL);
   const char *bad = check_peb(peb);

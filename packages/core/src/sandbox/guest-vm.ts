@@ -98,6 +98,8 @@ export class GuestVm {
     loadElf(image, elfBytes, memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa);
     if (options.initData.length > 0) memory.writeBytes(layout.initDataGpa, options.initData);
     hypervisorCall('set special registers', () => vm.setSpecialRegisters(guest.initialSpecialRegisters()));
+    // docs/abi.md: the first entry finds the power-on FPU state, whatever the backend starts with.
+    hypervisorCall('reset the FPU', () => vm.resetFpu());
     return guest;
   }
 

@@ -2,8 +2,9 @@
  * <math.h>. Transcendentals use the x87 unit (usable at CPL3) in 80-bit
  * extended precision: its 64-bit significand gives 11 guard bits over double,
  * so log/exp/pow/atan round to within about one ulp with a few lines each.
- * The runtime resets the x87 control word (fninit) on every entry, so these
- * run with all exceptions masked and 64-bit precision.
+ * The host starts the guest with the x87 control word at its power-on default
+ * (all exceptions masked, 64-bit precision); a guest that changes precision or
+ * unmasks exceptions changes these results too.
  *
  * sin/cos/tan reduce the argument themselves (fsin's internal pi has only 66
  * bits, which is poor for large arguments): x - k*pi/2 with pi/2 split in

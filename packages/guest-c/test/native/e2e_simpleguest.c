@@ -113,7 +113,7 @@ TEST(e2e_init_publishes_every_function) {
   bool present;
   CHECK(!hl_wire_frame(emu_output(g), 64 * 1024, &payload, &len), "details frame");
   CHECK(hl_fb_root(payload, len, &root) && hl_fb_vector_field(&root, 0, 4, &fns, &present) && present, "details table");
-  CHECK(fns.count == 53, "%u functions, want 53", fns.count);
+  CHECK(fns.count == 66, "%u functions, want 66", fns.count);
   bool found_eleven = false;
   for (uint32_t i = 0; i < fns.count; i++) {
     const char *name;

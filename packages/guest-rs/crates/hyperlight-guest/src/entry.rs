@@ -161,29 +161,8 @@ impl Env {
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 unsafe extern "C" fn hyperlight_entry(peb: *const Peb, op: u64) -> ! {
-    reset_floating_point();
     // SAFETY: forwarded from the host's call.
     unsafe { run(peb, op) }
-}
-
-/// Puts the x87 control word and `MXCSR` back to their power-on defaults
-/// (all exceptions masked, round to nearest; `MXCSR` = `0x1f80`), as
-/// docs/abi.md requires on every entry: a previous call, or a restored
-/// snapshot, may have left other modes behind.
-#[cfg(not(test))]
-fn reset_floating_point() {
-    const MXCSR_DEFAULT: u32 = 0x1f80;
-    let mxcsr = MXCSR_DEFAULT;
-    // SAFETY: `fninit` and `ldmxcsr` only change floating-point control and
-    // status state; `ldmxcsr` reads the local above. Both are legal at CPL3.
-    unsafe {
-        core::arch::asm!(
-            "fninit",
-            "ldmxcsr [{mxcsr}]",
-            mxcsr = in(reg) &mxcsr,
-            options(nostack, readonly, preserves_flags)
-        );
-    }
 }
 
 /// Host tests enter here: the fake host ends runs by unwinding, which an
