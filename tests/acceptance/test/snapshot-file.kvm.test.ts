@@ -9,8 +9,8 @@ import { forEachGuest, simpleSandbox, TEST_HOST_FUNCTIONS } from './support/gues
 import { copyGuestMemory, describePages, differingPages } from './support/internals.js';
 import { thrownAs } from './support/thrown.js';
 
-// Header fields patched below (docs/snapshot-file-format.md, "Header"): the
-// file-format unit tests cover every field; these are end-to-end spot checks.
+// Header fields patched below (docs/snapshot-file-format.md, "Header"). The
+// file-format unit tests cover every field and check; these are end-to-end spot checks.
 const VERSION_OFFSET = 8; // u32
 const ARCHITECTURE_OFFSET = 12; // u16, ELF e_machine
 const MEMORY_OFFSET_OFFSET = 32; // u64, where the memory image starts
@@ -38,6 +38,12 @@ function resealHeader(bytes: Buffer): Buffer {
   return bytes;
 }
 
+/** Takes a snapshot of `sandbox`, saves it to `path` and releases it. */
+function saveSnapshot(sandbox: MultiUseSandbox, path: string): void {
+  using snapshot = sandbox.snapshot();
+  snapshot.save(path);
+}
+
 /** `Snapshot.load(path)` fails with SnapshotFileError for `problem`. */
 function expectLoadFailure(path: string, problem: SnapshotFileProblem): SnapshotFileError {
   const error = thrownAs(SnapshotFileError, () => Snapshot.load(path));
@@ -53,10 +59,7 @@ forEachGuest('snapshots on disk', (language) => {
     using source = simpleSandbox(language);
     for (let i = 1; i <= 4; i++) source.call('Increment', 'i32');
     source.call('WriteStackMarker', 'void', 0x5eed_5eedn);
-    {
-      using snapshot = source.snapshot();
-      snapshot.save(path);
-    }
+    saveSnapshot(source, path);
     const atSnapshot = copyGuestMemory(source);
     expect(source.call('Increment', 'i32')).toBe(5);
 
@@ -75,7 +78,7 @@ forEachGuest('snapshots on disk', (language) => {
     const path = join(dir, `${language}-restore.hlsnap`);
     using sandbox = simpleSandbox(language);
     sandbox.call('Increment', 'i32');
-    sandbox.snapshot().save(path);
+    saveSnapshot(sandbox, path);
     sandbox.call('Increment', 'i32');
     sandbox.call('SetMxcsr', 'void', 0x7f80);
     expect(() => sandbox.call('Ud2', 'void')).toThrow();
@@ -96,11 +99,11 @@ forEachGuest('snapshots on disk', (language) => {
     const sub = mkdtempSync(join(dir, `${language}-atomic-`));
     const path = join(sub, 'warm.hlsnap');
     using sandbox = simpleSandbox(language);
-    sandbox.snapshot().save(path);
+    saveSnapshot(sandbox, path);
     using first = Snapshot.load(path);
     sandbox.call('Increment', 'i32');
     sandbox.call('Increment', 'i32');
-    sandbox.snapshot().save(path);
+    saveSnapshot(sandbox, path);
     expect(readdirSync(sub)).toEqual(['warm.hlsnap']);
     // A snapshot loaded from the file it replaced keeps its own contents.
     using fromFirst = MultiUseSandbox.fromSnapshot(first, { hostFunctions: TEST_HOST_FUNCTIONS });
@@ -113,7 +116,7 @@ forEachGuest('snapshots on disk', (language) => {
   it('a sandbox made from a loaded snapshot outlives the snapshot', () => {
     const path = join(dir, `${language}-outlive.hlsnap`);
     using sandbox = simpleSandbox(language);
-    sandbox.snapshot().save(path);
+    saveSnapshot(sandbox, path);
     const loaded = Snapshot.load(path);
     using copy = MultiUseSandbox.fromSnapshot(loaded, { hostFunctions: TEST_HOST_FUNCTIONS });
     loaded.dispose();
@@ -125,7 +128,7 @@ forEachGuest('snapshots on disk', (language) => {
   it('rejects missing, foreign, truncated, corrupt, newer-version and other-architecture files', () => {
     const path = join(dir, `${language}-good.hlsnap`);
     using sandbox = simpleSandbox(language);
-    sandbox.snapshot().save(path);
+    saveSnapshot(sandbox, path);
     const size = statSync(path).size;
 
     expectLoadFailure(join(dir, 'no-such-file.hlsnap'), 'io');

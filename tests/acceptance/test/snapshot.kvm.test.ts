@@ -93,27 +93,30 @@ forEachGuest('restore() resets guest state', (language) => {
     expect(copy.call('GetDataSelectors', 'u32')).toBe(other | (other << 16));
   });
 
-  it('FPU and SSE state: the vCPU\'s MXCSR and x87 control word go back to the snapshot\'s', () => {
+  it('FPU and SSE state: MXCSR and the x87 control word go back to the snapshot\'s', () => {
     using sandbox = simpleSandbox(language);
-    // The guest runtimes reset both on every entry, so a guest function only ever
-    // sees the defaults; what a call leaves behind is visible in the vCPU.
-    expect(sandbox.call('GetMxcsr', 'u32')).toBe(0x1f80);
-    expect(sandbox.call('GetFpuControlWord', 'u32')).toBe(0x37f);
+    const control = (s: MultiUseSandbox): { mxcsr: number; fcw: number } => ({
+      mxcsr: s.call('GetMxcsr', 'u32'),
+      fcw: s.call('GetFpuControlWord', 'u32'),
+    });
+    expect(control(sandbox)).toEqual({ mxcsr: 0x1f80, fcw: 0x37f });
     // Not the power-on defaults, so restoring cannot pass by resetting the FPU.
     sandbox.call('SetMxcsr', 'void', 0x7f80); // round toward zero
     sandbox.call('SetFpuControlWord', 'void', 0x27f); // double precision
-    expect(vcpuFpuControl(sandbox)).toEqual({ mxcsr: 0x7f80, fcw: 0x27f });
+    expect(control(sandbox)).toEqual({ mxcsr: 0x7f80, fcw: 0x27f });
     using snapshot = sandbox.snapshot();
     sandbox.call('SetMxcsr', 'void', 0x3f80); // round down
     sandbox.call('SetFpuControlWord', 'void', 0xf7f); // truncate, extended precision
+    expect(control(sandbox)).toEqual({ mxcsr: 0x3f80, fcw: 0xf7f });
     expect(vcpuFpuControl(sandbox)).toEqual({ mxcsr: 0x3f80, fcw: 0xf7f });
     sandbox.restore(snapshot);
+    // The vCPU itself, before any guest code runs, and then as the guest sees it.
     expect(vcpuFpuControl(sandbox)).toEqual({ mxcsr: 0x7f80, fcw: 0x27f });
-    expect(sandbox.call('GetMxcsr', 'u32')).toBe(0x1f80);
-    expect(sandbox.call('GetFpuControlWord', 'u32')).toBe(0x37f);
+    expect(control(sandbox)).toEqual({ mxcsr: 0x7f80, fcw: 0x27f });
     // A sandbox made from the snapshot starts with its FPU state too.
     using copy = MultiUseSandbox.fromSnapshot(snapshot, { hostFunctions: TEST_HOST_FUNCTIONS });
     expect(vcpuFpuControl(copy)).toEqual({ mxcsr: 0x7f80, fcw: 0x27f });
+    expect(control(copy)).toEqual({ mxcsr: 0x7f80, fcw: 0x27f });
   });
 
   it('guest memory is byte-identical to the snapshot after the guest overwrote every page it can write', () => {
