@@ -7,6 +7,7 @@ import { guestPath } from '@hyperlight-ts/fixture-guests';
 import { MultiUseSandbox, Snapshot, SnapshotFileError, type SnapshotFileProblem } from '@hyperlight-ts/core';
 import { forEachGuest, simpleSandbox, TEST_HOST_FUNCTIONS } from './support/guests.js';
 import { copyGuestMemory, describePages, differingPages } from './support/internals.js';
+import { mappingCount, openFdCount } from './support/process.js';
 import { thrownAs } from './support/thrown.js';
 
 // Header fields patched below (docs/snapshot-file-format.md, "Header"). The
@@ -158,6 +159,26 @@ forEachGuest('snapshots on disk', (language) => {
     using loaded = Snapshot.load(path);
     using copy = MultiUseSandbox.fromSnapshot(loaded, { hostFunctions: TEST_HOST_FUNCTIONS });
     expect(copy.call('Increment', 'i32')).toBe(1);
+  });
+
+  it('loading, using and disposing a snapshot file 30 times leaks no file descriptors or mappings', () => {
+    const path = join(dir, `${language}-leak.hlsnap`);
+    using sandbox = simpleSandbox(language);
+    saveSnapshot(sandbox, path);
+    const cycle = (): void => {
+      using loaded = Snapshot.load(path);
+      using copy = MultiUseSandbox.fromSnapshot(loaded, { hostFunctions: TEST_HOST_FUNCTIONS });
+      expect(copy.call('Increment', 'i32')).toBe(1);
+      sandbox.restore(loaded);
+    };
+    cycle();
+    cycle();
+    const fds = openFdCount();
+    const mappings = mappingCount();
+    for (let i = 0; i < 30; i++) cycle();
+    // The sandbox maps the last loaded snapshot now, as it mapped the second before.
+    expect(openFdCount()).toBe(fds);
+    expect(mappingCount()).toBe(mappings);
   });
 
   it('save() to a directory that does not exist is an io error', () => {
