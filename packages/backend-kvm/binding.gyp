@@ -7,6 +7,8 @@
         "src/native/convert.cc",
         "src/native/guest_memory.cc",
         "src/native/kvm.cc",
+        "src/native/memory_image.cc",
+        "src/native/snapshot_memory.cc",
         "src/native/throw.cc",
         "src/native/vcpu_fd.cc",
         "src/native/vm_fd.cc"

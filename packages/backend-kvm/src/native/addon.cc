@@ -1,6 +1,7 @@
-// Module initialisation: registers the four classes and exports `abi`, the
-// KVM constants and run-block offsets this addon was compiled with, which
-// load-native.ts compares with its own copy before anything is used.
+// Module initialisation: registers the five classes and mapSnapshotFile, and
+// exports `abi`, the KVM constants and run-block offsets this addon was
+// compiled with, which load-native.ts compares with its own copy before
+// anything is used.
 #include <linux/kvm.h>
 #include <napi.h>
 
@@ -8,6 +9,7 @@
 #include "guest_memory.h"
 #include "kvm.h"
 #include "run_block.h"
+#include "snapshot_memory.h"
 #include "vcpu_fd.h"
 #include "vm_fd.h"
 
@@ -78,15 +80,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function vm_fd = VmFd::Define(env);
   Napi::Function vcpu_fd = VcpuFd::Define(env);
   Napi::Function guest_memory = GuestMemory::Define(env);
+  Napi::Function snapshot_memory = SnapshotMemory::Define(env);
   data->kvm_constructor = Napi::Persistent(kvm);
   data->vm_fd_constructor = Napi::Persistent(vm_fd);
   data->vcpu_fd_constructor = Napi::Persistent(vcpu_fd);
   data->guest_memory_constructor = Napi::Persistent(guest_memory);
+  data->snapshot_memory_constructor = Napi::Persistent(snapshot_memory);
 
   exports.Set("Kvm", kvm);
   exports.Set("VmFd", vm_fd);
   exports.Set("VcpuFd", vcpu_fd);
   exports.Set("GuestMemory", guest_memory);
+  exports.Set("SnapshotMemory", snapshot_memory);
+  exports.Set("mapSnapshotFile", Napi::Function::New<SnapshotMemory::MapFile>(env, "mapSnapshotFile"));
 
   Napi::Object abi = Napi::Object::New(env);
   abi.Set("kvm", KvmConstants(env));

@@ -1,6 +1,7 @@
 // Per-environment (per main thread / worker) state of the addon: the class
-// constructors, so C++ can create VmFd and VcpuFd instances, and the token that
-// tells those constructors the call came from the addon and not from JS.
+// constructors, so C++ can create VmFd, VcpuFd and SnapshotMemory instances,
+// and the token that tells those constructors the call came from the addon
+// and not from JS.
 #ifndef HYPERLIGHT_KVM_ADDON_DATA_H_
 #define HYPERLIGHT_KVM_ADDON_DATA_H_
 
@@ -15,7 +16,8 @@ struct AddonData {
   Napi::FunctionReference vm_fd_constructor;
   Napi::FunctionReference vcpu_fd_constructor;
   Napi::FunctionReference guest_memory_constructor;
-  // Non-null only while the addon itself runs `new VmFd(...)` / `new VcpuFd(...)`;
+  Napi::FunctionReference snapshot_memory_constructor;
+  // Non-null only while the addon itself runs `new VmFd(...)`, `new VcpuFd(...)`, ...;
   // points at the init struct passed as the constructor's External argument.
   const void* construction_token = nullptr;
 };

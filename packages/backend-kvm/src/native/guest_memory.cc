@@ -2,26 +2,40 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "addon_data.h"
+#include "memory_image.h"
+#include "snapshot_memory.h"
 #include "throw.h"
 
 namespace hyperlight_kvm {
 
 namespace {
 
-constexpr size_t kPageSize = 4096;
 // Largest size a JS number represents exactly; V8 may still refuse less.
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 // Tags GuestMemory wrappers so MappingOf() never reinterprets another class's object.
 constexpr napi_type_tag kGuestMemoryTag = {0x6879706572c1f701ULL, 0x67756573746d656dULL};
+// Names in /proc/self/maps and /proc/self/fd ("/memfd:<name> (deleted)").
+constexpr const char* kGuestMemfdName = "hyperlight-guest-memory";
+constexpr const char* kSnapshotMemfdName = "hyperlight-snapshot";
+// Seals of a snapshot memfd: its size and contents can never change again,
+// and no seal can be removed (memfd_create(2), fcntl(2) F_ADD_SEALS).
+constexpr int kSnapshotSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+
+void ThrowIfFailed(Napi::Env env, const SysStatus& status) {
+  if (!status.ok()) ThrowSystemError(env, status.err, status.syscall);
+}
 
 }  // namespace
 
@@ -35,6 +49,9 @@ Napi::Function GuestMemory::Define(Napi::Env env) {
   std::vector<PropertyDescriptor> properties = {
       InstanceAccessor<&GuestMemory::GetBuffer>("buffer"),
       InstanceAccessor<&GuestMemory::GetMemorySize>("memorySize"),
+      InstanceMethod<&GuestMemory::Snapshot>("snapshot"),
+      InstanceMethod<&GuestMemory::Restore>("restore"),
+      InstanceMethod<&GuestMemory::PrivatePageCount>("privatePageCount"),
       InstanceMethod<&GuestMemory::Dispose>("dispose"),
   };
   if (std::optional<Napi::Symbol> dispose = DisposeSymbol(env)) {
@@ -54,14 +71,28 @@ GuestMemory::GuestMemory(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gues
   }
   size_t size = static_cast<size_t>(requested);
 
-  UniqueFd memfd(memfd_create("hyperlight-guest-memory", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (!memfd.Valid()) ThrowSystemError(env, errno, "memfd_create");
-  if (ftruncate(memfd.Get(), static_cast<off_t>(size)) < 0) ThrowSystemError(env, errno, "ftruncate");
-  // The mapping must never shrink under us (accessing a truncated page would
-  // SIGBUS the whole process); sealing makes that impossible even by mistake.
-  if (fcntl(memfd.Get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) ThrowSystemError(env, errno, "fcntl(F_ADD_SEALS)");
+  std::shared_ptr<const SnapshotImage> image;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    image = SnapshotMemory::ImageOf(env, info[1], "new GuestMemory");
+    if (image->size != size) {
+      ThrowRangeError(env, "new GuestMemory(memorySize, snapshot): the snapshot holds " + std::to_string(image->size) +
+                               " bytes, not " + std::to_string(size));
+    }
+  }
 
-  void* address = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd.Get(), 0);
+  UniqueFd memfd;
+  void* address;
+  if (image) {
+    address = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, image->fd.Get(), static_cast<off_t>(image->offset));
+  } else {
+    memfd.Reset(memfd_create(kGuestMemfdName, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!memfd.Valid()) ThrowSystemError(env, errno, "memfd_create");
+    if (ftruncate(memfd.Get(), static_cast<off_t>(size)) < 0) ThrowSystemError(env, errno, "ftruncate");
+    // The mapping must never shrink under us (accessing a truncated page would
+    // SIGBUS the whole process); sealing makes that impossible even by mistake.
+    if (fcntl(memfd.Get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) ThrowSystemError(env, errno, "fcntl(F_ADD_SEALS)");
+    address = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd.Get(), 0);
+  }
   if (address == MAP_FAILED) ThrowSystemError(env, errno, "mmap");
   auto mapping = std::make_shared<Mapping>(static_cast<uint8_t*>(address), size);
 
@@ -79,6 +110,7 @@ GuestMemory::GuestMemory(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gues
 
   buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(Napi::ArrayBuffer(env, buffer), 1);
   memfd_ = std::move(memfd);
+  image_ = std::move(image);
   mapping_ = std::move(mapping);
   memory_size_ = size;
   info.This().As<Napi::Object>().TypeTag(&kGuestMemoryTag);
@@ -135,6 +167,116 @@ void GuestMemory::Release() {
   buffer_.Reset();
   mapping_.reset();  // unmaps now unless a VM slot still uses the memory
   memfd_.Reset();
+  image_.reset();
+}
+
+// snapshot(): SnapshotMemory — a sealed copy of the current contents; the
+// memory then continues copy-on-write over it. Copies only pages that can
+// hold data: the backing file's data pages and the pages private to the
+// mapping (pagemap), never faulting in pages that were never touched.
+Napi::Value GuestMemory::Snapshot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!mapping_) ThrowDisposed(env, "GuestMemory.snapshot");
+  uint8_t* address = mapping_->address();
+
+  PageRuns private_pages;  // none under MAP_SHARED: every write lands in the memfd
+  PageRuns own_data;
+  FileWindow base;
+  const PageRuns* base_data = &own_data;
+  if (image_) {
+    ThrowIfFailed(env, FindPrivatePages(address, memory_size_, &private_pages));
+    base = image_->Window();
+    base_data = &image_->data_pages;
+  } else {
+    base = FileWindow{memfd_.Get(), 0, memory_size_};
+    ThrowIfFailed(env, FindDataPages(base, &own_data));
+  }
+
+  auto image = std::make_shared<SnapshotImage>();
+  image->fd.Reset(memfd_create(kSnapshotMemfdName, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!image->fd.Valid()) ThrowSystemError(env, errno, "memfd_create");
+  image->size = memory_size_;
+  if (ftruncate(image->fd.Get(), static_cast<off_t>(memory_size_)) < 0) ThrowSystemError(env, errno, "ftruncate");
+  ThrowIfFailed(env, WriteImage(address, base, *base_data, private_pages, image->fd.Get(), &image->data_pages));
+  // F_SEAL_WRITE needs no writable shared mapping of the file: it never had one.
+  if (fcntl(image->fd.Get(), F_ADD_SEALS, kSnapshotSeals) < 0) ThrowSystemError(env, errno, "fcntl(F_ADD_SEALS)");
+
+  MapOver(env, image);
+  return SnapshotMemory::New(env, std::move(image));
+}
+
+// restore(snapshot): makes the memory equal to `snapshot` again. Already
+// copy-on-write over it: the private pages (every page written since, by the
+// guest or by JS; the kernel's page tables say which, nothing the guest
+// controls) are discarded, and the rest stays mapped, so the guest does not
+// fault its working set back in (bench/restore.cc). Otherwise: remapped.
+Napi::Value GuestMemory::Restore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!mapping_) ThrowDisposed(env, "GuestMemory.restore");
+  std::shared_ptr<const SnapshotImage> image = SnapshotMemory::ImageOf(env, info[0], "GuestMemory.restore");
+  if (image->size != memory_size_) {
+    ThrowRangeError(env, "GuestMemory.restore(): the snapshot holds " + std::to_string(image->size) +
+                             " bytes, the memory " + std::to_string(memory_size_));
+  }
+  if (image == image_) {
+    uint8_t* address = mapping_->address();
+    PageRuns ranges;
+    if (FindDiscardRanges(address, memory_size_, &ranges).ok() && DiscardPages(address, ranges).ok()) {
+      return env.Undefined();
+    }
+    // pagemap unreadable here, or madvise refused (mlock'd memory): remapping
+    // is correct in every case, only slower for the guest afterwards.
+  }
+  MapOver(env, std::move(image));
+  return env.Undefined();
+}
+
+// privatePageCount(): pages this memory holds that no snapshot shares.
+Napi::Value GuestMemory::PrivatePageCount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!mapping_) ThrowDisposed(env, "GuestMemory.privatePageCount");
+  size_t pages = 0;
+  if (memfd_.Valid()) {
+    // MAP_SHARED over its own memfd: every allocated page of the file.
+    struct stat st;
+    if (fstat(memfd_.Get(), &st) < 0) ThrowSystemError(env, errno, "fstat");
+    pages = static_cast<size_t>(st.st_blocks) * 512 / kPageSize;
+  } else {
+    PageRuns runs;
+    ThrowIfFailed(env, FindPrivatePages(mapping_->address(), memory_size_, &runs));
+    pages = PageCount(runs);
+  }
+  return Napi::Number::New(env, static_cast<double>(pages));
+}
+
+void GuestMemory::MapOver(Napi::Env env, std::shared_ptr<const SnapshotImage> image) {
+  uint8_t* address = mapping_->address();
+  // SAFETY: [address, address + memory_size_) is this GuestMemory's mapping;
+  // MAP_FIXED replaces what backs it in place, so every holder's address
+  // stays valid.
+  void* mapped = mmap(address, memory_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image->fd.Get(),
+                      static_cast<off_t>(image->offset));
+  if (mapped == MAP_FAILED) {
+    const int err = errno;
+    // Before Linux 6.12 a failed MAP_FIXED mmap may have unmapped the old
+    // range already (mm/mmap.c, mmap_region). msync reports ENOMEM for a
+    // range with unmapped pages.
+    if (msync(address, memory_size_, MS_ASYNC) < 0 && errno == ENOMEM) {
+      // The contents are gone. Keep the range reserved, so nothing else is
+      // mapped where VM slots and the buffer point, and stop all use.
+      void* reserved = mmap(address, memory_size_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+      if (reserved == MAP_FAILED) {
+        fprintf(stderr, "hyperlight-kvm: guest memory at %p was unmapped and cannot be reserved again\n",
+                static_cast<void*>(address));
+        std::abort();
+      }
+      Release();
+      ThrowSystemError(env, err, "mmap", nullptr, "guest memory was lost; the GuestMemory is disposed");
+    }
+    ThrowSystemError(env, err, "mmap");
+  }
+  memfd_.Reset();
+  image_ = std::move(image);
 }
 
 }  // namespace hyperlight_kvm

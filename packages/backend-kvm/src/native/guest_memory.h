@@ -1,16 +1,27 @@
-// GuestMemory: guest RAM as a memfd mapped MAP_SHARED into this process and
-// exposed to JavaScript as a zero-copy external ArrayBuffer.
+// GuestMemory: guest RAM mapped into this process and exposed to JavaScript
+// as a zero-copy external ArrayBuffer.
 //
-// Why a memfd and not anonymous memory: a later snapshot can map the same file
-// MAP_PRIVATE into other sandboxes (copy-on-write) or save it to disk.
+// What backs the mapping changes; its address never does. The KVM memory slot
+// and the ArrayBuffer both point at that address for the GuestMemory's whole
+// life, and each change below is one mmap(MAP_FIXED) over the same range,
+// after which the kernel's MMU notifiers drop KVM's stale translations
+// (Linux virt/kvm/kvm_main.c, kvm_mmu_notifier_invalidate_range_start):
+//
+//   new GuestMemory(size)           own memfd, MAP_SHARED (zeroed)
+//   new GuestMemory(size, snapshot) --> copy-on-write over snapshot (MAP_PRIVATE)
+//   own memfd | CoW over S --snapshot()--> CoW over the new snapshot S'
+//   own memfd | CoW over S --restore(T)--> CoW over T (remapped; T == S: private pages discarded)
 //
 // Lifetime: the mapping (Mapping) is reference-counted. Holders are the
 // GuestMemory object, the ArrayBuffer handed to JS, and every VM memory slot
 // that points at it (VmFd and its vCPUs), because KVM keeps translating guest
 // accesses to the mapping's host addresses until the VM is gone: unmapping
 // while a slot still pointed there could let the guest reach whatever the host
-// maps at that address next. dispose() detaches the ArrayBuffer first, so no JS
-// code can touch the memory once it may be unmapped.
+// maps at that address next. Remapping keeps the range mapped throughout (on
+// failure it is reserved PROT_NONE, never left free), so the holders' address
+// stays theirs. dispose() detaches the ArrayBuffer first, so no JS code can
+// touch the memory once it may be unmapped. The snapshot image a mapping is
+// copy-on-write over stays open while the GuestMemory maps it.
 #ifndef HYPERLIGHT_KVM_GUEST_MEMORY_H_
 #define HYPERLIGHT_KVM_GUEST_MEMORY_H_
 
@@ -23,6 +34,8 @@
 #include "unique_fd.h"
 
 namespace hyperlight_kvm {
+
+struct SnapshotImage;
 
 // One mmap'd range; unmapped when the last holder lets go.
 class Mapping {
@@ -44,7 +57,7 @@ class GuestMemory : public Napi::ObjectWrap<GuestMemory> {
  public:
   static Napi::Function Define(Napi::Env env);
 
-  // new GuestMemory(memorySize)
+  // new GuestMemory(memorySize, snapshot?)
   explicit GuestMemory(const Napi::CallbackInfo& info);
   ~GuestMemory() override;
 
@@ -62,10 +75,21 @@ class GuestMemory : public Napi::ObjectWrap<GuestMemory> {
 
   Napi::Value GetBuffer(const Napi::CallbackInfo& info);
   Napi::Value GetMemorySize(const Napi::CallbackInfo& info);
+  Napi::Value Snapshot(const Napi::CallbackInfo& info);
+  Napi::Value Restore(const Napi::CallbackInfo& info);
+  Napi::Value PrivatePageCount(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   void Release();
 
+  // Maps the range copy-on-write over `image` (MAP_FIXED, same address) and
+  // lets go of what backed it before. On failure throws the mmap error; when
+  // the kernel had already unmapped the old contents, the range is reserved
+  // PROT_NONE and this GuestMemory is released (its buffer detached).
+  void MapOver(Napi::Env env, std::shared_ptr<const SnapshotImage> image);
+
+  // Exactly one of memfd_ (MAP_SHARED) and image_ (MAP_PRIVATE) is set while live.
   UniqueFd memfd_;
+  std::shared_ptr<const SnapshotImage> image_;
   std::shared_ptr<Mapping> mapping_;
   // Strong reference to the ArrayBuffer: while it is held and the buffer is
   // attached, the buffer's finalizer has not run, so hold_ is valid.

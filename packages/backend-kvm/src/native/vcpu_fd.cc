@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "addon_data.h"
@@ -45,6 +46,8 @@ Napi::Function VcpuFd::Define(Napi::Env env) {
       InstanceMethod<&VcpuFd::SetSregs>("setSregs"),
       InstanceMethod<&VcpuFd::StageSregs>("stageSregs"),
       InstanceMethod<&VcpuFd::ResetFpu>("resetFpu"),
+      InstanceMethod<&VcpuFd::GetXsave>("getXsave"),
+      InstanceMethod<&VcpuFd::SetXsave>("setXsave"),
       InstanceMethod<&VcpuFd::GetCpuid2>("getCpuid2"),
       InstanceMethod<&VcpuFd::SetCpuid2>("setCpuid2"),
       InstanceMethod<&VcpuFd::GetXcrs>("getXcrs"),
@@ -344,6 +347,54 @@ Napi::Value VcpuFd::ResetFpu(const Napi::CallbackInfo& info) {
     fpu_reset_image_ = std::move(image);
   }
   if (ioctl(fd, kvm_abi::kSetXsave, fpu_reset_image_.data()) < 0) ThrowSystemError(env, errno, "KVM_SET_XSAVE");
+  return env.Undefined();
+}
+
+// getXsave(): Uint8Array — the x87/SSE/AVX state as KVM stores it: the
+// XSAVE area in standard (non-compacted) format, xsave_size_ bytes, or with
+// no KVM_CAP_XSAVE a struct kvm_fpu.
+Napi::Value VcpuFd::GetXsave(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.getXsave");
+  if (xsave_size_ == 0) {
+    Napi::Uint8Array state = Napi::Uint8Array::New(env, sizeof(kvm_fpu));
+    // SAFETY: the array holds sizeof(kvm_fpu) bytes, what KVM_GET_FPU writes.
+    if (ioctl(fd, KVM_GET_FPU, state.Data()) < 0) ThrowSystemError(env, errno, "KVM_GET_FPU");
+    return state;
+  }
+  Napi::Uint8Array state = Napi::Uint8Array::New(env, xsave_size_);
+  // SAFETY: the array holds xsave_size_ bytes, what KVM_GET_XSAVE2 writes
+  // (KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2)), and at least KVM_GET_XSAVE's 4096.
+  if (ioctl(fd, has_xsave2_ ? kvm_abi::kGetXsave2 : kvm_abi::kGetXsave, state.Data()) < 0) {
+    ThrowSystemError(env, errno, has_xsave2_ ? "KVM_GET_XSAVE2" : "KVM_GET_XSAVE");
+  }
+  return state;
+}
+
+// setXsave(state): loads what getXsave() returned. KVM checks the contents
+// (XSTATE_BV against the guest's XCR0 support, MXCSR reserved bits) and
+// answers EINVAL. Without KVM_CAP_XSAVE this is KVM_SET_FPU, which ignores
+// the MXCSR field (see ResetFpu).
+Napi::Value VcpuFd::SetXsave(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.setXsave");
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowTypeError(env, "VcpuFd.setXsave(state): state must be a Uint8Array");
+  }
+  Napi::Uint8Array state = info[0].As<Napi::Uint8Array>();
+  const size_t expected = xsave_size_ == 0 ? sizeof(kvm_fpu) : xsave_size_;
+  if (state.ByteLength() != expected) {
+    ThrowRangeError(env, "VcpuFd.setXsave(state): state must be " + std::to_string(expected) + " bytes (" +
+                             (xsave_size_ == 0 ? "struct kvm_fpu" : "this KVM's XSAVE area") + "), got " +
+                             std::to_string(state.ByteLength()));
+  }
+  // SAFETY: KVM reads exactly `expected` bytes, the array's length (checked).
+  if (xsave_size_ == 0) {
+    if (ioctl(fd, KVM_SET_FPU, state.Data()) < 0) ThrowSystemError(env, errno, "KVM_SET_FPU");
+  } else if (ioctl(fd, kvm_abi::kSetXsave, state.Data()) < 0) {
+    ThrowSystemError(env, errno, "KVM_SET_XSAVE");
+  }
   return env.Undefined();
 }
 

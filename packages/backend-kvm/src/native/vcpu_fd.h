@@ -60,6 +60,8 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
   Napi::Value SetSregs(const Napi::CallbackInfo& info);    // KVM_SET_SREGS
   Napi::Value StageSregs(const Napi::CallbackInfo& info);  // kvm_run sync_regs, KVM_SYNC_X86_SREGS
   Napi::Value ResetFpu(const Napi::CallbackInfo& info);    // KVM_SET_XSAVE (KVM_SET_FPU without XSAVE)
+  Napi::Value GetXsave(const Napi::CallbackInfo& info);    // KVM_GET_XSAVE2 / KVM_GET_XSAVE (KVM_GET_FPU without XSAVE)
+  Napi::Value SetXsave(const Napi::CallbackInfo& info);    // KVM_SET_XSAVE (KVM_SET_FPU without XSAVE)
   Napi::Value GetCpuid2(const Napi::CallbackInfo& info);   // KVM_GET_CPUID2
   Napi::Value SetCpuid2(const Napi::CallbackInfo& info);   // KVM_SET_CPUID2
   Napi::Value GetXcrs(const Napi::CallbackInfo& info);     // KVM_GET_XCRS
