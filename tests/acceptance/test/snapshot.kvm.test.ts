@@ -149,7 +149,7 @@ forEachGuest('restore() resets guest state', (language) => {
     expectMemory(sandbox, atLater);
     sandbox.restore(snapshot);
     expectMemory(sandbox, atSnapshot);
-    overwriteMemory(sandbox, 0x00, atSnapshot);
+    overwriteMemory(sandbox, 0x3c, atSnapshot);
     sandbox.restore(later);
     expectMemory(sandbox, atLater);
     expect(sandbox.call('Increment', 'i32')).toBe(4);

@@ -17,7 +17,14 @@ export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
-/** Memory mappings of this process (lines of /proc/self/maps). */
+/**
+ * Mappings of this process that sandboxes own: guest memory and snapshot
+ * memfds (`memfd:hyperlight-*`), snapshot files (`*.hlsnap`) and vCPU run
+ * blocks (`anon_inode:kvm-vcpu*`). The JavaScript heap's own mappings come and
+ * go with garbage collection, so counting every line would be noise.
+ */
 export function mappingCount(): number {
-  return readFileSync('/proc/self/maps', 'utf8').trimEnd().split('\n').length;
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((line) => /memfd:hyperlight-|\.hlsnap|anon_inode:kvm-vcpu/.test(line)).length;
 }
