@@ -4,11 +4,13 @@
  * uses only core's types, so the two never form a runtime cycle.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import type { Backend, BackendStatus, BackendUnavailableReason, VirtualMachine, VmOptions } from '@hyperlight-ts/core';
+import type {
+  Backend, BackendStatus, BackendUnavailableReason, MemorySnapshot, VirtualMachine, VmOptions,
+} from '@hyperlight-ts/core';
 import { KVM } from './kvm-constants.js';
 import { KvmVirtualMachine } from './kvm-virtual-machine.js';
 import { loadNative } from './load-native.js';
-import type { CpuidEntry, Kvm, NativeAddon, VcpuFd, VmFd } from './native.js';
+import type { CpuidEntry, Kvm, NativeAddon, SnapshotMemory, VcpuFd, VmFd } from './native.js';
 
 /** The device every KVM VM is created through. */
 export const KVM_DEVICE_PATH = '/dev/kvm';
@@ -156,10 +158,12 @@ export function openFailure(devicePath: string, error: unknown): BackendStatus {
 }
 
 /**
- * Creates a VM with `options.memorySize` bytes of zeroed memory at
- * guest-physical 0, one vCPU with the host's supported CPUID, and XSAVE
- * enabled when KVM allows it.
- * @throws RangeError (`code: 'ERR_OUT_OF_RANGE'`) unless memorySize is a positive multiple of 4096.
+ * Creates a VM with `options.memorySize` bytes of memory at guest-physical 0
+ * (zeroed, or `options.memory` mapped copy-on-write), one vCPU with the host's
+ * supported CPUID, and XSAVE enabled when KVM allows it.
+ * @throws RangeError (`code: 'ERR_OUT_OF_RANGE'`) unless memorySize is a positive multiple of 4096
+ *   equal to `options.memory.size`.
+ * @throws TypeError (`code: 'ERR_INVALID_ARG_TYPE'`) when `options.memory` is not a snapshot of this backend.
  * @throws Error `ERR_HYPERLIGHT_NATIVE_LOAD` when the addon cannot be loaded, and
  *   `ERR_HYPERLIGHT_KVM_API_MISMATCH` when KVM lacks a needed capability.
  * @throws a Node-style system error (`code` = errno name, `syscall`) when KVM refuses;
@@ -167,8 +171,9 @@ export function openFailure(devicePath: string, error: unknown): BackendStatus {
  */
 function createVm(options: VmOptions): VirtualMachine {
   const memorySize = validMemorySize(options?.memorySize);
+  const snapshot = options.memory === undefined ? undefined : kvmSnapshot(options.memory, memorySize);
   const { addon, kvm, supportedCpuid, hasXcrs } = kvmHost();
-  const memory = new addon.GuestMemory(memorySize);
+  const memory = new addon.GuestMemory(memorySize, snapshot);
   let vm: VmFd | undefined;
   let vcpu: VcpuFd | undefined;
   try {
@@ -226,6 +231,37 @@ function enableXsave(vcpu: VcpuFd, supportedCpuid: readonly CpuidEntry[]): boole
   }
 }
 
+/**
+ * Checks, before any KVM resource exists, that `memory` is a snapshot this
+ * addon made (a `SnapshotMemory`; the addon checks its type tag again) of
+ * `memorySize` bytes.
+ */
+function kvmSnapshot(memory: MemorySnapshot, memorySize: number): SnapshotMemory {
+  if (!Object.prototype.isPrototypeOf.call(loadNative().SnapshotMemory.prototype, memory)) {
+    const error = new TypeError('memory must be a MemorySnapshot of the kvm backend (from snapshotMemory() or mapSnapshotFile())');
+    throw Object.assign(error, { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  if (memory.size !== memorySize) {
+    const error = new RangeError(`memory holds ${memory.size} bytes but memorySize is ${memorySize}`);
+    throw Object.assign(error, { code: 'ERR_OUT_OF_RANGE' });
+  }
+  return memory;
+}
+
+/**
+ * Maps `size` bytes of the open regular file `fd` from byte `offset` as a
+ * snapshot, without copying. Needs no `/dev/kvm`. The backend opens the file
+ * again for itself, so the caller may close `fd` at once; the file must not
+ * change while the snapshot or a VM made from it exists.
+ * @throws RangeError (`code: 'ERR_OUT_OF_RANGE'`) for an offset or size that is not a
+ *   multiple of 4096, a zero size, or a window outside the file; TypeError for non-numbers.
+ * @throws a Node-style system error (`fstat` EBADF, `mmap` ENODEV/EACCES) when the file cannot be mapped;
+ *   Error `ERR_HYPERLIGHT_NATIVE_LOAD` when the addon cannot be loaded.
+ */
+function mapSnapshotFile(fd: number, offset: number, size: number): MemorySnapshot {
+  return loadNative().mapSnapshotFile(fd, offset, size);
+}
+
 function validMemorySize(memorySize: unknown): number {
   if (
     typeof memorySize !== 'number' ||
@@ -265,4 +301,5 @@ export const backend: Backend = {
   /** Whether KVM can create VMs here, and if not why; never throws. */
   check: () => checkKvm(),
   createVm,
+  mapSnapshotFile,
 };

@@ -2,7 +2,7 @@
  * @hyperlight-ts/backend-kvm — the KVM backend of hyperlight-ts.
  *
  * `backend` implements core's `Backend` interface; core finds it at run time.
- * The native classes (`Kvm`, `VmFd`, `VcpuFd`, `GuestMemory`) are available
+ * The native classes (`Kvm`, `VmFd`, `VcpuFd`, `GuestMemory`, `SnapshotMemory`) are available
  * through `loadNative()` for tests and advanced use.
  *
  * @example
@@ -16,5 +16,5 @@ export { KVM } from './kvm-constants.js';
 export { RUN_BLOCK, REGISTER_NAMES } from './run-block.js';
 export type {
   CpuidEntry, GuestMemory, GuestMemoryConstructor, InternalConstructor, Kvm, KvmConstructor, NativeAbi, NativeAddon,
-  UserMemoryRegion, VcpuFd, VmFd, Xcr,
+  SnapshotMemory, UserMemoryRegion, VcpuFd, VmFd, Xcr,
 } from './native.js';

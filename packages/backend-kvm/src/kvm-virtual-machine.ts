@@ -5,10 +5,13 @@
  * ioctl and `run` is one call into the addon.
  *
  *   created --run()--> exited --run()--> ... --dispose()--> disposed (every method throws)
+ *
+ * Memory: own memfd --snapshotMemory()--> copy-on-write over that snapshot
+ * --restoreMemory(it)--> private pages discarded (see GuestMemory in native.ts).
  */
-import type { Registers, SpecialRegisters, VirtualMachine, VmExit } from '@hyperlight-ts/core';
+import type { MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '@hyperlight-ts/core';
 import { KVM, KVM_EXIT_NAMES, KVM_INTERNAL_ERROR_NAMES } from './kvm-constants.js';
-import type { GuestMemory, VcpuFd, VmFd } from './native.js';
+import type { GuestMemory, SnapshotMemory, VcpuFd, VmFd } from './native.js';
 import { RUN_BLOCK } from './run-block.js';
 
 /** Error `code` of every use of a disposed object. */
@@ -115,6 +118,61 @@ export class KvmVirtualMachine implements VirtualMachine {
   resetFpu(): void {
     this.#assertLive('resetFpu');
     this.#vcpu.resetFpu();
+  }
+
+  /**
+   * The x87/SSE/AVX state: the vCPU's XSAVE area (`KVM_GET_XSAVE2`), or a
+   * `struct kvm_fpu` where KVM lacks XSAVE support.
+   * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; a system error when the ioctl fails.
+   */
+  getFpuState(): Uint8Array {
+    this.#assertLive('getFpuState');
+    return this.#vcpu.getXsave();
+  }
+
+  /**
+   * Loads state returned by `getFpuState()` of a VM on this machine (`KVM_SET_XSAVE`).
+   * @throws TypeError unless `state` is a Uint8Array; RangeError when its length
+   *   is not this KVM's XSAVE size (state from another machine); a system error
+   *   (EINVAL) when KVM refuses its contents; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  setFpuState(state: Uint8Array): void {
+    this.#assertLive('setFpuState');
+    this.#vcpu.setXsave(state);
+  }
+
+  /**
+   * Copies guest memory into a new sealed memfd (only pages that can hold
+   * data; zero pages stay holes) and continues copy-on-write over it.
+   * @throws a system error when the copy cannot be made; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  snapshotMemory(): MemorySnapshot {
+    this.#assertLive('snapshotMemory');
+    return this.#guestMemory.snapshot();
+  }
+
+  /**
+   * Makes guest memory equal to `snapshot`: over the snapshot it already runs
+   * on, only the pages written since are discarded (found in the kernel's page
+   * tables, not in anything the guest can write); over another, the memory is
+   * remapped. KVM drops its stale translations through the kernel's MMU
+   * notifiers. Not while the vCPU runs (it never does between calls here).
+   * @throws TypeError when `snapshot` is not one of this backend's snapshots;
+   *   RangeError when its size differs; a system error; Error
+   *   `ERR_HYPERLIGHT_DISPOSED` after dispose (of the VM or the snapshot).
+   */
+  restoreMemory(snapshot: MemorySnapshot): void {
+    this.#assertLive('restoreMemory');
+    this.#guestMemory.restore(snapshot as SnapshotMemory);
+  }
+
+  /**
+   * Pages of guest memory held privately (see {@link VirtualMachine.privatePageCount}).
+   * @throws a system error when `/proc/self/pagemap` cannot be read; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  privatePageCount(): number {
+    this.#assertLive('privatePageCount');
+    return this.#guestMemory.privatePageCount();
   }
 
   /**

@@ -171,6 +171,22 @@ export interface VcpuFd extends Disposable {
    */
   resetFpu(): void;
   /**
+   * `KVM_GET_XSAVE2` (`KVM_GET_XSAVE` on kernels without it): the x87/SSE/AVX
+   * state as an XSAVE area in standard format, as many bytes as
+   * `KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2)` says (at least 4096). Without
+   * `KVM_CAP_XSAVE`: `KVM_GET_FPU`, a `struct kvm_fpu` (416 bytes).
+   * @throws system error on ioctl failure; `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  getXsave(): Uint8Array;
+  /**
+   * `KVM_SET_XSAVE` (`KVM_SET_FPU` without `KVM_CAP_XSAVE`, which leaves MXCSR
+   * unchanged): loads state returned by {@link VcpuFd.getXsave} of a vCPU of this KVM.
+   * @throws TypeError unless `state` is a Uint8Array; RangeError unless it has
+   *   `getXsave()`'s length; system error (EINVAL for contents KVM refuses, e.g.
+   *   features the guest's CPUID lacks); `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  setXsave(state: Uint8Array): void;
+  /**
    * `KVM_GET_CPUID2`: the CPUID table the guest sees.
    * @throws system error on ioctl failure; `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
@@ -196,12 +212,17 @@ export interface VcpuFd extends Disposable {
 }
 
 /**
- * Guest RAM: a memfd (sealed against resizing) mapped `MAP_SHARED`, exposed
- * as a zero-copy external `ArrayBuffer`.
+ * Guest RAM mapped into this process, exposed as a zero-copy external
+ * `ArrayBuffer` at an address that never changes. At first it is its own memfd
+ * (sealed against resizing) mapped `MAP_SHARED`; once created from, snapshotted
+ * to or restored to a {@link SnapshotMemory} it is that snapshot mapped
+ * copy-on-write (`MAP_PRIVATE`): reads share the snapshot's pages, writes
+ * land in pages private to this memory.
  */
 export interface GuestMemory extends Disposable {
   /**
-   * The memory, zero-copy. `dispose()` detaches it (length 0) before anything is unmapped.
+   * The memory, zero-copy; the same object for the GuestMemory's whole life.
+   * `dispose()` detaches it (length 0) before anything is unmapped.
    * @throws `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   readonly buffer: ArrayBuffer;
@@ -211,8 +232,36 @@ export interface GuestMemory extends Disposable {
    */
   readonly memorySize: number;
   /**
-   * Detaches `buffer` and closes the memfd. The mapping itself goes when no VM
-   * slot uses it any more. Idempotent.
+   * Copies the current contents into a new sealed memfd (all-zero and
+   * never-touched pages stay holes and cost nothing) and continues
+   * copy-on-write over it, so a later `restore()` of it costs only the pages
+   * written in between. Must not be called while a vCPU runs in this memory.
+   * @throws system error (`memfd_create`, `pwrite`, `mmap`, `open` of
+   *   `/proc/self/pagemap`, ...) when the copy cannot be made; `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  snapshot(): SnapshotMemory;
+  /**
+   * Makes every byte equal to `snapshot` again. When the memory is already
+   * copy-on-write over `snapshot`, the pages private to it (found in the
+   * kernel's page tables, `/proc/self/pagemap`) are discarded and all others
+   * stay mapped; otherwise it is remapped over `snapshot`. Must not be called
+   * while a vCPU runs in this memory.
+   * @throws TypeError unless `snapshot` is a SnapshotMemory; RangeError when its
+   *   size differs; system error (`mmap`); `ERR_HYPERLIGHT_DISPOSED` after
+   *   dispose of either. When `mmap` fails after the kernel already dropped the
+   *   old contents (Linux before 6.12), the GuestMemory is disposed too.
+   */
+  restore(snapshot: SnapshotMemory): void;
+  /**
+   * Pages this memory holds that no snapshot shares: written since it last
+   * matched a snapshot (what `restore()` discards), or, before any snapshot,
+   * every page ever touched.
+   * @throws system error when `/proc/self/pagemap` cannot be read; `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  privatePageCount(): number;
+  /**
+   * Detaches `buffer` and closes the memfd (or lets go of the snapshot). The
+   * mapping itself goes when no VM slot uses it any more. Idempotent.
    */
   dispose(): void;
 }
@@ -220,12 +269,40 @@ export interface GuestMemory extends Disposable {
 /** Constructor of {@link GuestMemory}. */
 export interface GuestMemoryConstructor {
   /**
-   * Creates `memorySize` bytes of zeroed memory.
-   * @throws RangeError unless `memorySize` is a positive multiple of 4096; system error
+   * Creates `memorySize` bytes of zeroed memory, or, given `snapshot`, that
+   * snapshot mapped copy-on-write (nothing is copied).
+   * @throws RangeError unless `memorySize` is a positive multiple of 4096 equal
+   *   to `snapshot.size`; TypeError when `snapshot` is not a SnapshotMemory;
+   *   `ERR_HYPERLIGHT_DISPOSED` when it was disposed; system error
    *   (`memfd_create`, `ftruncate`, `mmap`) when the memory cannot be created.
    */
-  new (memorySize: number): GuestMemory;
+  new (memorySize: number, snapshot?: SnapshotMemory): GuestMemory;
   readonly prototype: GuestMemory;
+}
+
+/**
+ * An immutable image of guest memory: a sealed memfd (from
+ * {@link GuestMemory.snapshot}) or a window of a file on disk (from
+ * {@link NativeAddon.mapSnapshotFile}). Structurally a core `MemorySnapshot`.
+ * `dispose()` releases this object's hold only: GuestMemories mapping the
+ * image keep it (and its fd) until they stop mapping it.
+ */
+export interface SnapshotMemory extends Disposable {
+  /**
+   * Bytes; a multiple of 4096.
+   * @throws `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  readonly size: number;
+  /**
+   * Copies `target.byteLength` bytes from byte `offset` into `target` with
+   * `pread` (holes read as zeros without allocating memory).
+   * @throws TypeError unless `target` is a Uint8Array; RangeError when the range
+   *   lies outside the snapshot; system error (`pread`; EIO when a snapshot file
+   *   shrank); `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  read(offset: number, target: Uint8Array): void;
+  /** Releases this object's hold on the image. Idempotent. */
+  dispose(): void;
 }
 
 /** Classes the addon creates itself (`new` from JS throws TypeError). */
@@ -245,5 +322,18 @@ export interface NativeAddon {
   readonly VmFd: InternalConstructor<VmFd>;
   readonly VcpuFd: InternalConstructor<VcpuFd>;
   readonly GuestMemory: GuestMemoryConstructor;
+  readonly SnapshotMemory: InternalConstructor<SnapshotMemory>;
+  /**
+   * A {@link SnapshotMemory} over `size` bytes of the regular file open as
+   * `fd`, from byte `offset`; nothing is copied. The addon opens the file again
+   * read-only (an fd of its own, with its own file offset), so the caller may
+   * close `fd` at once. The file must not change while the snapshot or a
+   * GuestMemory made from it exists.
+   * @throws TypeError/RangeError for arguments that are not integers, an offset
+   *   or size that is not a multiple of 4096 (or size 0), or a window outside
+   *   the file; system error (`fstat` EBADF; `mmap` ENODEV for a file that is
+   *   not regular, EACCES for one not open for reading).
+   */
+  mapSnapshotFile(fd: number, offset: number, size: number): SnapshotMemory;
   readonly abi: NativeAbi;
 }
