@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { VirtualMachine } from '@hyperlight-ts/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backend, loadNative } from '../src/index.js';
-import { guestMemoryMappingCount, kvmStatus, kvmUsable, loadRealModeGuest, openFdCount, registersAt } from './helpers/kvm.js';
+import { guestMemoryMappingCount, kvmStatus, kvmUsable, loadRealModeGuest, openFdCount, realModeSregs, registersAt } from './helpers/kvm.js';
 
 const MEMORY_SIZE = 0x10000;
 
@@ -53,6 +53,55 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
     expect(vm.run(entry)).toEqual({ kind: 'io-out', port: 0x10, size: 1, value: 0x5a });
     expect(vm.run()).toEqual({ kind: 'halt' });
     expect(bytes[0x2001]).toBe(0x99); // the guest writes, JS sees
+  });
+
+  it('restoreMemory() takes back guest and host writes, and the guest sees it; createVm({ memory }) starts from a snapshot', () => {
+    const vm = createVm();
+    const entry = loadRealModeGuest(vm, 0x1000, [
+      0xa0, 0x00, 0x20, //             mov al, [0x2000]
+      0xe6, 0x10, //                   out 0x10, al
+      0xc6, 0x06, 0x00, 0x20, 0x77, // mov byte [0x2000], 0x77
+      0xf4, //                         hlt
+    ]);
+    const bytes = new Uint8Array(vm.memory);
+    bytes[0x2000] = 0x11;
+    using snapshot = vm.snapshotMemory();
+    expect(vm.privatePageCount()).toBe(0);
+    for (let round = 0; round < 3; round++) {
+      expect(vm.run(entry)).toEqual({ kind: 'io-out', port: 0x10, size: 1, value: 0x11 });
+      expect(vm.run()).toEqual({ kind: 'halt' });
+      expect(bytes[0x2000]).toBe(0x77); // the guest wrote after the snapshot
+      bytes[0x5000] = 0xee; // so did the host
+      expect(vm.privatePageCount()).toBeGreaterThanOrEqual(2);
+      vm.restoreMemory(snapshot);
+      expect([bytes[0x2000], bytes[0x5000]]).toEqual([0x11, 0]);
+    }
+    const copy = backend.createVm({ memorySize: MEMORY_SIZE, memory: snapshot });
+    machines.push(copy);
+    expect(new Uint8Array(copy.memory)[0x2000]).toBe(0x11);
+    copy.setSpecialRegisters(realModeSregs(copy.getSpecialRegisters())); // the code is already in its memory
+    expect(copy.run(entry)).toEqual({ kind: 'io-out', port: 0x10, size: 1, value: 0x11 });
+    expect(copy.run()).toEqual({ kind: 'halt' });
+    expect(bytes[0x2000]).toBe(0x11); // the copy's write is its own
+    expect(() => backend.createVm({ memorySize: MEMORY_SIZE * 2, memory: snapshot })).toThrow(RangeError);
+  });
+
+  it('getFpuState()/setFpuState() carry MXCSR and the x87 control word (FXSAVE layout: FCW at 0, MXCSR at 24)', () => {
+    const vm = createVm();
+    const state = vm.getFpuState();
+    const view = new DataView(state.buffer, state.byteOffset, state.byteLength);
+    expect([view.getUint16(0, true), view.getUint32(24, true)]).toEqual([0x37f, 0x1f80]);
+    view.setUint16(0, 0x27f, true);
+    view.setUint32(24, 0x7f80, true);
+    // XSAVE header XSTATE_BV (byte 512): x87 and SSE are not in their initial state any more.
+    if (state.byteLength > 512) state[512] = state[512]! | 0x3;
+    vm.setFpuState(state);
+    const back = vm.getFpuState();
+    const backView = new DataView(back.buffer, back.byteOffset, back.byteLength);
+    expect([backView.getUint16(0, true), backView.getUint32(24, true)]).toEqual([0x27f, 0x7f80]);
+    vm.resetFpu();
+    const reset = vm.getFpuState();
+    expect(new DataView(reset.buffer, reset.byteOffset).getUint32(24, true)).toBe(0x1f80);
   });
 
   it('round-trips all general registers through sync_regs', () => {

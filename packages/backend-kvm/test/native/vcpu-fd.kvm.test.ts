@@ -180,7 +180,7 @@ describe.skipIf(!kvmUsable)('VcpuFd (needs /dev/kvm)', () => {
     vcpu[Symbol.dispose]();
     const checked = expectEveryMemberDisposed(vcpu, addon.VcpuFd.prototype, 'VcpuFd');
     expect(checked.sort()).toEqual(
-      ['runBlock', 'run', 'setImmediateExit', 'getRegs', 'setRegs', 'getSregs', 'setSregs', 'stageSregs', 'resetFpu', 'getCpuid2', 'setCpuid2', 'getXcrs', 'setXcrs'].sort(),
+      ['runBlock', 'run', 'setImmediateExit', 'getRegs', 'setRegs', 'getSregs', 'setSregs', 'stageSregs', 'resetFpu', 'getCpuid2', 'setCpuid2', 'getXcrs', 'setXcrs', 'getXsave', 'setXsave'].sort(),
     );
   });
 });
