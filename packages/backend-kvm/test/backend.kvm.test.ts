@@ -86,6 +86,38 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
     expect(() => backend.createVm({ memorySize: MEMORY_SIZE * 2, memory: snapshot })).toThrow(RangeError);
   });
 
+  it('the guest sees every memory switch: host writes after snapshotMemory(), restore to another snapshot and back', () => {
+    const vm = createVm();
+    const entry = loadRealModeGuest(vm, 0x1000, [
+      0xa0, 0x00, 0x20, //       mov al, [0x2000]
+      0xe6, 0x10, //             out 0x10, al
+      0xfe, 0x06, 0x00, 0x20, // inc byte [0x2000]
+      0xf4, //                   hlt
+    ]);
+    const bytes = new Uint8Array(vm.memory);
+    const readByGuest = (): number => {
+      const exit = vm.run(entry);
+      expect(vm.run()).toEqual({ kind: 'halt' });
+      return exit.kind === 'io-out' ? exit.value : -1;
+    };
+    bytes[0x2000] = 0x11;
+    expect(readByGuest()).toBe(0x11); // KVM now maps the page of the VM's own memfd
+    using first = vm.snapshotMemory(); // holds 0x12
+    bytes[0x2000] = 0x20; // the host's copy-on-write page, not the old memfd page
+    expect(readByGuest()).toBe(0x20);
+    using second = vm.snapshotMemory(); // holds 0x21
+    expect(readByGuest()).toBe(0x21);
+    vm.restoreMemory(first); // another snapshot: remapped
+    expect(readByGuest()).toBe(0x12);
+    vm.restoreMemory(second);
+    expect(readByGuest()).toBe(0x21);
+    vm.restoreMemory(second); // the same snapshot: private pages discarded
+    expect(readByGuest()).toBe(0x21);
+    expect(bytes[0x2000]).toBe(0x22);
+    expect(() => vm.restoreMemory({ size: MEMORY_SIZE, read() {}, dispose() {}, [Symbol.dispose]() {} })).toThrow(TypeError);
+    expect(() => backend.createVm({ memorySize: MEMORY_SIZE, memory: vm as never })).toThrow(TypeError);
+  });
+
   it('getFpuState()/setFpuState() carry MXCSR and the x87 control word (FXSAVE layout: FCW at 0, MXCSR at 24)', () => {
     const vm = createVm();
     const state = vm.getFpuState();

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -102,5 +102,42 @@ describe('backend.createVm() argument checks (before touching KVM)', () => {
     expect(() => backend.createVm({ memorySize } as never)).toThrow(
       expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('memorySize') }),
     );
+  });
+});
+
+describe('backend.createVm({ memory }) argument checks (before touching KVM)', () => {
+  const { GuestMemory } = loadNative();
+
+  it('rejects a memory that is not a snapshot of this backend', () => {
+    const lookalike = { size: 0x10000, read() {}, dispose() {}, [Symbol.dispose]() {} };
+    expect(() => backend.createVm({ memorySize: 0x10000, memory: lookalike })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('kvm backend') }),
+    );
+  });
+
+  it('rejects a snapshot of another size', () => {
+    using memory = new GuestMemory(0x2000);
+    using snapshot = memory.snapshot();
+    expect(() => backend.createVm({ memorySize: 0x10000, memory: snapshot })).toThrow(
+      expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: 'memory holds 8192 bytes but memorySize is 65536' }),
+    );
+  });
+});
+
+describe('backend.mapSnapshotFile() (needs no KVM)', () => {
+  it('maps a window of a file and checks it', () => {
+    const path = join(scratch, 'image.bin');
+    writeFileSync(path, Buffer.concat([Buffer.alloc(4096, 1), Buffer.alloc(8192, 2)]));
+    const fd = openSync(path, 'r');
+    try {
+      using snapshot = backend.mapSnapshotFile(fd, 4096, 8192);
+      expect(snapshot.size).toBe(8192);
+      const bytes = new Uint8Array(3);
+      snapshot.read(8189, bytes);
+      expect(Array.from(bytes)).toEqual([2, 2, 2]);
+      expect(() => backend.mapSnapshotFile(fd, 4096, 3 * 4096)).toThrow(expect.objectContaining({ name: 'RangeError' }));
+    } finally {
+      closeSync(fd);
+    }
   });
 });

@@ -150,11 +150,43 @@ describe('KvmVirtualMachine.dispose()', () => {
       ['getSpecialRegisters', () => machine.getSpecialRegisters()],
       ['setSpecialRegisters', () => machine.setSpecialRegisters({} as never)],
       ['resetFpu', () => machine.resetFpu()],
+      ['getFpuState', () => machine.getFpuState()],
+      ['setFpuState', () => machine.setFpuState(new Uint8Array(4096))],
+      ['snapshotMemory', () => machine.snapshotMemory()],
+      ['restoreMemory', () => machine.restoreMemory({} as never)],
+      ['privatePageCount', () => machine.privatePageCount()],
     ];
     for (const [method, call] of calls) {
       expect(call).toThrow(
         expect.objectContaining({ code: 'ERR_HYPERLIGHT_DISPOSED', message: `VirtualMachine.${method}: used after dispose()` }),
       );
     }
+  });
+});
+
+describe('KvmVirtualMachine memory snapshots and FPU state', () => {
+  it('passes them straight to the GuestMemory and the vCPU', () => {
+    const log: unknown[][] = [];
+    const snapshot = { size: 4096 };
+    const state = new Uint8Array(4096);
+    const runBlock = new ArrayBuffer(RUN_BLOCK.size);
+    const vcpu = {
+      runBlock,
+      getXsave: () => (log.push(['getXsave']), state),
+      setXsave: (bytes: Uint8Array) => log.push(['setXsave', bytes]),
+    } as unknown as VcpuFd;
+    const memory = {
+      buffer: new ArrayBuffer(4096),
+      snapshot: () => (log.push(['snapshot']), snapshot),
+      restore: (value: unknown) => log.push(['restore', value]),
+      privatePageCount: () => (log.push(['privatePageCount']), 7),
+    } as unknown as GuestMemory;
+    const machine = new KvmVirtualMachine({ memory, vm: {} as VmFd, vcpu, xsaveEnabled: true, availableTss: false });
+    expect(machine.getFpuState()).toBe(state);
+    machine.setFpuState(state);
+    expect(machine.snapshotMemory()).toBe(snapshot);
+    machine.restoreMemory(snapshot as never);
+    expect(machine.privatePageCount()).toBe(7);
+    expect(log).toEqual([['getXsave'], ['setXsave', state], ['snapshot'], ['restore', snapshot], ['privatePageCount']]);
   });
 });

@@ -139,6 +139,37 @@ describe.skipIf(!kvmUsable)('VcpuFd (needs /dev/kvm)', () => {
     expect(data.getUint32(0x3004, true)).toBe(0x1f80);
   });
 
+  it('KVM_GET_XSAVE / KVM_SET_XSAVE carry MXCSR back into the guest', () => {
+    const { vcpu, memory } = realModeVcpu([0x0f, 0xae, 0x16, 0x14, 0x30, 0xf4]); // ldmxcsr [0x3014]; hlt
+    new Uint8Array(memory.buffer).set([0x0f, 0xae, 0x1e, 0x04, 0x30, 0xf4], 0x1100); // stmxcsr [0x3004]; hlt
+    const sregs = vcpu.getSregs();
+    vcpu.setSregs({ ...sregs, cr4: sregs.cr4 | 0x200n }); // CR4.OSFXSR
+    const data = new DataView(memory.buffer);
+    data.setUint32(0x3014, 0x3f80, true);
+    expect(vcpu.run()).toBe(KVM.KVM_EXIT_HLT);
+    const state = vcpu.getXsave();
+    expect(state).toBeInstanceOf(Uint8Array);
+    expect(state.byteLength === 416 || state.byteLength >= 4096).toBe(true);
+    const storeMxcsr = (): number => {
+      vcpu.setRegs(registersAt(0x1100));
+      expect(vcpu.run()).toBe(KVM.KVM_EXIT_HLT);
+      return data.getUint32(0x3004, true);
+    };
+    vcpu.resetFpu();
+    expect(storeMxcsr()).toBe(0x1f80);
+    vcpu.setXsave(state);
+    expect(storeMxcsr()).toBe(0x3f80);
+    expect(vcpu.getXsave()).toEqual(vcpu.getXsave());
+
+    expect(() => vcpu.setXsave(state.subarray(1))).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => vcpu.setXsave(Array.from(state) as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    if (state.byteLength >= 4096) {
+      const invalid = state.slice();
+      new DataView(invalid.buffer).setUint32(24, 0xffffffff, true); // MXCSR reserved bits
+      expect(() => vcpu.setXsave(invalid)).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'KVM_SET_XSAVE' }));
+    }
+  });
+
   it('records an io-out exit in the run block', () => {
     const { vcpu } = realModeVcpu([0x66, 0xb8, 0x78, 0x56, 0x34, 0x12, 0x66, 0xe7, 0x10, 0xf4]); // mov eax,0x12345678; out 0x10,eax
     const u32 = new Uint32Array(vcpu.runBlock);
