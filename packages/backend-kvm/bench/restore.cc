@@ -118,7 +118,7 @@ void Verify(const uint8_t* region) {
 }
 
 void PrintRow(const char* name, Stats stats) {
-  printf("| %-44s | %10.1f | %10.1f |\n", name, stats.min, stats.median);
+  printf("| %-58s | %10.1f | %10.1f |\n", name, stats.min, stats.median);
 }
 
 }  // namespace
@@ -166,8 +166,8 @@ int main(int argc, char** argv) {
   MapPrivate(region, snapshot_fd);
 
   printf("64 MiB region, 8 MiB working set, %d iterations; microseconds\n\n", iterations);
-  printf("| %-44s | %10s | %10s |\n", "what", "min", "median");
-  printf("|%s|%s|%s|\n", std::string(46, '-').c_str(), std::string(12, '-').c_str(), std::string(12, '-').c_str());
+  printf("| %-58s | %10s | %10s |\n", "what", "min", "median");
+  printf("|%s|%s|%s|\n", std::string(60, '-').c_str(), std::string(12, '-').c_str(), std::string(12, '-').c_str());
   for (size_t dirty : {1, 16, 256}) {
     for (const Strategy& strategy : strategies) {
       std::vector<double> restore;

@@ -98,6 +98,7 @@ SysStatus ScanWithIoctl(int pagemap, uintptr_t start, size_t size, PresentPageSi
   arg.vec_len = kScanRegions;
   // Every present or swapped page, in regions of equal FILE category
   // (fs/proc/task_mmu.c, pagemap_scan_is_interesting_page / pagemap_scan_output).
+  // The kernel works out FILE only for masks that name it; return_mask does.
   arg.category_anyof_mask = kPageIsPresent | kPageIsSwapped;
   arg.return_mask = kPageIsFile;
   while (true) {
