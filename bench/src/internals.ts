@@ -4,6 +4,8 @@
  * depends on the private fields `guest` and `guest.vm`.
  */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { MultiUseSandbox, VirtualMachine } from '@hyperlight-ts/core';
 
 /** Pages of guest memory the sandbox's VM holds privately (what a restore discards). */
@@ -11,8 +13,17 @@ export function privatePageCount(sandbox: MultiUseSandbox): number {
   return (sandbox as unknown as { guest: { vm: VirtualMachine } }).guest.vm.privatePageCount();
 }
 
-/** This process's proportional set size in bytes (shared pages divided among their mappings). */
+setFlagsFromString('--expose-gc');
+/** V8's garbage collector, exposed without a command-line flag (a new context picks up `--expose-gc`). */
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/**
+ * This process's proportional set size in bytes (shared pages divided among
+ * their mappings), read after a full garbage collection so that JavaScript
+ * heap growth and shrinkage do not swamp small differences.
+ */
 export function pssBytes(): number {
+  collectGarbage();
   const match = /^Pss:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'));
   if (!match) throw new Error('no Pss line in /proc/self/smaps_rollup');
   return Number(match[1]) * 1024;

@@ -88,7 +88,7 @@ function formatRow(row: Row): string[] {
 export function toMarkdown(results: Results): string {
   const env = results.environment;
   const lines = [
-    `# Benchmark: ${results.name} (${results.mode})`,
+    results.name === results.mode ? `# Benchmark (${results.mode})` : `# Benchmark: ${results.name} (${results.mode})`,
     '',
     `- environment: ${env.description}`,
     `- CPU: ${env.cpuModel} (${env.cpuCount} CPU${env.cpuCount === 1 ? '' : 's'})${env.hostCpuModel ? `; host CPU: ${env.hostCpuModel}` : ''}`,

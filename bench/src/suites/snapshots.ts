@@ -134,15 +134,15 @@ export function snapshotSuite(options: SnapshotSuiteOptions): { rows: Row[]; not
         { relativeTo: 'create + evolve + first call' },
       );
 
-      const evolvedPss = 'Pss per extra sandbox: create + evolve';
+      const evolvedPss = 'Pss per sandbox: evolve';
       record.add(evolvedPss, 'KiB', summarize(pssPerSandbox(iterations.sandboxes, evolve)), {
-        note: 'each sandbox called once; /proc/self/smaps_rollup',
+        note: 'growth of Pss (/proc/self/smaps_rollup) per extra sandbox made by create + evolve and called once',
       });
       record.add(
-        'Pss per extra sandbox: fromSnapshot',
+        'Pss per sandbox: fromSnapshot',
         'KiB',
         summarize(pssPerSandbox(iterations.sandboxes, () => MultiUseSandbox.fromSnapshot(snapshot))),
-        { relativeTo: evolvedPss, note: `each sandbox called once; the ${sizeText} snapshot is shared` },
+        { relativeTo: evolvedPss, note: `the same for fromSnapshot; the ${sizeText} snapshot is shared` },
       );
     } finally {
       snapshot.dispose();
