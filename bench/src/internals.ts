@@ -28,3 +28,18 @@ export function pssBytes(): number {
   if (!match) throw new Error('no Pss line in /proc/self/smaps_rollup');
   return Number(match[1]) * 1024;
 }
+
+/**
+ * Waits `ms` milliseconds, synchronously, after a garbage collection, so
+ * memory that background threads release (V8's sweeper, deferred unmaps) is
+ * gone before a baseline is read.
+ */
+export function settle(ms = 500): void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  // V8 frees ArrayBuffer backing stores (such as guest memory mappings) on a background thread.
+  for (let i = 0; i < 3; i++) {
+    collectGarbage();
+    Atomics.wait(cell, 0, 0, ms);
+  }
+  collectGarbage();
+}

@@ -6,7 +6,7 @@
  */
 import { GuestBinary, MultiUseSandbox, UninitializedSandbox, type SandboxConfiguration } from '@hyperlight-ts/core';
 import { guestPath } from '@hyperlight-ts/fixture-guests';
-import { privatePageCount, pssBytes } from '../internals.js';
+import { privatePageCount, pssBytes, settle } from '../internals.js';
 import { summarize, timeMicros, type Iterations } from '../measure.js';
 import { Recorder, type Row } from '../report.js';
 
@@ -22,37 +22,42 @@ export interface SnapshotSuiteOptions {
 }
 
 /** Iteration counts per kind of case. */
-function plan(quick: boolean): { restore: Iterations; copy: Iterations; snapshot: Iterations; create: Iterations; sandboxes: number } {
+function plan(quick: boolean): { restore: Iterations; copy: Iterations; snapshot: Iterations; create: Iterations; batches: number; sandboxes: number } {
   return quick
-    ? { restore: { warmup: 2, timed: 10 }, copy: { warmup: 1, timed: 5 }, snapshot: { warmup: 1, timed: 5 }, create: { warmup: 1, timed: 3 }, sandboxes: 4 }
-    : { restore: { warmup: 20, timed: 300 }, copy: { warmup: 3, timed: 30 }, snapshot: { warmup: 5, timed: 50 }, create: { warmup: 3, timed: 30 }, sandboxes: 20 };
+    ? { restore: { warmup: 2, timed: 10 }, copy: { warmup: 1, timed: 5 }, snapshot: { warmup: 1, timed: 5 }, create: { warmup: 1, timed: 3 }, batches: 2, sandboxes: 4 }
+    : { restore: { warmup: 20, timed: 300 }, copy: { warmup: 3, timed: 30 }, snapshot: { warmup: 5, timed: 50 }, create: { warmup: 3, timed: 30 }, batches: 5, sandboxes: 20 };
 }
 
 /**
- * Resident memory (Pss, KiB) each of `count` sandboxes adds once made by
- * `make` and called once; one extra sandbox is made first so one-time costs
- * (snapshot pages read in, lazily opened handles) stay out of the figures.
+ * Resident memory (Pss, KiB) each sandbox adds when made by `make` and
+ * called once: per batch, the growth over `perBatch` sandboxes divided by
+ * `perBatch` (single-sandbox steps are swamped by memory other code releases
+ * meanwhile). Two sandboxes made before each baseline keep one-time costs
+ * (snapshot pages read in, lazily opened handles) out of the figures.
  */
-function pssPerSandbox(count: number, make: () => MultiUseSandbox): number[] {
-  const sandboxes: MultiUseSandbox[] = [];
-  const deltas: number[] = [];
-  try {
-    const first = make();
-    sandboxes.push(first);
-    first.call('Increment', 'i32');
-    let last = pssBytes();
-    for (let i = 0; i < count; i++) {
-      const sandbox = make();
-      sandboxes.push(sandbox);
-      sandbox.call('Increment', 'i32');
-      const now = pssBytes();
-      deltas.push((now - last) / KIB);
-      last = now;
+function pssPerSandbox(batches: number, perBatch: number, make: () => MultiUseSandbox): number[] {
+  const figures: number[] = [];
+  for (let batch = 0; batch < batches; batch++) {
+    const sandboxes: MultiUseSandbox[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const warm = make();
+        sandboxes.push(warm);
+        warm.call('Increment', 'i32');
+      }
+      settle();
+      const before = pssBytes();
+      for (let i = 0; i < perBatch; i++) {
+        const sandbox = make();
+        sandboxes.push(sandbox);
+        sandbox.call('Increment', 'i32');
+      }
+      figures.push((pssBytes() - before) / KIB / perBatch);
+    } finally {
+      for (const sandbox of sandboxes) sandbox.dispose();
     }
-  } finally {
-    for (const sandbox of sandboxes) sandbox.dispose();
   }
-  return deltas;
+  return figures;
 }
 
 /** Runs the suite and returns its rows and notes. */
@@ -135,13 +140,13 @@ export function snapshotSuite(options: SnapshotSuiteOptions): { rows: Row[]; not
       );
 
       const evolvedPss = 'Pss per sandbox: evolve';
-      record.add(evolvedPss, 'KiB', summarize(pssPerSandbox(iterations.sandboxes, evolve)), {
-        note: 'growth of Pss (/proc/self/smaps_rollup) per extra sandbox made by create + evolve and called once',
+      record.add(evolvedPss, 'KiB', summarize(pssPerSandbox(iterations.batches, iterations.sandboxes, evolve)), {
+        note: `growth of Pss (/proc/self/smaps_rollup) over ${iterations.sandboxes} sandboxes made by create + evolve and called once, divided by ${iterations.sandboxes}; n = batches`,
       });
       record.add(
         'Pss per sandbox: fromSnapshot',
         'KiB',
-        summarize(pssPerSandbox(iterations.sandboxes, () => MultiUseSandbox.fromSnapshot(snapshot))),
+        summarize(pssPerSandbox(iterations.batches, iterations.sandboxes, () => MultiUseSandbox.fromSnapshot(snapshot))),
         { relativeTo: evolvedPss, note: `the same for fromSnapshot; the ${sizeText} snapshot is shared` },
       );
     } finally {
