@@ -111,6 +111,49 @@ export class GuestProtocolError extends HyperlightError {
   }
 }
 
+/** Why a guest call was stopped before it finished (see {@link GuestCancelledError}). */
+export type GuestCancelReason =
+  /** `InterruptHandle.kill()`. */
+  | 'killed'
+  /** The call's `AbortSignal` fired; `cause` is the signal's reason. */
+  | 'aborted'
+  /** The sandbox was disposed while the call ran. */
+  | 'disposed';
+
+/** The guest call was stopped from outside before it finished. */
+export class GuestCancelledError extends HyperlightError {
+  override readonly name = 'GuestCancelledError';
+  readonly code = 'HL_ERR_GUEST_CANCELLED';
+  /** @param reason - what stopped it @param functionName - the guest function, or undefined for initialisation */
+  constructor(readonly reason: GuestCancelReason, readonly functionName: string | undefined, options?: ErrorOptions) {
+    const what = functionName === undefined ? 'guest initialisation' : `guest call "${functionName}"`;
+    const by = { killed: 'by InterruptHandle.kill()', aborted: 'by its AbortSignal', disposed: 'because the sandbox was disposed' }[reason];
+    super(`${what} was cancelled ${by}`, options);
+  }
+}
+
+/** Which limit a {@link GuestTimeoutError} hit. */
+export type GuestTimeoutLimit =
+  /** The sandbox's `timeoutMs` option. */
+  | 'sandbox'
+  /** The call's own `timeoutMs` (`sandbox.with({ timeoutMs })`). */
+  | 'call';
+
+/** The guest ran longer than its time limit and was stopped. */
+export class GuestTimeoutError extends HyperlightError {
+  override readonly name = 'GuestTimeoutError';
+  readonly code = 'HL_ERR_GUEST_TIMEOUT';
+  /**
+   * @param limit - which limit fired @param timeoutMs - its value
+   * @param functionName - the guest function, or undefined for initialisation
+   */
+  constructor(readonly limit: GuestTimeoutLimit, readonly timeoutMs: number, readonly functionName: string | undefined, options?: ErrorOptions) {
+    const what = functionName === undefined ? 'guest initialisation' : `guest call "${functionName}"`;
+    const option = limit === 'sandbox' ? "the sandbox's timeoutMs option" : "the call's timeoutMs";
+    super(`${what} timed out after ${timeoutMs} ms (${option})`, options);
+  }
+}
+
 /** No guest function has the requested name. */
 export class GuestFunctionNotFoundError extends HyperlightError {
   override readonly name = 'GuestFunctionNotFoundError';
@@ -337,7 +380,7 @@ export class SnapshotDisposedError extends HyperlightError {
 /** Every error class, so the code union and POISONS stay complete. */
 type AnyHyperlightError =
   | GuestAbortedError | GuestPanicError | GuestOutOfMemoryError | GuestExceptionError
-  | GuestStackOverflowError | GuestUnknownPortError | GuestProtocolError
+  | GuestStackOverflowError | GuestUnknownPortError | GuestProtocolError | GuestCancelledError | GuestTimeoutError
   | GuestFunctionNotFoundError | WrongArgumentCountError | WrongArgumentTypeError
   | WrongReturnTypeError | GuestFunctionError | HostFunctionNotFoundError | HostFunctionError | HostCallbackError
   | InvalidHostFunctionError | PoisonedSandboxError | SandboxStateError | InvalidGuestBinaryError
@@ -360,6 +403,8 @@ export const POISONS = {
   HL_ERR_GUEST_STACK_OVERFLOW: true,
   HL_ERR_GUEST_UNKNOWN_PORT: true,
   HL_ERR_GUEST_PROTOCOL: true,
+  HL_ERR_GUEST_CANCELLED: true,
+  HL_ERR_GUEST_TIMEOUT: true,
   HL_ERR_HYPERVISOR: true,
   HL_ERR_GUEST_FUNCTION_NOT_FOUND: false,
   HL_ERR_WRONG_ARGUMENT_COUNT: false,

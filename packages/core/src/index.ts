@@ -10,20 +10,23 @@
  */
 export * from './errors.js';
 export type {
-  Backend, BackendName, BackendStatus, BackendUnavailableReason, DescriptorTable, MemorySnapshot, Registers, Segment,
+  Backend, BackendName, BackendStatus, BackendUnavailableReason, CallGuard, CancelReason, CancelToken, DescriptorTable, MemorySnapshot, Registers, Segment,
   SpecialRegisters, VirtualMachine, VmExit, VmOptions,
 } from './backend/backend.js';
 export {
   BACKEND_ENV_VAR, BACKEND_PACKAGES, checkHypervisor, discoverBackend, isHypervisorPresent,
   type DiscoveryOptions, type HypervisorAvailability, type PackageLoader,
 } from './backend/discover.js';
-export { DEFAULT_CONFIGURATION, type PrintFunction, type SandboxConfiguration } from './sandbox/config.js';
+export { DEFAULT_CONFIGURATION, MAX_TIMEOUT_MS, type PrintFunction, type SandboxConfiguration } from './sandbox/config.js';
 export { GuestBinary } from './sandbox/guest-binary.js';
 export { parseElf, readElfSymbols, type ElfImage, type ElfSymbol } from './mem/elf-loader.js';
 export {
   hostFunction, type ArgumentsOf, type FunctionSignature, type HostFunction, type HostFunctionDefinition, type HostFunctionDefinitions,
 } from './sandbox/host-functions.js';
-export { MultiUseSandbox, type GuestFunctionInfo, type SnapshotSandboxOptions } from './sandbox/multi-use-sandbox.js';
+export { InterruptHandle } from './sandbox/interrupt-handle.js';
+export {
+  MultiUseSandbox, type CallOptions, type CallScope, type GuestFunctionInfo, type SnapshotSandboxOptions,
+} from './sandbox/multi-use-sandbox.js';
 export { Snapshot, type SnapshotLoadOptions } from './snapshot/snapshot.js';
 export { UninitializedSandbox } from './sandbox/uninitialized-sandbox.js';
 export type { ParameterTypeName, TypedValue, ValueOf, ValueTypeName } from './protocol/values.js';

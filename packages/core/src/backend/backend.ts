@@ -79,14 +79,83 @@ export type VmExit =
   | { readonly kind: 'halt' }
   /** The vCPU shut down (triple fault). */
   | { readonly kind: 'shutdown' }
-  /** The run was interrupted from outside (signal / immediate exit) before the guest stopped. */
-  | { readonly kind: 'interrupted' }
+  /**
+   * The open guest call was cancelled ({@link CallGuard}); the guest stopped
+   * wherever it was, or never entered. Interruptions that are not a cancel
+   * (stray signals) never surface: the backend resumes the guest itself.
+   */
+  | { readonly kind: 'cancelled' }
   /** The hypervisor could not continue; `detail` names the hypervisor's own code. */
   | { readonly kind: 'internal-error'; readonly detail: string }
   /** The hypervisor refused to enter the guest (invalid state). */
   | { readonly kind: 'fail-entry'; readonly detail: string }
   /** An exit this interface does not model; `detail` names the raw reason. */
   | { readonly kind: 'unknown'; readonly detail: string };
+
+/** Why a guest call was cancelled. */
+export type CancelReason =
+  /** `kill()` of an interrupt handle, from any thread. */
+  | 'killed'
+  /** The deadline given to {@link CallGuard.begin} passed. */
+  | 'timeout'
+  /** An `AbortSignal` of the call fired. */
+  | 'aborted'
+  /** The sandbox was disposed while the call ran. */
+  | 'disposed';
+
+/**
+ * Names one VM's {@link CallGuard} to {@link Backend.cancelCall} from any
+ * thread of the process. Plain data: it survives `postMessage` to a worker.
+ */
+export interface CancelToken {
+  readonly backend: BackendName;
+  /** Unique in the process for its lifetime; never reused. */
+  readonly id: number;
+}
+
+/**
+ * Brackets each guest call so it can be stopped from any thread. A call may
+ * span many `run()`s with host-function calls between them; a cancel lands on
+ * the call, not on one run:
+ * - while the vCPU runs guest code, that `run()` returns `cancelled` promptly;
+ * - between runs (e.g. during a host function), the next `run()` returns
+ *   `cancelled` without entering the guest;
+ * - with no call open, a cancel does nothing, so it can never hit a later call.
+ *
+ * `begin`, `end`, `cancelReason` and `onCancel` belong to the VM's own thread;
+ * `cancel` and {@link Backend.cancelCall} work from any thread.
+ */
+export interface CallGuard {
+  /**
+   * Opens a call. With `timeoutMs` (> 0), the backend cancels it with
+   * `'timeout'` that many milliseconds from now unless {@link end} comes
+   * first, even while this thread is blocked inside `run()`.
+   * @throws Error when a call is already open.
+   */
+  begin(timeoutMs?: number): void;
+  /**
+   * Closes the call: later cancels do nothing and the timeout is disarmed.
+   * @returns the reason the call was cancelled, or undefined.
+   */
+  end(): CancelReason | undefined;
+  /** Why the open call was cancelled; undefined when it was not (or no call is open). */
+  readonly cancelReason: CancelReason | undefined;
+  /**
+   * Cancels the open call. The first reason wins.
+   * @returns false when no call is open or it was already cancelled.
+   */
+  cancel(reason: CancelReason): boolean;
+  /**
+   * Calls `listener` on this thread, from the event loop, once the open call
+   * is cancelled by any thread or by its timeout (soon, if it already was).
+   * Until the returned function removes it, the listener keeps the event loop
+   * alive. For waiting on something other than the vCPU, e.g. an async host
+   * function.
+   */
+  onCancel(listener: (reason: CancelReason) => void): () => void;
+  /** This guard's name for {@link Backend.cancelCall}. */
+  readonly token: CancelToken;
+}
 
 /**
  * An immutable image of guest memory that VMs map copy-on-write: every VM
@@ -180,12 +249,28 @@ export interface VirtualMachine extends Disposable {
    * @throws a Node-style system error when the count cannot be read.
    */
   privatePageCount(): number;
+  /** Makes guest calls cancellable from any thread, or after a timeout. */
+  readonly callGuard: CallGuard;
   /**
    * Runs the vCPU until the next exit. When `regs` is given they are loaded
    * first, in the same crossing into the hypervisor where the API allows.
+   * Blocks the calling thread; returns `cancelled` when the open call is
+   * cancelled ({@link CallGuard}).
+   * @throws Error while a {@link runAsync} is pending.
    */
   run(regs?: Registers): VmExit;
-  /** Releases the vCPU, VM and memory. Idempotent. */
+  /**
+   * {@link run} on a thread the backend owns, so the calling thread's event
+   * loop keeps running. While it is pending, only `callGuard` and `dispose`
+   * may be used; `dispose()` stops the run and the promise resolves with
+   * `cancelled`. The pending run keeps the event loop alive.
+   * @returns a promise that rejects where `run()` would throw.
+   */
+  runAsync(regs?: Registers): Promise<VmExit>;
+  /**
+   * Releases the vCPU, VM and memory. Idempotent. A pending {@link runAsync}
+   * is stopped first (its promise resolves with `cancelled`).
+   */
   dispose(): void;
 }
 
@@ -209,4 +294,11 @@ export interface Backend {
    *   a Node-style system error when the file cannot be mapped.
    */
   mapSnapshotFile(fd: number, offset: number, size: number): MemorySnapshot;
+  /**
+   * Cancels the open call of the VM `token` names ({@link CallGuard.cancel}),
+   * from any thread of this process, including a worker that loaded this
+   * backend itself. Never throws for a token that names no live VM.
+   * @returns false when the VM is gone, no call is open, or it was already cancelled.
+   */
+  cancelCall(token: CancelToken, reason: CancelReason): boolean;
 }

@@ -46,6 +46,13 @@ export interface SandboxConfiguration {
    */
   initData?: Uint8Array;
   /**
+   * Longest a guest may run, in milliseconds, for every guest run of the
+   * sandbox: initialisation in `evolve()` and each call. A guest that runs
+   * longer is stopped and the call throws `GuestTimeoutError` (the sandbox is
+   * then poisoned). Time spent in host functions counts. Default: no limit.
+   */
+  timeoutMs?: number;
+  /**
    * Hypervisor backend: a name, a backend object, or undefined to use
    * `HYPERLIGHT_BACKEND` or auto-detection.
    */
@@ -66,6 +73,23 @@ export interface ResolvedConfiguration {
   /** A private copy; empty when there is none. */
   readonly initData: Uint8Array;
   readonly backend: BackendName | Backend | undefined;
+  /** Undefined for no limit. */
+  readonly timeoutMs: number | undefined;
+}
+
+/** The longest time limit accepted, in milliseconds (as `setTimeout`'s): about 24.8 days. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * Checks a time limit in milliseconds; undefined means none.
+ * @throws ConfigurationError naming `option` unless `value` is undefined or a number in (0, {@link MAX_TIMEOUT_MS}].
+ */
+export function parseTimeoutMs(value: unknown, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMEOUT_MS) {
+    throw new ConfigurationError(option, `expected a number of milliseconds in (0, ${MAX_TIMEOUT_MS}], got ${String(value)}`);
+  }
+  return value;
 }
 
 const KIB = 1024;
@@ -80,7 +104,7 @@ export const DEFAULT_CONFIGURATION = {
 } as const;
 
 const SIZE_OPTIONS = Object.keys(DEFAULT_CONFIGURATION) as (keyof typeof DEFAULT_CONFIGURATION)[];
-const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'logger', 'maxLogLevel', 'initData', 'backend']);
+const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'logger', 'maxLogLevel', 'initData', 'backend', 'timeoutMs']);
 
 const defaultPrint: PrintFunction = (text) => {
   process.stdout.write(text);
@@ -122,5 +146,6 @@ export function resolveConfiguration(config: SandboxConfiguration = {}): Resolve
   if (backend !== undefined && typeof backend !== 'string' && (typeof backend !== 'object' || backend === null || typeof backend.createVm !== 'function')) {
     throw new ConfigurationError('backend', 'expected "kvm", "mshv", "whp" or a backend object');
   }
-  return { ...sizes, print: config.print ?? defaultPrint, logger, maxLogLevel, initData, backend };
+  const timeoutMs = parseTimeoutMs(config.timeoutMs, 'timeoutMs');
+  return { ...sizes, print: config.print ?? defaultPrint, logger, maxLogLevel, initData, backend, timeoutMs };
 }

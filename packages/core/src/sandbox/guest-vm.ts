@@ -3,7 +3,7 @@
  * entry with an operation, then handle exits until the guest halts or fails.
  */
 import { Abi, Ports } from '../abi/generated.js';
-import type { MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '../backend/backend.js';
+import type { CancelReason, CancelToken, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '../backend/backend.js';
 import {
   GuestAbortedError, GuestExceptionError, GuestOutOfMemoryError, GuestPanicError, GuestProtocolError,
   GuestStackOverflowError, GuestUnknownPortError, HyperlightError, HypervisorError,
@@ -27,11 +27,29 @@ const MAX_ABORT_MESSAGE_LENGTH = 1024 * 1024;
 export interface ExitHandlers {
   /** Runs a host function the guest called; returns the reply payload, at most `capacityBytes` framed. Must not throw. */
   callHost(call: FunctionCallMessage, capacityBytes: number): Uint8Array;
+  /** {@link callHost} that may wait for an async host function. Must not reject. */
+  callHostAsync(call: FunctionCallMessage, capacityBytes: number): Promise<Uint8Array>;
   /** Delivers guest-printed text. Must not throw. */
   print(text: string): void;
   /** Delivers drained log records. Must not throw. */
   log(records: LogRecord[]): void;
 }
+
+/** How one guest run may end early. */
+export interface RunOptions {
+  /** Cancel the run after this many milliseconds; undefined for no limit. */
+  readonly timeoutMs: number | undefined;
+  /** The error a cancelled run throws. */
+  readonly cancelError: (reason: CancelReason) => HyperlightError;
+}
+
+/** What a run accumulates across exits. */
+interface RunState {
+  abortMessage: string;
+}
+
+/** {@link GuestVm.step}'s answer when the guest only needs to be resumed. */
+const RESUME = Symbol('resume');
 
 /** The vCPU state a snapshot keeps. */
 export interface CpuState {
@@ -54,9 +72,22 @@ export function hypervisorCall<T>(operation: string, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (error instanceof HyperlightError) throw error;
-    throw new HypervisorError(operation, (error as Error)?.message ?? String(error), { cause: error });
+    throw asHyperlightError(operation, error);
   }
+}
+
+/** {@link hypervisorCall} for a backend call that returns a promise. */
+async function hypervisorCallAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw asHyperlightError('run the vCPU', error);
+  }
+}
+
+function asHyperlightError(operation: string, error: unknown): HyperlightError {
+  if (error instanceof HyperlightError) return error;
+  return new HypervisorError(operation, (error as Error)?.message ?? String(error), { cause: error });
 }
 
 /** A guest ELF loaded into a VM's memory, with its CPU state prepared. */
@@ -151,49 +182,116 @@ export class GuestVm {
     writeFrame(this.input, payload, what, 'inputSize');
   }
 
+  /** This VM's name for `Backend.cancelCall`, from any thread. */
+  get cancelToken(): CancelToken {
+    return this.vm.callGuard.token;
+  }
+
   /**
-   * Runs the guest with `op` until it halts; returns the output message.
-   * @throws GuestAbortedError, GuestPanicError, GuestOutOfMemoryError, GuestExceptionError,
-   *   GuestStackOverflowError, GuestUnknownPortError, GuestProtocolError or HypervisorError.
+   * Cancels the guest run in progress, if any (a no-op between runs).
+   * @returns whether a run was in progress and is now being cancelled.
    */
-  run(op: EntryOperation, handlers: ExitHandlers): Uint8Array {
-    const regs: Registers = entryRegisters(this.layout, op, this.entryGva);
-    let exit = hypervisorCall('run the vCPU', () => this.vm.run(regs));
-    let abortMessage = '';
-    for (;;) {
-      this.drainLog(handlers);
-      if (exit.kind === 'interrupted') {
-        // A signal reached this thread during KVM_RUN (EINTR); the guest is intact.
+  cancel(reason: CancelReason): boolean {
+    return this.vm.callGuard.cancel(reason);
+  }
+
+  /**
+   * Runs the guest with `op` until it halts, blocking this thread; returns
+   * the output message.
+   * @throws GuestAbortedError, GuestPanicError, GuestOutOfMemoryError, GuestExceptionError,
+   *   GuestStackOverflowError, GuestUnknownPortError, GuestProtocolError or HypervisorError;
+   *   `options.cancelError(reason)` when the run is cancelled.
+   */
+  run(op: EntryOperation, handlers: ExitHandlers, options: RunOptions): Uint8Array {
+    const guard = this.vm.callGuard;
+    guard.begin(options.timeoutMs);
+    try {
+      const state: RunState = { abortMessage: '' };
+      let exit = hypervisorCall('run the vCPU', () => this.vm.run(entryRegisters(this.layout, op, this.entryGva)));
+      for (;;) {
+        const next = this.step(exit, state, handlers, options);
+        if (next instanceof Uint8Array) return next;
+        if (next !== RESUME) this.writeReply(handlers.callHost(next, this.input.byteLength));
         exit = hypervisorCall('run the vCPU', () => this.vm.run());
-        continue;
       }
-      if (exit.kind !== 'io-out') this.failOnExit(exit);
-      const { port, value } = exit as Extract<VmExit, { kind: 'io-out' }>;
-      switch (port) {
-        case Ports.HALT:
-          return readFrame(this.output);
-        case Ports.CALL_HOST: {
-          const reply = handlers.callHost(decodeFunctionCall(readFrame(this.output)), this.input.byteLength);
-          writeFrame(this.input, reply, 'host function result', 'inputSize');
-          break;
+    } finally {
+      guard.end();
+    }
+  }
+
+  /**
+   * {@link run} with the vCPU on a backend thread, so this thread's event loop
+   * keeps running; host functions may return Promises. A cancel also ends the
+   * wait for a host function.
+   * @throws as {@link run} (the promise rejects).
+   */
+  async runAsync(op: EntryOperation, handlers: ExitHandlers, options: RunOptions): Promise<Uint8Array> {
+    const guard = this.vm.callGuard;
+    guard.begin(options.timeoutMs);
+    try {
+      const state: RunState = { abortMessage: '' };
+      let exit = await hypervisorCallAsync(() => this.vm.runAsync(entryRegisters(this.layout, op, this.entryGva)));
+      for (;;) {
+        const next = this.step(exit, state, handlers, options);
+        if (next instanceof Uint8Array) return next;
+        if (next !== RESUME) this.writeReply(await this.unlessCancelled(handlers.callHostAsync(next, this.input.byteLength), options));
+        exit = await hypervisorCallAsync(() => this.vm.runAsync());
+      }
+    } finally {
+      guard.end();
+    }
+  }
+
+  /** Waits for `promise`, or throws the cancel error as soon as the run is cancelled. */
+  private async unlessCancelled<T>(promise: Promise<T>, options: RunOptions): Promise<T> {
+    let stop = (): void => {};
+    const cancelled = new Promise<never>((_, reject) => {
+      stop = this.vm.callGuard.onCancel((reason) => reject(options.cancelError(reason)));
+    });
+    try {
+      return await Promise.race([promise, cancelled]);
+    } finally {
+      stop();
+    }
+  }
+
+  private writeReply(reply: Uint8Array): void {
+    writeFrame(this.input, reply, 'host function result', 'inputSize');
+  }
+
+  /**
+   * Handles one exit: the output message when the guest is done, a host call
+   * to answer, or {@link RESUME} to run on.
+   */
+  private step(exit: VmExit, state: RunState, handlers: ExitHandlers, options: RunOptions): Uint8Array | FunctionCallMessage | typeof RESUME {
+    this.drainLog(handlers);
+    if (exit.kind === 'cancelled') {
+      const reason = this.vm.callGuard.cancelReason;
+      if (reason === undefined) throw new HypervisorError('run the vCPU', 'the backend reported a cancel that nobody requested');
+      throw options.cancelError(reason);
+    }
+    if (exit.kind !== 'io-out') this.failOnExit(exit);
+    const { port, value } = exit as Extract<VmExit, { kind: 'io-out' }>;
+    switch (port) {
+      case Ports.HALT:
+        return readFrame(this.output);
+      case Ports.CALL_HOST:
+        return decodeFunctionCall(readFrame(this.output));
+      case Ports.ABORT:
+        throw abortError(value >>> 0, (state.abortMessage + this.abortText()).slice(0, MAX_ABORT_MESSAGE_LENGTH));
+      case Ports.ABORT_CHUNK:
+        if (state.abortMessage.length < MAX_ABORT_MESSAGE_LENGTH) state.abortMessage += readTextFrame(this.output);
+        return RESUME;
+      case Ports.DEBUG_PRINT:
+        handlers.print(readTextFrame(this.output));
+        return RESUME;
+      case Ports.LOG_FLUSH:
+        return RESUME;
+      default:
+        if (port >= Ports.EXCEPTION_BASE && port < Ports.EXCEPTION_BASE + Abi.EXCEPTION_VECTOR_COUNT) {
+          throw this.exceptionError(port - Ports.EXCEPTION_BASE);
         }
-        case Ports.ABORT:
-          throw abortError(value >>> 0, (abortMessage + this.abortText()).slice(0, MAX_ABORT_MESSAGE_LENGTH));
-        case Ports.ABORT_CHUNK:
-          if (abortMessage.length < MAX_ABORT_MESSAGE_LENGTH) abortMessage += readTextFrame(this.output);
-          break;
-        case Ports.DEBUG_PRINT:
-          handlers.print(readTextFrame(this.output));
-          break;
-        case Ports.LOG_FLUSH:
-          break;
-        default:
-          if (port >= Ports.EXCEPTION_BASE && port < Ports.EXCEPTION_BASE + Abi.EXCEPTION_VECTOR_COUNT) {
-            throw this.exceptionError(port - Ports.EXCEPTION_BASE);
-          }
-          throw new GuestUnknownPortError(port, 'out');
-      }
-      exit = hypervisorCall('run the vCPU', () => this.vm.run());
+        throw new GuestUnknownPortError(port, 'out');
     }
   }
 

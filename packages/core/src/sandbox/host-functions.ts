@@ -21,8 +21,14 @@ export interface FunctionSignature<
 /** JavaScript argument types for a parameter list. */
 export type ArgumentsOf<P extends readonly ParameterTypeName[]> = { -readonly [K in keyof P]: ValueOf<P[K]> };
 
-/** A host function implementation for a signature. */
-export type HostFunction<P extends readonly ParameterTypeName[], R extends ValueTypeName> = (...args: ArgumentsOf<P>) => ValueOf<R>;
+/**
+ * A host function implementation for a signature. It may be `async` (return a
+ * Promise) when the guest is called with `callAsync()`; a rejection reaches the
+ * guest as a host-function failure.
+ */
+export type HostFunction<P extends readonly ParameterTypeName[], R extends ValueTypeName> = (
+  ...args: ArgumentsOf<P>
+) => ValueOf<R> | Promise<ValueOf<R>>;
 
 /** A host function with its signature, for `MultiUseSandbox.fromSnapshot({ hostFunctions })`; make one with {@link hostFunction}. */
 export interface HostFunctionDefinition<
@@ -50,6 +56,23 @@ export function hostFunction<const P extends readonly ParameterTypeName[], const
   return { signature, fn };
 }
 
+/** A failed host call: the error the host keeps and the code the guest is sent. */
+interface Failure {
+  readonly code: ErrorCode;
+  readonly error: HyperlightError;
+}
+
+/** How a host call ended. */
+type Outcome = { readonly value: TypedValue } | Failure;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 interface Registered {
   readonly signature: FunctionSignature;
   readonly fn: (...args: unknown[]) => unknown;
@@ -65,7 +88,9 @@ export class HostFunctionRegistry {
    * The failure of the most recent host call and the code the guest was sent,
    * kept to explain a guest error that passes that code on.
    */
-  lastFailure: { readonly error: HyperlightError; readonly code: ErrorCode } | undefined;
+  lastFailure: Failure | undefined;
+  /** Bumped by {@link abandonPending}. */
+  private epoch = 0;
 
   /**
    * Adds a function.
@@ -99,55 +124,98 @@ export class HostFunctionRegistry {
   }
 
   /**
-   * Runs a call the guest made. Never throws: every failure becomes a
-   * `CallError` for the guest, and is remembered in {@link lastFailure}.
+   * Runs a call the guest made and encodes the reply. A result that would not
+   * fit in `capacityBytes` (the input buffer) becomes a `MessageTooLarge`
+   * error reply, so the guest finishes its call and frees what it holds. A
+   * host function that returns a Promise fails here: only `callAsync()` can
+   * wait for one. Never throws.
    */
-  invoke(call: FunctionCallMessage): CallResult {
-    const { functionName: name, args, returnType } = call;
-    const entry = this.functions.get(name);
-    if (!entry) return this.fail(ErrorCode.HostFunctionNotFound, new HostFunctionNotFoundError(name));
-    const { params, returns } = entry.signature;
-    const fail = (code: ErrorCode, detail: string, cause?: unknown): CallResult =>
-      this.fail(code, new HostFunctionError(name, detail, cause === undefined ? undefined : { cause }));
-    if (args.length !== params.length) {
-      return fail(ErrorCode.WrongArgumentCount, `takes ${params.length} argument${params.length === 1 ? '' : 's'} but the guest passed ${args.length}`);
+  reply(call: FunctionCallMessage, capacityBytes: number): Uint8Array {
+    const started = this.start(call);
+    if (!('value' in started)) return this.encode(call, started, capacityBytes);
+    if (isThenable(started.value)) {
+      Promise.resolve(started.value).catch(() => undefined);
+      const error = new HostFunctionError(call.functionName, 'returned a Promise; async host functions need callAsync()');
+      return this.encode(call, { code: ErrorCode.HostFunctionFailed, error }, capacityBytes);
     }
-    for (const [index, arg] of args.entries()) {
-      if (arg.type !== params[index]) return fail(ErrorCode.WrongArgumentType, `argument ${index} must be ${params[index]}, the guest passed ${arg.type}`);
-    }
-    if (returnType !== returns) return fail(ErrorCode.WrongReturnType, `returns ${returns}, the guest expected ${returnType}`);
-    let value: unknown;
-    try {
-      value = entry.fn(...args.map((a) => a.value));
-    } catch (error) {
-      return fail(ErrorCode.HostFunctionFailed, error instanceof Error ? error.message : String(error), error);
-    }
-    if (value instanceof Promise) {
-      value.catch(() => undefined);
-      return fail(ErrorCode.HostFunctionFailed, 'returned a Promise; host functions must be synchronous');
-    }
-    const problem = checkValue(returns, value);
-    if (problem !== undefined) return fail(ErrorCode.HostFunctionFailed, `returned ${describeValue(value)} but is declared to return ${returns} (${problem})`);
-    this.lastFailure = undefined;
-    return { ok: true, value: { type: returns, value } as TypedValue };
+    return this.encode(call, this.finish(call, started.value), capacityBytes);
   }
 
   /**
-   * Runs a call the guest made and encodes the reply. A result that would not
-   * fit in `capacityBytes` (the input buffer) becomes a `MessageTooLarge`
-   * error reply, so the guest finishes its call and frees what it holds.
-   * Never throws.
+   * {@link reply} that waits for a host function's Promise; a rejection is a
+   * host-function failure. Never rejects. A reply that settles after
+   * {@link abandonPending} leaves {@link lastFailure} alone.
    */
-  reply(call: FunctionCallMessage, capacityBytes: number): Uint8Array {
-    const payload = encodeFunctionCallResult(this.invoke(call));
-    const frameSize = Abi.FRAME_HEADER_SIZE + payload.byteLength;
-    if (frameSize <= capacityBytes) return payload;
-    const error = new MessageTooLargeError(`result of host function "${call.functionName}"`, frameSize, capacityBytes, 'inputSize');
-    return encodeFunctionCallResult(this.fail(ErrorCode.MessageTooLarge, error));
+  async replyAsync(call: FunctionCallMessage, capacityBytes: number): Promise<Uint8Array> {
+    const started = this.start(call);
+    if (!('value' in started)) return this.encode(call, started, capacityBytes);
+    const epoch = this.epoch;
+    let outcome: Outcome;
+    try {
+      outcome = this.finish(call, await started.value);
+    } catch (error) {
+      outcome = this.failure(call.functionName, ErrorCode.HostFunctionFailed, errorMessage(error), error);
+    }
+    return this.encode(call, outcome, capacityBytes, epoch);
   }
 
-  private fail(code: ErrorCode, error: HyperlightError): CallResult & { ok: false } {
-    this.lastFailure = { error, code };
+  /** Host calls still awaited are abandoned (their call was cancelled): their failures are not recorded. */
+  abandonPending(): void {
+    this.epoch++;
+  }
+
+  /** Checks a guest's call and runs the function; `value` is what it returned, else the failure. */
+  private start(call: FunctionCallMessage): { readonly value: unknown } | Failure {
+    const { functionName: name, args, returnType } = call;
+    const entry = this.functions.get(name);
+    if (!entry) return { code: ErrorCode.HostFunctionNotFound, error: new HostFunctionNotFoundError(name) };
+    const { params, returns } = entry.signature;
+    if (args.length !== params.length) {
+      return this.failure(name, ErrorCode.WrongArgumentCount, `takes ${params.length} argument${params.length === 1 ? '' : 's'} but the guest passed ${args.length}`);
+    }
+    for (const [index, arg] of args.entries()) {
+      if (arg.type !== params[index]) return this.failure(name, ErrorCode.WrongArgumentType, `argument ${index} must be ${params[index]}, the guest passed ${arg.type}`);
+    }
+    if (returnType !== returns) return this.failure(name, ErrorCode.WrongReturnType, `returns ${returns}, the guest expected ${returnType}`);
+    try {
+      return { value: entry.fn(...args.map((a) => a.value)) };
+    } catch (error) {
+      return this.failure(name, ErrorCode.HostFunctionFailed, errorMessage(error), error);
+    }
+  }
+
+  /** Checks what a host function returned against its declared type. */
+  private finish(call: FunctionCallMessage, value: unknown): Outcome {
+    const returns = call.returnType;
+    const problem = checkValue(returns, value);
+    if (problem !== undefined) {
+      return this.failure(call.functionName, ErrorCode.HostFunctionFailed, `returned ${describeValue(value)} but is declared to return ${returns} (${problem})`);
+    }
+    return { value: { type: returns, value } as TypedValue };
+  }
+
+  private failure(name: string, code: ErrorCode, detail: string, cause?: unknown): Failure {
+    return { code, error: new HostFunctionError(name, detail, cause === undefined ? undefined : { cause }) };
+  }
+
+  /** Encodes the reply, records the failure (unless abandoned since `epoch`), and shrinks a reply that does not fit. */
+  private encode(call: FunctionCallMessage, outcome: Outcome, capacityBytes: number, epoch = this.epoch): Uint8Array {
+    const current = epoch === this.epoch;
+    let result: CallResult = 'value' in outcome ? { ok: true, value: outcome.value } : this.fail(outcome, current);
+    let payload = encodeFunctionCallResult(result);
+    const frameSize = Abi.FRAME_HEADER_SIZE + payload.byteLength;
+    if (frameSize > capacityBytes) {
+      const error = new MessageTooLargeError(`result of host function "${call.functionName}"`, frameSize, capacityBytes, 'inputSize');
+      result = this.fail({ code: ErrorCode.MessageTooLarge, error }, current);
+      payload = encodeFunctionCallResult(result);
+    } else if (result.ok && current) {
+      this.lastFailure = undefined;
+    }
+    return payload;
+  }
+
+  private fail({ code, error }: Failure, record: boolean): CallResult & { ok: false } {
+    if (record) this.lastFailure = { error, code };
     return { ok: false, code, message: error.message };
   }
 }

@@ -1,15 +1,20 @@
 /**
  * An initialised sandbox whose guest state persists across calls.
  *
- *   Ready --call() fails with a poisoning error--> Poisoned --restore(snapshot)--> Ready
+ *   Ready --call()/callAsync()--> Running --returns/throws--> Ready
+ *   Running --fails with a poisoning error (incl. kill, timeout)--> Poisoned --restore(snapshot)--> Ready
  *   Ready --snapshot()--> Ready (and a Snapshot)
- *   Ready | Poisoned --dispose()--> Disposed
+ *   Ready | Poisoned --dispose()--> Disposed; Running --dispose()--> (call cancelled) --> Disposed
+ *
+ * One guest run at a time: `callAsync()`s queue in order; `call()`,
+ * `snapshot()` and `restore()` refuse while a call runs or is queued.
  */
 import { Abi } from '../abi/generated.js';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, CancelReason } from '../backend/backend.js';
 import {
-  GuestFunctionError, GuestFunctionNotFoundError, GuestProtocolError, HostCallbackError, HyperlightError, MessageTooLargeError,
-  PoisonedSandboxError, POISONS, SandboxStateError, SnapshotMismatchError, WrongArgumentCountError, WrongArgumentTypeError, WrongReturnTypeError,
+  ConfigurationError, GuestCancelledError, GuestFunctionError, GuestFunctionNotFoundError, GuestProtocolError, GuestTimeoutError, HostCallbackError,
+  HyperlightError, MessageTooLargeError, PoisonedSandboxError, POISONS, SandboxStateError, SnapshotMismatchError, WrongArgumentCountError,
+  WrongArgumentTypeError, WrongReturnTypeError, type GuestTimeoutLimit,
 } from '../errors.js';
 import { MemoryLayout } from '../mem/layout.js';
 import { Snapshot } from '../snapshot/snapshot.js';
@@ -23,9 +28,10 @@ import {
 } from '../protocol/codec.js';
 import type { LogRecord } from '../protocol/log-area.js';
 import { checkValue, describeValue, type TypedValue, type ValueOf, type ValueTypeName } from '../protocol/values.js';
-import { DEFAULT_CONFIGURATION, resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
+import { DEFAULT_CONFIGURATION, parseTimeoutMs, resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
 import { sha256Hex } from './guest-binary.js';
-import { GuestVm, hypervisorCall, type ExitHandlers } from './guest-vm.js';
+import { GuestVm, hypervisorCall, type ExitHandlers, type RunOptions } from './guest-vm.js';
+import { InterruptHandle } from './interrupt-handle.js';
 import { HostFunctionRegistry, type HostFunctionDefinitions } from './host-functions.js';
 import { parseLogLevel } from './logging.js';
 
@@ -37,6 +43,33 @@ export interface SnapshotSandboxOptions extends SandboxConfiguration {
    */
   hostFunctions?: HostFunctionDefinitions;
 }
+
+/** Options for one guest call; see {@link MultiUseSandbox.with}. */
+export interface CallOptions {
+  /**
+   * Longest the call may run, in milliseconds. With the sandbox's own
+   * `timeoutMs` also set, the smaller one applies. Host-function time counts.
+   */
+  readonly timeoutMs?: number;
+  /** Cancels the call when it aborts (`GuestCancelledError`, reason `'aborted'`). */
+  readonly signal?: AbortSignal;
+}
+
+/** Calls with fixed {@link CallOptions}; made by {@link MultiUseSandbox.with}. */
+export interface CallScope {
+  /** {@link MultiUseSandbox.call} with these options. */
+  call<R extends ValueTypeName>(name: string, returns: R, ...args: unknown[]): ValueOf<R>;
+  /** {@link MultiUseSandbox.callAsync} with these options. */
+  callAsync<R extends ValueTypeName>(name: string, returns: R, ...args: unknown[]): Promise<ValueOf<R>>;
+}
+
+/** The time limit of a run, and where it came from. */
+interface TimeLimit {
+  readonly timeoutMs: number;
+  readonly limit: GuestTimeoutLimit;
+}
+
+const NO_OPTIONS: CallOptions = Object.freeze({});
 
 /** A guest function as the guest declared it at initialisation. */
 export interface GuestFunctionInfo {
@@ -51,7 +84,14 @@ export class MultiUseSandbox implements Disposable {
   private poison: HyperlightError | undefined;
   private callbackFailure: HostCallbackError | undefined;
   private disposed = false;
+  /** A guest run is in progress (sync or async). */
+  private running = false;
+  /** `callAsync()` calls running or waiting in {@link queue}. */
+  private asyncCalls = 0;
+  /** Settles when the last queued `callAsync()` is done. */
+  private queue: Promise<void> = Promise.resolve();
   private readonly exitHandlers: ExitHandlers;
+  private readonly timeoutMs: number | undefined;
 
   /** @internal Use `UninitializedSandbox.evolve()` or {@link MultiUseSandbox.fromSnapshot}. */
   constructor(
@@ -62,8 +102,10 @@ export class MultiUseSandbox implements Disposable {
     private readonly backend: Backend,
   ) {
     const { print, logger, maxLogLevel } = config;
+    this.timeoutMs = config.timeoutMs;
     this.exitHandlers = {
       callHost: (call, capacityBytes) => this.hostFunctions.reply(call, capacityBytes),
+      callHostAsync: (call, capacityBytes) => this.hostFunctions.replyAsync(call, capacityBytes),
       print: (text) => this.guardCallback('print', () => print(text)),
       log: (records: LogRecord[]) => {
         if (!logger) return;
@@ -78,16 +120,86 @@ export class MultiUseSandbox implements Disposable {
    * @throws like {@link call}, for the guest's initialisation code.
    */
   initialize(): void {
-    this.setGuestFunctions(decodeGuestFunctionDetails(this.runGuest(Abi.OP_INIT)));
+    this.setGuestFunctions(decodeGuestFunctionDetails(this.runGuest(Abi.OP_INIT, undefined, NO_OPTIONS)));
   }
 
-  /** Runs the guest; a throwing `print` or `logger` fails the run once the guest is done. */
-  private runGuest(op: EntryOperation): Uint8Array {
+  /** @internal {@link initialize} with the guest on a backend thread. */
+  async initializeAsync(): Promise<void> {
+    this.setGuestFunctions(decodeGuestFunctionDetails(await this.runGuestAsync(Abi.OP_INIT, undefined, NO_OPTIONS)));
+  }
+
+  /**
+   * Runs the guest on this thread; a throwing `print` or `logger` fails the
+   * run once the guest is done. `name` is the guest function (undefined for
+   * initialisation). Errors that poison the sandbox do so here.
+   */
+  private runGuest(op: EntryOperation, name: string | undefined, options: CallOptions): Uint8Array {
+    const stopWatching = this.beginRun(name, options);
+    try {
+      return this.endRun(this.guest.run(op, this.exitHandlers, this.runOptions(name, options)));
+    } catch (error) {
+      throw this.failRun(error);
+    } finally {
+      stopWatching();
+    }
+  }
+
+  /** {@link runGuest} with the vCPU on a backend thread. */
+  private async runGuestAsync(op: EntryOperation, name: string | undefined, options: CallOptions): Promise<Uint8Array> {
+    const stopWatching = this.beginRun(name, options);
+    try {
+      return this.endRun(await this.guest.runAsync(op, this.exitHandlers, this.runOptions(name, options)));
+    } catch (error) {
+      this.hostFunctions.abandonPending();
+      throw this.failRun(error);
+    } finally {
+      stopWatching();
+    }
+  }
+
+  /**
+   * Marks the sandbox running and ties `options.signal` to the run.
+   * @returns what undoes that.
+   * @throws GuestCancelledError when the signal has already aborted (nothing ran; no poison).
+   */
+  private beginRun(name: string | undefined, { signal }: CallOptions): () => void {
+    if (signal?.aborted) throw new GuestCancelledError('aborted', name, { cause: signal.reason });
     this.callbackFailure = undefined;
     this.hostFunctions.lastFailure = undefined;
-    const output = this.guest.run(op, this.exitHandlers);
+    this.running = true;
+    const onAbort = (): void => {
+      this.guest.cancel('aborted');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return () => {
+      signal?.removeEventListener('abort', onAbort);
+      this.running = false;
+      // dispose() during the run only cancelled it; release now that the guest has stopped.
+      if (this.disposed) this.guest.dispose();
+    };
+  }
+
+  private endRun(output: Uint8Array): Uint8Array {
     if (this.callbackFailure) throw this.callbackFailure;
     return output;
+  }
+
+  /** Poisons the sandbox when `error` says the guest state cannot be trusted; returns `error`. */
+  private failRun(error: unknown): unknown {
+    if (error instanceof HyperlightError && POISONS[error.code as keyof typeof POISONS]) this.poison = error;
+    return error;
+  }
+
+  /** What ends a run early: the tighter time limit, and the errors cancels map to. */
+  private runOptions(name: string | undefined, { timeoutMs, signal }: CallOptions): RunOptions {
+    const limit = tighterLimit(this.timeoutMs, timeoutMs);
+    return {
+      timeoutMs: limit?.timeoutMs,
+      cancelError: (reason: CancelReason) =>
+        reason === 'timeout'
+          ? new GuestTimeoutError(limit?.limit ?? 'sandbox', limit?.timeoutMs ?? 0, name)
+          : new GuestCancelledError(reason, name, reason === 'aborted' ? { cause: signal?.reason } : undefined),
+    };
   }
 
   /** Calls a user callback; the first failure is kept for {@link runGuest} to throw. */
@@ -122,25 +234,118 @@ export class MultiUseSandbox implements Disposable {
   }
 
   /**
-   * Calls guest function `name`. Arguments are checked against the guest's
-   * declared signature before anything enters the VM, and `returns` must
-   * match the declared return type.
+   * Calls guest function `name` on this thread, which blocks until the guest
+   * returns (see {@link callAsync} to keep the event loop running). Arguments
+   * are checked against the guest's declared signature before anything
+   * enters the VM, and `returns` must match the declared return type. The
+   * sandbox's `timeoutMs` applies; for per-call options use {@link with}.
    * @throws GuestFunctionNotFoundError, WrongArgumentCountError, WrongArgumentTypeError,
    *   WrongReturnTypeError, MessageTooLargeError before the call enters the VM.
    * @throws GuestFunctionError when the guest function reports an error.
    * @throws HostFunctionError / HostFunctionNotFoundError when a host function the guest called failed
    *   and the guest passed the failure on.
    * @throws HostCallbackError when the `print` function or the `logger` threw (after the guest finished).
+   * @throws GuestCancelledError, GuestTimeoutError when the call was stopped (InterruptHandle, AbortSignal, timeoutMs).
    * @throws GuestAbortedError, GuestPanicError, GuestExceptionError, GuestStackOverflowError,
-   *   GuestOutOfMemoryError, GuestProtocolError, GuestUnknownPortError, HypervisorError — these poison the sandbox.
+   *   GuestOutOfMemoryError, GuestProtocolError, GuestUnknownPortError, HypervisorError — these and
+   *   the two above poison the sandbox.
    * @throws PoisonedSandboxError when an earlier call poisoned the sandbox.
-   * @throws SandboxStateError after `dispose()`.
+   * @throws SandboxStateError after `dispose()`, or while another call runs or is queued.
    * @example
    * const greeting = sandbox.call('SayHello', 'string', 'World');
    */
   call<R extends ValueTypeName>(name: string, returns: R, ...args: unknown[]): ValueOf<R> {
-    if (this.disposed) throw new SandboxStateError(`cannot call "${name}": the sandbox is disposed`);
+    return this.callWith(NO_OPTIONS, name, returns, args);
+  }
+
+  /**
+   * Calls guest function `name` with the guest running on a backend thread:
+   * the event loop keeps serving while the guest computes, and host functions
+   * may be `async` (the guest waits for the Promise; a rejection reaches it as
+   * a host-function failure). Calls on one sandbox run one at a time, in the
+   * order made. Costs a little more than {@link call} per guest exit.
+   *
+   * A host function must not wait for another call of its own sandbox: that
+   * call is queued behind the one waiting for it.
+   * @returns a promise that rejects with the errors {@link call} throws; after
+   *   `dispose()`, a running call rejects with GuestCancelledError (reason
+   *   `'disposed'`) and queued ones with SandboxStateError.
+   * @example
+   * const total = await sandbox.callAsync('Sum', 'i64', data);
+   */
+  callAsync<R extends ValueTypeName>(name: string, returns: R, ...args: unknown[]): Promise<ValueOf<R>> {
+    return this.callAsyncWith(NO_OPTIONS, name, returns, args);
+  }
+
+  /**
+   * Calls with options: a time limit for the call and an `AbortSignal`.
+   * @throws ConfigurationError for an invalid `timeoutMs` or a `signal` that is not an AbortSignal.
+   * @example
+   * sandbox.with({ timeoutMs: 100 }).call('Transform', 'string', input);
+   * await sandbox.with({ signal: request.signal }).callAsync('Render', 'string', page);
+   */
+  with(options: CallOptions): CallScope {
+    const timeoutMs = parseTimeoutMs(options?.timeoutMs, 'timeoutMs');
+    const signal: unknown = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new ConfigurationError('signal', `expected an AbortSignal, got ${describeValue(signal)}`);
+    }
+    const fixed: CallOptions = { timeoutMs, signal };
+    return {
+      call: (name, returns, ...args) => this.callWith(fixed, name, returns, args),
+      callAsync: (name, returns, ...args) => this.callAsyncWith(fixed, name, returns, args),
+    };
+  }
+
+  /**
+   * A handle that stops this sandbox's running call from any thread
+   * (`kill()`); see {@link InterruptHandle}.
+   * @throws SandboxStateError after `dispose()`.
+   * @example
+   * const handle = sandbox.interruptHandle();
+   * worker.postMessage(handle); // the worker calls InterruptHandle.from(data).kill()
+   */
+  interruptHandle(): InterruptHandle {
+    if (this.disposed) throw new SandboxStateError('cannot make an interrupt handle: the sandbox is disposed');
+    return new InterruptHandle(this.guest.cancelToken, this.backend);
+  }
+
+  private callWith<R extends ValueTypeName>(options: CallOptions, name: string, returns: R, args: unknown[]): ValueOf<R> {
+    this.assertIdle(`call "${name}"`);
     if (this.poison) throw new PoisonedSandboxError(this.poison);
+    this.writeCall(name, returns, args);
+    return this.readResult(name, returns, this.runGuest(Abi.OP_CALL, name, options));
+  }
+
+  private async callAsyncWith<R extends ValueTypeName>(options: CallOptions, name: string, returns: R, args: unknown[]): Promise<ValueOf<R>> {
+    if (this.disposed) throw new SandboxStateError(`cannot call "${name}": the sandbox is disposed`);
+    if (this.running && this.asyncCalls === 0) throw new SandboxStateError(`cannot call "${name}": a call() is running (a host function may not call its own sandbox)`);
+    this.asyncCalls++;
+    const previous = this.queue;
+    let done!: () => void;
+    this.queue = new Promise((resolve) => (done = resolve));
+    try {
+      await previous;
+      if (this.disposed) throw new SandboxStateError(`cannot call "${name}": the sandbox was disposed while the call waited its turn`);
+      if (this.poison) throw new PoisonedSandboxError(this.poison);
+      this.writeCall(name, returns, args);
+      return this.readResult(name, returns, await this.runGuestAsync(Abi.OP_CALL, name, options));
+    } finally {
+      this.asyncCalls--;
+      done();
+    }
+  }
+
+  /** @throws SandboxStateError when disposed, or while a call runs or is queued. */
+  private assertIdle(action: string): void {
+    if (this.disposed) throw new SandboxStateError(`cannot ${action}: the sandbox is disposed`);
+    if (this.running || this.asyncCalls > 0) {
+      throw new SandboxStateError(`cannot ${action}: a call is running or queued (await callAsync() first; a host function may not call its own sandbox)`);
+    }
+  }
+
+  /** Checks the call against the guest's declared signature and writes it to the input buffer. */
+  private writeCall(name: string, returns: ValueTypeName, args: unknown[]): void {
     const info = this.functions.get(name);
     if (!info) throw new GuestFunctionNotFoundError(name);
     if (info.returns !== returns) throw new WrongReturnTypeError(name, String(returns), info.returns);
@@ -151,12 +356,15 @@ export class MultiUseSandbox implements Disposable {
       return { type, value: args[index] } as TypedValue;
     });
     this.guest.writeInput(encodeFunctionCall({ functionName: name, args: typed, returnType: returns }), `call of "${name}"`);
+  }
+
+  /** Decodes a call's output message into its value or error. */
+  private readResult<R extends ValueTypeName>(name: string, returns: R, output: Uint8Array): ValueOf<R> {
     let result: CallResult;
     try {
-      result = decodeFunctionCallResult(this.runGuest(Abi.OP_CALL));
+      result = decodeFunctionCallResult(output);
     } catch (error) {
-      if (error instanceof HyperlightError && POISONS[error.code as keyof typeof POISONS]) this.poison = error;
-      throw error;
+      throw this.failRun(error);
     }
     if (!result.ok) throw this.callError(name, result.code, result.message);
     if (result.value.type !== returns) {
@@ -173,7 +381,7 @@ export class MultiUseSandbox implements Disposable {
    * it. Memory is copied once (never-written pages are not); the sandbox then
    * runs copy-on-write over the snapshot, so restoring costs only the pages
    * written since.
-   * @throws SandboxStateError after `dispose()`.
+   * @throws SandboxStateError after `dispose()`, or while a call runs or is queued.
    * @throws PoisonedSandboxError when the sandbox is poisoned (restore it first).
    * @throws HypervisorError when the backend fails; this poisons the sandbox.
    * @example
@@ -182,7 +390,7 @@ export class MultiUseSandbox implements Disposable {
    * sandbox.restore(clean); // every byte the guest wrote is gone
    */
   snapshot(): Snapshot {
-    if (this.disposed) throw new SandboxStateError('cannot take a snapshot: the sandbox is disposed');
+    this.assertIdle('take a snapshot');
     if (this.poison) throw new PoisonedSandboxError(this.poison);
     let captured: ReturnType<GuestVm['capture']>;
     try {
@@ -214,7 +422,7 @@ export class MultiUseSandbox implements Disposable {
    * clears poison. What the guest did since does not matter: nothing the guest
    * wrote is consulted. The snapshot may come from another sandbox of the same
    * guest binary and configuration, or from disk.
-   * @throws SandboxStateError after `dispose()`.
+   * @throws SandboxStateError after `dispose()`, or while a call runs or is queued.
    * @throws SnapshotDisposedError when `snapshot` was disposed.
    * @throws SnapshotMismatchError when `snapshot` is of another guest binary, memory layout or
    *   configuration, needs host functions this sandbox lacks, or comes from another backend or CPU.
@@ -223,7 +431,7 @@ export class MultiUseSandbox implements Disposable {
    * try { sandbox.call('Risky', 'void'); } catch { sandbox.restore(clean); }
    */
   restore(snapshot: Snapshot): void {
-    if (this.disposed) throw new SandboxStateError('cannot restore: the sandbox is disposed');
+    this.assertIdle('restore');
     if (!(snapshot instanceof Snapshot)) throw new TypeError('restore(snapshot): expected a Snapshot');
     const { memory, state } = snapshot.use('restore a sandbox');
     checkOrigin(state, this.origin);
@@ -291,11 +499,16 @@ export class MultiUseSandbox implements Disposable {
     }
   }
 
-  /** Releases the VM and its memory. Idempotent. */
+  /**
+   * Releases the VM and its memory. Idempotent. A running call is cancelled
+   * (it throws GuestCancelledError, reason `'disposed'`) and the VM released
+   * as soon as the guest has stopped; queued `callAsync()`s reject.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.guest.dispose();
+    if (this.running) this.guest.cancel('disposed');
+    else this.guest.dispose();
   }
 
   /** Same as {@link dispose}, for `using`. */
@@ -318,4 +531,10 @@ export class MultiUseSandbox implements Disposable {
     }
     return new GuestFunctionError(name, message);
   }
+}
+
+/** The time limit that applies: the smaller of the sandbox's and the call's. */
+function tighterLimit(sandboxMs: number | undefined, callMs: number | undefined): TimeLimit | undefined {
+  if (callMs !== undefined && (sandboxMs === undefined || callMs < sandboxMs)) return { timeoutMs: callMs, limit: 'call' };
+  return sandboxMs === undefined ? undefined : { timeoutMs: sandboxMs, limit: 'sandbox' };
 }

@@ -73,27 +73,52 @@ export class UninitializedSandbox {
   }
 
   /**
-   * Creates the VM, loads the guest and runs its initialisation. This object
-   * is spent afterwards, whether or not it succeeded.
+   * Creates the VM, loads the guest and runs its initialisation on this
+   * thread. This object is spent afterwards, whether or not it succeeded.
    * @throws SandboxStateError if called twice.
    * @throws HypervisorError when the backend fails to create or run the VM.
    * @throws GuestAbortedError, GuestPanicError, GuestExceptionError, GuestProtocolError (and the
    *   other guest errors) when guest initialisation fails.
+   * @throws GuestTimeoutError when initialisation runs longer than the `timeoutMs` option.
    * @throws HostCallbackError when the `print` function or the `logger` threw during initialisation.
    */
   evolve(): MultiUseSandbox {
-    this.assertNotEvolved('evolve');
-    this.evolved = true;
-    const vm = hypervisorCall('create the VM', () => this.backend.createVm({ memorySize: this.layout.totalSize }));
-    let guest: GuestVm | undefined;
+    const sandbox = this.load();
     try {
-      guest = GuestVm.load(vm, this.layout, this.binary.image, this.binary.bytes, this.config);
-      const sandbox = new MultiUseSandbox(guest, this.hostFunctions, this.config, this.origin(), this.backend);
       sandbox.initialize();
       return sandbox;
     } catch (error) {
-      if (guest) guest.dispose();
-      else vm.dispose();
+      sandbox.dispose();
+      throw error;
+    }
+  }
+
+  /**
+   * {@link evolve} with the guest's initialisation on a backend thread, so the
+   * event loop keeps running meanwhile (VM creation itself is synchronous).
+   * @returns a promise that rejects with the errors {@link evolve} throws.
+   */
+  async evolveAsync(): Promise<MultiUseSandbox> {
+    const sandbox = this.load();
+    try {
+      await sandbox.initializeAsync();
+      return sandbox;
+    } catch (error) {
+      sandbox.dispose();
+      throw error;
+    }
+  }
+
+  /** Creates the VM and loads the guest; spends this object. */
+  private load(): MultiUseSandbox {
+    this.assertNotEvolved('evolve');
+    this.evolved = true;
+    const vm = hypervisorCall('create the VM', () => this.backend.createVm({ memorySize: this.layout.totalSize }));
+    try {
+      const guest = GuestVm.load(vm, this.layout, this.binary.image, this.binary.bytes, this.config);
+      return new MultiUseSandbox(guest, this.hostFunctions, this.config, this.origin(), this.backend);
+    } catch (error) {
+      vm.dispose();
       throw error;
     }
   }

@@ -12,6 +12,7 @@ const fakeBackend = (name: Backend['name'], status: BackendStatus): Backend => (
   mapSnapshotFile: () => {
     throw new Error('not used');
   },
+  cancelCall: () => false,
 });
 
 const notFound = (pkg: string): Error => Object.assign(new Error(`Cannot find module '${pkg}'`), { code: 'MODULE_NOT_FOUND' });

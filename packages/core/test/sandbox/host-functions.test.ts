@@ -15,14 +15,22 @@ function registry(): HostFunctionRegistry {
   });
   r.register('Lies', { params: [], returns: 'i32' }, () => 'not a number');
   r.register('Async', { params: [], returns: 'i32' }, async () => 1);
+  r.register('Rejects', { params: [], returns: 'i32' }, async () => {
+    throw new RangeError('later');
+  });
+  r.register('AsyncLies', { params: [], returns: 'i32' }, async () => 'x');
   return r;
 }
+
+/** The decoded reply to a guest's call. */
+const invoke = (r: HostFunctionRegistry, c: FunctionCallMessage) => decodeFunctionCallResult(r.reply(c, 1 << 20));
+const invokeAsync = async (r: HostFunctionRegistry, c: FunctionCallMessage) => decodeFunctionCallResult(await r.replyAsync(c, 1 << 20));
 
 describe('HostFunctionRegistry', () => {
   it('runs a call and clears the last failure', () => {
     const r = registry();
-    r.invoke(call('Missing', [], 'void'));
-    expect(r.invoke(call('Add', [{ type: 'i32', value: 2 }, { type: 'i32', value: 3 }], 'i32'))).toEqual({ ok: true, value: { type: 'i32', value: 5 } });
+    invoke(r, call('Missing', [], 'void'));
+    expect(invoke(r, call('Add', [{ type: 'i32', value: 2 }, { type: 'i32', value: 3 }], 'i32'))).toEqual({ ok: true, value: { type: 'i32', value: 5 } });
     expect(r.lastFailure).toBeUndefined();
   });
 
@@ -33,15 +41,42 @@ describe('HostFunctionRegistry', () => {
     ['a wrong return type', call('Add', [{ type: 'i32', value: 1 }, { type: 'i32', value: 1 }], 'u32'), ErrorCode.WrongReturnType, HostFunctionError, 'returns i32, the guest expected u32'],
     ['a throwing function', call('Throws', [], 'void'), ErrorCode.HostFunctionFailed, HostFunctionError, 'host function "Throws" failed: nope'],
     ['a value of the wrong type', call('Lies', [], 'i32'), ErrorCode.HostFunctionFailed, HostFunctionError, 'returned string "not a number" but is declared to return i32'],
-    ['a Promise', call('Async', [], 'i32'), ErrorCode.HostFunctionFailed, HostFunctionError, 'returned a Promise; host functions must be synchronous'],
+    ['a Promise (outside callAsync)', call('Async', [], 'i32'), ErrorCode.HostFunctionFailed, HostFunctionError, 'returned a Promise; async host functions need callAsync()'],
   ])('%s becomes a CallError and is remembered with its code', (_, c, code, Class, text) => {
     const r = registry();
-    const result = r.invoke(c);
+    const result = invoke(r, c);
     expect(result).toMatchObject({ ok: false, code });
     expect(r.lastFailure?.code).toBe(code);
     expect(r.lastFailure?.error).toBeInstanceOf(Class);
     expect(r.lastFailure?.error.message).toContain(text);
     expect(!result.ok && result.message).toBe(r.lastFailure?.error.message);
+  });
+
+  it('replyAsync waits for an async host function', async () => {
+    const r = registry();
+    invoke(r, call('Missing', [], 'void'));
+    expect(await invokeAsync(r, call('Async', [], 'i32'))).toEqual({ ok: true, value: { type: 'i32', value: 1 } });
+    expect(r.lastFailure).toBeUndefined();
+    expect(await invokeAsync(r, call('Add', [{ type: 'i32', value: 2 }, { type: 'i32', value: 3 }], 'i32'))).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    ['a rejection', 'Rejects', 'host function "Rejects" failed: later'],
+    ['a resolved value of the wrong type', 'AsyncLies', 'returned string "x" but is declared to return i32'],
+  ])('replyAsync turns %s into a CallError', async (_, name, text) => {
+    const r = registry();
+    const result = await invokeAsync(r, call(name, [], 'i32'));
+    expect(result).toMatchObject({ ok: false, code: ErrorCode.HostFunctionFailed });
+    expect(r.lastFailure?.error).toBeInstanceOf(HostFunctionError);
+    expect(r.lastFailure?.error.message).toContain(text);
+  });
+
+  it('a reply that settles after abandonPending() is not recorded as the last failure', async () => {
+    const r = registry();
+    const pending = invokeAsync(r, call('Rejects', [], 'i32'));
+    r.abandonPending();
+    expect(await pending).toMatchObject({ ok: false });
+    expect(r.lastFailure).toBeUndefined();
   });
 
   it('a result too large for the input buffer becomes a MessageTooLarge reply', () => {

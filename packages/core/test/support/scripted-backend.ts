@@ -6,7 +6,9 @@
  */
 import { Abi, PebOffset, Ports } from '../../src/abi/generated.js';
 import { readSync } from 'node:fs';
-import type { Backend, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '../../src/backend/backend.js';
+import type {
+  Backend, CallGuard, CancelReason, CancelToken, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit,
+} from '../../src/backend/backend.js';
 import { GuestMemory } from '../../src/mem/guest-memory.js';
 import { encodeGuestFunctionDetails, encodeLogRecord, type GuestFunctionSignature, type LogRecord } from '../../src/protocol/codec.js';
 import { GuestBinary } from '../../src/sandbox/guest-binary.js';
@@ -85,10 +87,58 @@ export class CopiedMemorySnapshot implements MemorySnapshot {
 
 const SREGS = { tr: { type: 11 }, cr3: 0x1000n } as SpecialRegisters;
 
+let nextGuardId = 1;
+
+/**
+ * A single-threaded {@link CallGuard}: cancels land on the open call, the
+ * timeout is a timer (it fires only while the event loop runs, i.e. during
+ * async runs), listeners are called from a microtask.
+ */
+export class ScriptedCallGuard implements CallGuard {
+  readonly token: CancelToken = { backend: 'kvm', id: nextGuardId++ };
+  private open = false;
+  private reason: CancelReason | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<(reason: CancelReason) => void>();
+  /** Every `begin(timeoutMs)` argument, in order. */
+  readonly timeouts: (number | undefined)[] = [];
+
+  begin(timeoutMs?: number): void {
+    if (this.open) throw new Error('a call is already open');
+    this.open = true;
+    this.reason = undefined;
+    this.timeouts.push(timeoutMs);
+    if (timeoutMs !== undefined) this.timer = setTimeout(() => this.cancel('timeout'), timeoutMs);
+  }
+  end(): CancelReason | undefined {
+    clearTimeout(this.timer);
+    this.open = false;
+    const { reason } = this;
+    this.reason = undefined;
+    return reason;
+  }
+  get cancelReason(): CancelReason | undefined {
+    return this.reason;
+  }
+  cancel(reason: CancelReason): boolean {
+    if (!this.open || this.reason !== undefined) return false;
+    this.reason = reason;
+    for (const listener of this.listeners) queueMicrotask(() => listener(reason));
+    return true;
+  }
+  onCancel(listener: (reason: CancelReason) => void): () => void {
+    this.listeners.add(listener);
+    const { reason } = this;
+    if (reason !== undefined) queueMicrotask(() => listener(reason));
+    return () => this.listeners.delete(listener);
+  }
+}
+
 /** A VM running a {@link ScriptedGuest}; every entry (`run(regs)`) starts the script afresh. */
 class ScriptedVm implements VirtualMachine {
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled = false;
+  readonly callGuard = new ScriptedCallGuard();
   private current: Generator<VmExit, void, void> | undefined;
   private regs = {} as Registers;
   private sregs = SREGS;
@@ -130,7 +180,23 @@ class ScriptedVm implements VirtualMachine {
     return 0;
   }
 
+  /** Every run, as `'sync'` or `'async'`. */
+  readonly runs: ('sync' | 'async')[] = [];
+
   run(regs?: Registers): VmExit {
+    this.runs.push('sync');
+    return this.step(regs);
+  }
+
+  /** A step of the script after a turn of the event loop (so timers and other tasks run between exits). */
+  async runAsync(regs?: Registers): Promise<VmExit> {
+    this.runs.push('async');
+    await new Promise((resolve) => setImmediate(resolve));
+    return this.step(regs);
+  }
+
+  private step(regs?: Registers): VmExit {
+    if (this.callGuard.cancelReason !== undefined) return { kind: 'cancelled' };
     if (regs) {
       this.regs = regs;
       this.current = this.guest(new ScriptedGuestContext(this.memory, Number(regs.rdi), Number(regs.rsi)));
@@ -160,6 +226,7 @@ export function scriptedBackend(guest: ScriptedGuest): Backend & { readonly vms:
       vms.push(vm);
       return vm;
     },
+    cancelCall: (token, reason) => vms.find((vm) => vm.callGuard.token.id === token.id)?.callGuard.cancel(reason) ?? false,
     mapSnapshotFile: (fd, offset, size) => {
       const bytes = new Uint8Array(size);
       readSync(fd, bytes, 0, size, offset);
