@@ -14,6 +14,8 @@ describe('resolveConfiguration', () => {
   it('keeps given values', () => {
     const print = (): void => undefined;
     expect(resolveConfiguration({ heapSize: 8192, print, backend: 'kvm' })).toMatchObject({ heapSize: 8192, print, backend: 'kvm' });
+    expect(resolveConfiguration({ timeoutMs: 2.5 }).timeoutMs).toBe(2.5);
+    expect(resolveConfiguration().timeoutMs).toBeUndefined();
   });
 
   it.each([
@@ -23,6 +25,9 @@ describe('resolveConfiguration', () => {
     ['inputSize', Number.NaN],
     ['outputSize', '64k'],
     ['logSize', 2 ** 60],
+    ['timeoutMs', 0],
+    ['timeoutMs', Infinity],
+    ['timeoutMs', '100'],
   ])('rejects %s = %s with a typed error naming the option', (option, value) => {
     const error = (() => {
       try {
