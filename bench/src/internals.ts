@@ -1,16 +1,25 @@
 /**
- * Figures from outside the public API. `privatePageCount` reaches into a
- * sandbox's internals on purpose (the public API does not expose the VM); it
- * depends on the private fields `guest` and `guest.vm`.
+ * Figures from outside the public API. `privatePageCount` and `callGuard`
+ * reach into a sandbox's internals on purpose (the public API does not expose
+ * the VM); they depend on the private fields `guest` and `guest.vm`.
  */
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { MultiUseSandbox, VirtualMachine } from '@hyperlight-ts/core';
+import type { CallGuard, MultiUseSandbox, VirtualMachine } from '@hyperlight-ts/core';
+
+function vmOf(sandbox: MultiUseSandbox): VirtualMachine {
+  return (sandbox as unknown as { guest: { vm: VirtualMachine } }).guest.vm;
+}
 
 /** Pages of guest memory the sandbox's VM holds privately (what a restore discards). */
 export function privatePageCount(sandbox: MultiUseSandbox): number {
-  return (sandbox as unknown as { guest: { vm: VirtualMachine } }).guest.vm.privatePageCount();
+  return vmOf(sandbox).privatePageCount();
+}
+
+/** The call guard every guest run of the sandbox opens and closes. */
+export function callGuard(sandbox: MultiUseSandbox): CallGuard {
+  return vmOf(sandbox).callGuard;
 }
 
 setFlagsFromString('--expose-gc');

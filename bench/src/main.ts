@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { checkHypervisor } from '@hyperlight-ts/core';
 import { cpuModel, detectEnvironment, HOST_CPU_ENV, IN_KVM_VM_ENV } from './environment.js';
 import { toMarkdown, writeResults, type Results } from './report.js';
+import { callsSuite } from './suites/calls.js';
 import { snapshotSuite } from './suites/snapshots.js';
 
 const script = fileURLToPath(import.meta.url);
@@ -58,12 +59,14 @@ const environment = detectEnvironment();
 console.error(`bench (${mode}): ${environment.description}; ${environment.cpuModel}; Node ${environment.node}`);
 console.error('snapshots:');
 const snapshots = snapshotSuite({ quick: values.quick, guest });
+console.error('calls:');
+const calls = await callsSuite({ quick: values.quick, guest });
 const results: Results = {
   name,
   mode,
   environment,
-  notes: { snapshots: snapshots.notes },
-  rows: snapshots.rows,
+  notes: { snapshots: snapshots.notes, calls: calls.notes },
+  rows: [...snapshots.rows, ...calls.rows],
 };
 const written = writeResults(join(benchDir, 'results'), results);
 console.log(toMarkdown(results));

@@ -55,3 +55,22 @@ export function timeMicros<P, R>(
   }
   return samples;
 }
+
+/** {@link timeMicros} for a step that returns a promise (awaited inside the timed part). */
+export async function timeMicrosAsync<P, R>(
+  iterations: Iterations,
+  step: (prepared: P) => Promise<R>,
+  prepare: () => P | Promise<P> = () => undefined as P,
+  cleanup: (result: R) => void | Promise<void> = () => undefined,
+): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < iterations.warmup + iterations.timed; i++) {
+    const prepared = await prepare();
+    const start = process.hrtime.bigint();
+    const result = await step(prepared);
+    const elapsed = Number(process.hrtime.bigint() - start) / 1000;
+    await cleanup(result);
+    if (i >= iterations.warmup) samples.push(elapsed);
+  }
+  return samples;
+}

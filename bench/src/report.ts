@@ -69,6 +69,7 @@ function formatValue(value: number, unit: Unit): string {
   if (unit === 'KiB') return `${value.toFixed(0)} KiB`;
   if (value >= 100_000) return `${(value / 1000).toFixed(0)} ms`;
   if (value >= 1000) return `${(value / 1000).toFixed(2)} ms`;
+  if (value < 1) return `${(value * 1000).toFixed(0)} ns`;
   return `${value >= 10 ? value.toFixed(0) : value.toFixed(1)} µs`;
 }
 

@@ -1,0 +1,167 @@
+/**
+ * Call figures: a sync call next to the same call made async, with a time
+ * limit, and with a host call (sync and async host function); what the call
+ * guard adds to every sync call; and how long a stopped guest takes to give
+ * the call back (kill from the same thread, kill from a worker, time limit).
+ */
+import { Worker } from 'node:worker_threads';
+import { GuestBinary, UninitializedSandbox, type MultiUseSandbox, type SandboxConfiguration } from '@hyperlight-ts/core';
+import { guestPath } from '@hyperlight-ts/fixture-guests';
+import { callGuard } from '../internals.js';
+import { summarize, timeMicros, timeMicrosAsync, type Iterations } from '../measure.js';
+import { Recorder, type Row } from '../report.js';
+
+/** Options for {@link callsSuite}. */
+export interface CallsSuiteOptions {
+  /** Few iterations: a smoke test, not a measurement. */
+  readonly quick: boolean;
+  /** Which simpleguest to run. */
+  readonly guest: 'rust' | 'c';
+}
+
+/** How long a guest spins before it is stopped, in ms. */
+const SPIN_MS = 20;
+
+function plan(quick: boolean): { call: Iterations; guard: Iterations; stop: Iterations } {
+  return quick
+    ? { call: { warmup: 5, timed: 20 }, guard: { warmup: 1000, timed: 1000 }, stop: { warmup: 1, timed: 3 } }
+    : { call: { warmup: 50, timed: 1000 }, guard: { warmup: 10_000, timed: 100_000 }, stop: { warmup: 3, timed: 50 } };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A worker that kills the sandbox whose handle it is sent, `delayMs` after
+ * the message, and stores `process.hrtime.bigint()` of the kill in `stamp[0]`
+ * (the monotonic clock is the same in every thread).
+ */
+const KILLER = `
+const { parentPort } = require('node:worker_threads');
+const { InterruptHandle } = require('@hyperlight-ts/core');
+parentPort.on('message', ({ handle, delayMs, stamp }) => {
+  setTimeout(() => {
+    const killAt = new BigInt64Array(stamp);
+    killAt[0] = process.hrtime.bigint();
+    InterruptHandle.from(handle).kill();
+  }, delayMs);
+});
+`;
+
+/** Runs the suite and returns its rows and notes. */
+export async function callsSuite(options: CallsSuiteOptions): Promise<{ rows: Row[]; notes: string[] }> {
+  const record = new Recorder('calls');
+  const iterations = plan(options.quick);
+  const binary = GuestBinary.fromFile(guestPath(options.guest, 'simpleguest'));
+  const make = (hostAdd: (a: number, b: number) => number | Promise<number>, config: SandboxConfiguration = {}): MultiUseSandbox => {
+    const u = UninitializedSandbox.create(binary, config);
+    u.register('HostAdd', { params: ['i32', 'i32'], returns: 'i32' }, hostAdd);
+    return u.evolve();
+  };
+  record.note(`${options.guest} simpleguest, default sizes. Stop rows: the guest runs \`Spin\` for ${SPIN_MS} ms first; the sandbox is restored (untimed) after each.`);
+
+  const sandbox = make((a, b) => a + b);
+  const asyncHost = make(async (a, b) => a + b);
+  const killer = new Worker(KILLER, { eval: true });
+  try {
+    const sync = 'call EchoI32';
+    record.add(sync, 'µs', summarize(timeMicros(iterations.call, () => sandbox.call('EchoI32', 'i32', 42))));
+    const limited = sandbox.with({ timeoutMs: 60_000 });
+    record.add('call EchoI32, timeoutMs', 'µs', summarize(timeMicros(iterations.call, () => limited.call('EchoI32', 'i32', 42))), {
+      relativeTo: sync,
+      note: 'arms and disarms the backend watchdog',
+    });
+    const guard = callGuard(sandbox);
+    record.add(
+      'call guard begin + end',
+      'µs',
+      summarize(timeMicros(iterations.guard, () => {
+        guard.begin();
+        guard.end();
+      })),
+      { relativeTo: sync, note: 'what cancellation support adds to every sync call' },
+    );
+    record.add('callAsync EchoI32', 'µs', summarize(await timeMicrosAsync(iterations.call, () => sandbox.callAsync('EchoI32', 'i32', 42))), {
+      relativeTo: sync,
+      note: 'the guest runs on the sandbox vCPU thread; one hop there and back',
+    });
+
+    const hostSync = 'call CallHostAdd';
+    record.add(hostSync, 'µs', summarize(timeMicros(iterations.call, () => sandbox.call('CallHostAdd', 'i32', 1, 2))), { note: 'one host call' });
+    record.add('callAsync CallHostAdd', 'µs', summarize(await timeMicrosAsync(iterations.call, () => sandbox.callAsync('CallHostAdd', 'i32', 1, 2))), {
+      relativeTo: hostSync,
+    });
+    record.add(
+      'callAsync CallHostAdd, async HostAdd',
+      'µs',
+      summarize(await timeMicrosAsync(iterations.call, () => asyncHost.callAsync('CallHostAdd', 'i32', 1, 2))),
+      { relativeTo: hostSync, note: 'the host function returns a Promise' },
+    );
+
+    const clean = sandbox.snapshot();
+    const handle = sandbox.interruptHandle();
+    const restore = (): void => sandbox.restore(clean);
+    const expectStopped = (error: unknown, code: string): void => {
+      if ((error as { code?: string })?.code !== code) throw new Error(`expected ${code}, got ${String(error)}`);
+    };
+
+    const killAsync = await timeMicrosAsync(
+      iterations.stop,
+      async (pending: Promise<unknown>) => {
+        handle.kill();
+        expectStopped(await pending, 'HL_ERR_GUEST_CANCELLED');
+      },
+      async () => {
+        const pending = sandbox.callAsync('Spin', 'void').catch((error: unknown) => error);
+        await sleep(SPIN_MS);
+        return pending;
+      },
+      restore,
+    );
+    record.add('kill() → callAsync rejects', 'µs', summarize(killAsync), { note: 'kill from the same thread while the guest spins' });
+
+    const stamp = new SharedArrayBuffer(8);
+    const killAt = new BigInt64Array(stamp);
+    const killSync: number[] = [];
+    for (let i = 0; i < iterations.stop.warmup + iterations.stop.timed; i++) {
+      killer.postMessage({ handle, delayMs: SPIN_MS, stamp });
+      let error: unknown;
+      try {
+        sandbox.call('Spin', 'void');
+      } catch (e) {
+        error = e;
+      }
+      const thrownAt = process.hrtime.bigint();
+      expectStopped(error, 'HL_ERR_GUEST_CANCELLED');
+      if (i >= iterations.stop.warmup) killSync.push(Number(thrownAt - killAt[0]!) / 1000);
+      restore();
+    }
+    record.add('kill() from a worker → call throws', 'µs', summarize(killSync), { note: 'the sync call blocks its thread; the worker kills it' });
+
+    for (const kind of ['call', 'callAsync'] as const) {
+      const late: number[] = [];
+      for (let i = 0; i < iterations.stop.warmup + iterations.stop.timed; i++) {
+        const start = process.hrtime.bigint();
+        const scoped = sandbox.with({ timeoutMs: SPIN_MS });
+        let error: unknown;
+        try {
+          await (kind === 'call' ? scoped.call('Spin', 'void') : scoped.callAsync('Spin', 'void'));
+        } catch (e) {
+          error = e;
+        }
+        const elapsed = Number(process.hrtime.bigint() - start) / 1000;
+        expectStopped(error, 'HL_ERR_GUEST_TIMEOUT');
+        if (i >= iterations.stop.warmup) late.push(elapsed - SPIN_MS * 1000);
+        restore();
+      }
+      record.add(`timeoutMs ${SPIN_MS} → ${kind} throws, past the limit`, 'µs', summarize(late), {
+        note: 'time from the limit to the error, measured from the start of the call',
+      });
+    }
+    clean.dispose();
+  } finally {
+    await killer.terminate();
+    sandbox.dispose();
+    asyncHost.dispose();
+  }
+  return { rows: record.rows, notes: record.notes };
+}
