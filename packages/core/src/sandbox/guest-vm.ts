@@ -35,12 +35,15 @@ export interface ExitHandlers {
   log(records: LogRecord[]): void;
 }
 
-/** How one guest run may end early. */
-export interface RunOptions {
-  /** Cancel the run after this many milliseconds; undefined for no limit. */
-  readonly timeoutMs: number | undefined;
-  /** The error a cancelled run throws. */
-  readonly cancelError: (reason: CancelReason) => HyperlightError;
+/**
+ * Thrown by {@link GuestVm.run} when the run was cancelled; the sandbox turns
+ * it into the public error for the reason (it knows the call and its limits).
+ */
+export class RunCancelled extends Error {
+  /** @param reason - why the backend cancelled the run */
+  constructor(readonly reason: CancelReason) {
+    super(`guest run cancelled: ${reason}`);
+  }
 }
 
 /** What a run accumulates across exits. */
@@ -200,16 +203,16 @@ export class GuestVm {
    * the output message.
    * @throws GuestAbortedError, GuestPanicError, GuestOutOfMemoryError, GuestExceptionError,
    *   GuestStackOverflowError, GuestUnknownPortError, GuestProtocolError or HypervisorError;
-   *   `options.cancelError(reason)` when the run is cancelled.
+   *   {@link RunCancelled} when the run is cancelled (e.g. after `timeoutMs`).
    */
-  run(op: EntryOperation, handlers: ExitHandlers, options: RunOptions): Uint8Array {
+  run(op: EntryOperation, handlers: ExitHandlers, timeoutMs: number | undefined): Uint8Array {
     const guard = this.vm.callGuard;
-    guard.begin(options.timeoutMs);
+    guard.begin(timeoutMs);
     try {
       const state: RunState = { abortMessage: '' };
       let exit = hypervisorCall('run the vCPU', () => this.vm.run(entryRegisters(this.layout, op, this.entryGva)));
       for (;;) {
-        const next = this.step(exit, state, handlers, options);
+        const next = this.step(exit, state, handlers);
         if (next instanceof Uint8Array) return next;
         if (next !== RESUME) this.writeReply(handlers.callHost(next, this.input.byteLength));
         exit = hypervisorCall('run the vCPU', () => this.vm.run());
@@ -225,16 +228,16 @@ export class GuestVm {
    * wait for a host function.
    * @throws as {@link run} (the promise rejects).
    */
-  async runAsync(op: EntryOperation, handlers: ExitHandlers, options: RunOptions): Promise<Uint8Array> {
+  async runAsync(op: EntryOperation, handlers: ExitHandlers, timeoutMs: number | undefined): Promise<Uint8Array> {
     const guard = this.vm.callGuard;
-    guard.begin(options.timeoutMs);
+    guard.begin(timeoutMs);
     try {
       const state: RunState = { abortMessage: '' };
       let exit = await hypervisorCallAsync(() => this.vm.runAsync(entryRegisters(this.layout, op, this.entryGva)));
       for (;;) {
-        const next = this.step(exit, state, handlers, options);
+        const next = this.step(exit, state, handlers);
         if (next instanceof Uint8Array) return next;
-        if (next !== RESUME) this.writeReply(await this.unlessCancelled(handlers.callHostAsync(next, this.input.byteLength), options));
+        if (next !== RESUME) this.writeReply(await this.unlessCancelled(handlers.callHostAsync(next, this.input.byteLength)));
         exit = await hypervisorCallAsync(() => this.vm.runAsync());
       }
     } finally {
@@ -243,10 +246,10 @@ export class GuestVm {
   }
 
   /** Waits for `promise`, or throws the cancel error as soon as the run is cancelled. */
-  private async unlessCancelled<T>(promise: Promise<T>, options: RunOptions): Promise<T> {
+  private async unlessCancelled<T>(promise: Promise<T>): Promise<T> {
     let stop = (): void => {};
     const cancelled = new Promise<never>((_, reject) => {
-      stop = this.vm.callGuard.onCancel((reason) => reject(options.cancelError(reason)));
+      stop = this.vm.callGuard.onCancel((reason) => reject(new RunCancelled(reason)));
     });
     try {
       return await Promise.race([promise, cancelled]);
@@ -263,12 +266,12 @@ export class GuestVm {
    * Handles one exit: the output message when the guest is done, a host call
    * to answer, or {@link RESUME} to run on.
    */
-  private step(exit: VmExit, state: RunState, handlers: ExitHandlers, options: RunOptions): Uint8Array | FunctionCallMessage | typeof RESUME {
+  private step(exit: VmExit, state: RunState, handlers: ExitHandlers): Uint8Array | FunctionCallMessage | typeof RESUME {
     this.drainLog(handlers);
     if (exit.kind === 'cancelled') {
       const reason = this.vm.callGuard.cancelReason;
       if (reason === undefined) throw new HypervisorError('run the vCPU', 'the backend reported a cancel that nobody requested');
-      throw options.cancelError(reason);
+      throw new RunCancelled(reason);
     }
     if (exit.kind !== 'io-out') this.failOnExit(exit);
     const { port, value } = exit as Extract<VmExit, { kind: 'io-out' }>;

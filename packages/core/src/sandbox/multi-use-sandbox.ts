@@ -10,11 +10,11 @@
  * `snapshot()` and `restore()` refuse while a call runs or is queued.
  */
 import { Abi } from '../abi/generated.js';
-import type { Backend, CancelReason } from '../backend/backend.js';
+import type { Backend } from '../backend/backend.js';
 import {
   ConfigurationError, GuestCancelledError, GuestFunctionError, GuestFunctionNotFoundError, GuestProtocolError, GuestTimeoutError, HostCallbackError,
   HyperlightError, MessageTooLargeError, PoisonedSandboxError, POISONS, SandboxStateError, SnapshotMismatchError, WrongArgumentCountError,
-  WrongArgumentTypeError, WrongReturnTypeError, type GuestTimeoutLimit,
+  WrongArgumentTypeError, WrongReturnTypeError,
 } from '../errors.js';
 import { MemoryLayout } from '../mem/layout.js';
 import { Snapshot } from '../snapshot/snapshot.js';
@@ -30,7 +30,7 @@ import type { LogRecord } from '../protocol/log-area.js';
 import { checkValue, describeValue, type TypedValue, type ValueOf, type ValueTypeName } from '../protocol/values.js';
 import { DEFAULT_CONFIGURATION, parseTimeoutMs, resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
 import { sha256Hex } from './guest-binary.js';
-import { GuestVm, hypervisorCall, type ExitHandlers, type RunOptions } from './guest-vm.js';
+import { GuestVm, hypervisorCall, RunCancelled, type ExitHandlers } from './guest-vm.js';
 import { InterruptHandle } from './interrupt-handle.js';
 import { HostFunctionRegistry, type HostFunctionDefinitions } from './host-functions.js';
 import { parseLogLevel } from './logging.js';
@@ -61,12 +61,6 @@ export interface CallScope {
   call<R extends ValueTypeName>(name: string, returns: R, ...args: unknown[]): ValueOf<R>;
   /** {@link MultiUseSandbox.callAsync} with these options. */
   callAsync<R extends ValueTypeName>(name: string, returns: R, ...args: unknown[]): Promise<ValueOf<R>>;
-}
-
-/** The time limit of a run, and where it came from. */
-interface TimeLimit {
-  readonly timeoutMs: number;
-  readonly limit: GuestTimeoutLimit;
 }
 
 const NO_OPTIONS: CallOptions = Object.freeze({});
@@ -134,72 +128,75 @@ export class MultiUseSandbox implements Disposable {
    * initialisation). Errors that poison the sandbox do so here.
    */
   private runGuest(op: EntryOperation, name: string | undefined, options: CallOptions): Uint8Array {
-    const stopWatching = this.beginRun(name, options);
+    const onAbort = this.beginRun(name, options);
     try {
-      return this.endRun(this.guest.run(op, this.exitHandlers, this.runOptions(name, options)));
+      return this.checkCallbacks(this.guest.run(op, this.exitHandlers, tighterLimit(this.timeoutMs, options.timeoutMs)));
     } catch (error) {
-      throw this.failRun(error);
+      throw this.failRun(error, name, options);
     } finally {
-      stopWatching();
+      this.endRun(options.signal, onAbort);
     }
   }
 
   /** {@link runGuest} with the vCPU on a backend thread. */
   private async runGuestAsync(op: EntryOperation, name: string | undefined, options: CallOptions): Promise<Uint8Array> {
-    const stopWatching = this.beginRun(name, options);
+    const onAbort = this.beginRun(name, options);
     try {
-      return this.endRun(await this.guest.runAsync(op, this.exitHandlers, this.runOptions(name, options)));
+      return this.checkCallbacks(await this.guest.runAsync(op, this.exitHandlers, tighterLimit(this.timeoutMs, options.timeoutMs)));
     } catch (error) {
       this.hostFunctions.abandonPending();
-      throw this.failRun(error);
+      throw this.failRun(error, name, options);
     } finally {
-      stopWatching();
+      this.endRun(options.signal, onAbort);
     }
   }
 
   /**
    * Marks the sandbox running and ties `options.signal` to the run.
-   * @returns what undoes that.
+   * @returns the signal's listener, for {@link endRun}.
    * @throws GuestCancelledError when the signal has already aborted (nothing ran; no poison).
    */
-  private beginRun(name: string | undefined, { signal }: CallOptions): () => void {
+  private beginRun(name: string | undefined, { signal }: CallOptions): (() => void) | undefined {
     if (signal?.aborted) throw new GuestCancelledError('aborted', name, { cause: signal.reason });
     this.callbackFailure = undefined;
     this.hostFunctions.lastFailure = undefined;
     this.running = true;
+    if (!signal) return undefined;
     const onAbort = (): void => {
       this.guest.cancel('aborted');
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    return () => {
-      signal?.removeEventListener('abort', onAbort);
-      this.running = false;
-      // dispose() during the run only cancelled it; release now that the guest has stopped.
-      if (this.disposed) this.guest.dispose();
-    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    return onAbort;
   }
 
-  private endRun(output: Uint8Array): Uint8Array {
+  private endRun(signal: AbortSignal | undefined, onAbort: (() => void) | undefined): void {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    this.running = false;
+    // dispose() during the run only cancelled it; release now that the guest has stopped.
+    if (this.disposed) this.guest.dispose();
+  }
+
+  private checkCallbacks(output: Uint8Array): Uint8Array {
     if (this.callbackFailure) throw this.callbackFailure;
     return output;
   }
 
-  /** Poisons the sandbox when `error` says the guest state cannot be trusted; returns `error`. */
-  private failRun(error: unknown): unknown {
+  /**
+   * Turns a cancelled run into the error for its reason, and poisons the
+   * sandbox when the error says the guest state cannot be trusted.
+   * @returns the error to throw.
+   */
+  private failRun(error: unknown, name: string | undefined, { timeoutMs, signal }: CallOptions): unknown {
+    if (error instanceof RunCancelled) {
+      if (error.reason === 'timeout') {
+        const callLimit = timeoutMs !== undefined && (this.timeoutMs === undefined || timeoutMs < this.timeoutMs);
+        error = callLimit ? new GuestTimeoutError('call', timeoutMs, name) : new GuestTimeoutError('sandbox', this.timeoutMs ?? 0, name);
+      } else {
+        error = new GuestCancelledError(error.reason, name, error.reason === 'aborted' ? { cause: signal?.reason } : undefined);
+      }
+    }
     if (error instanceof HyperlightError && POISONS[error.code as keyof typeof POISONS]) this.poison = error;
     return error;
-  }
-
-  /** What ends a run early: the tighter time limit, and the errors cancels map to. */
-  private runOptions(name: string | undefined, { timeoutMs, signal }: CallOptions): RunOptions {
-    const limit = tighterLimit(this.timeoutMs, timeoutMs);
-    return {
-      timeoutMs: limit?.timeoutMs,
-      cancelError: (reason: CancelReason) =>
-        reason === 'timeout'
-          ? new GuestTimeoutError(limit?.limit ?? 'sandbox', limit?.timeoutMs ?? 0, name)
-          : new GuestCancelledError(reason, name, reason === 'aborted' ? { cause: signal?.reason } : undefined),
-    };
   }
 
   /** Calls a user callback; the first failure is kept for {@link runGuest} to throw. */
@@ -364,7 +361,7 @@ export class MultiUseSandbox implements Disposable {
     try {
       result = decodeFunctionCallResult(output);
     } catch (error) {
-      throw this.failRun(error);
+      throw this.failRun(error, name, NO_OPTIONS);
     }
     if (!result.ok) throw this.callError(name, result.code, result.message);
     if (result.value.type !== returns) {
@@ -534,7 +531,6 @@ export class MultiUseSandbox implements Disposable {
 }
 
 /** The time limit that applies: the smaller of the sandbox's and the call's. */
-function tighterLimit(sandboxMs: number | undefined, callMs: number | undefined): TimeLimit | undefined {
-  if (callMs !== undefined && (sandboxMs === undefined || callMs < sandboxMs)) return { timeoutMs: callMs, limit: 'call' };
-  return sandboxMs === undefined ? undefined : { timeoutMs: sandboxMs, limit: 'sandbox' };
+function tighterLimit(sandboxMs: number | undefined, callMs: number | undefined): number | undefined {
+  return callMs !== undefined && (sandboxMs === undefined || callMs < sandboxMs) ? callMs : sandboxMs;
 }
