@@ -22,6 +22,7 @@ function countingBackend(): { backend: Backend; runs: () => number } {
     name: kvm.name,
     check: () => kvm.check(),
     mapSnapshotFile: (fd, offset, size) => kvm.mapSnapshotFile(fd, offset, size),
+    cancelCall: (token, reason) => kvm.cancelCall(token, reason),
     createVm: (options) => {
       const vm = kvm.createVm(options);
       return new Proxy(vm, {

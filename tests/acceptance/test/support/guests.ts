@@ -67,16 +67,28 @@ export const TEST_HOST_FUNCTIONS = {
   HostEchoBytes: hostFunction({ params: ['bytes'], returns: 'bytes' }, (v) => v),
 } as const satisfies HostFunctionDefinitions;
 
-/** Registers {@link TEST_HOST_FUNCTIONS} on `u` and returns it. */
-export function registerTestHostFunctions(u: UninitializedSandbox): UninitializedSandbox {
-  for (const [name, { signature, fn }] of Object.entries(TEST_HOST_FUNCTIONS)) {
+/**
+ * Registers {@link TEST_HOST_FUNCTIONS} on `u`, with any of them replaced by
+ * (or extra ones added from) `overrides`, and returns it.
+ */
+export function registerTestHostFunctions(u: UninitializedSandbox, overrides: HostFunctionDefinitions = {}): UninitializedSandbox {
+  for (const [name, { signature, fn }] of Object.entries({ ...TEST_HOST_FUNCTIONS, ...overrides })) {
     // Each entry's implementation matches its own signature; the loop just loses that pairing.
     u.register(name, signature as FunctionSignature, fn as unknown as HostFunction<readonly ParameterTypeName[], ValueTypeName>);
   }
   return u;
 }
 
-/** An evolved simpleguest sandbox with the test host functions registered. */
-export function simpleSandbox(language: GuestLanguage, config: SandboxConfiguration = {}) {
-  return registerTestHostFunctions(UninitializedSandbox.create(simpleGuest(language), config)).evolve();
+/** A simpleguest sandbox before evolve(), with the test host functions (some replaced by `overrides`). */
+export function simpleUninitialized(
+  language: GuestLanguage,
+  config: SandboxConfiguration = {},
+  overrides: HostFunctionDefinitions = {},
+): UninitializedSandbox {
+  return registerTestHostFunctions(UninitializedSandbox.create(simpleGuest(language), config), overrides);
+}
+
+/** An evolved simpleguest sandbox with the test host functions registered (some replaced by `overrides`). */
+export function simpleSandbox(language: GuestLanguage, config: SandboxConfiguration = {}, overrides: HostFunctionDefinitions = {}) {
+  return simpleUninitialized(language, config, overrides).evolve();
 }

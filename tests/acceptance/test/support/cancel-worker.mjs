@@ -1,0 +1,105 @@
+// Worker thread for the cancellation tests: kills sandboxes of the main
+// thread through copies of their interrupt handles while the main thread is
+// blocked in a sync call, and runs guests of its own that the main thread
+// terminates. It replies to each command with { reply, ...data } or
+// { reply: 'failed', error }, and says { reply: 'ready' } once loaded.
+import { parentPort, workerData } from 'node:worker_threads';
+import { GuestBinary, InterruptHandle, UninitializedSandbox } from '@hyperlight-ts/core';
+import { guestPath } from '@hyperlight-ts/fixture-guests';
+
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
+const nowMs = () => performance.timeOrigin + performance.now();
+
+/** Blocks this thread for `ms` milliseconds (fractions allowed) without spinning. */
+function blockThread(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Waits until the main thread sets `flag[0]`, waits `delayMs` more, and
+ * kills. With a second slot, stores the result there (1 = true, 2 = false)
+ * and wakes waiters, so a main thread blocked in a host function can wait for it.
+ */
+function killAfter({ handle, flag, delayMs }) {
+  const interrupt = InterruptHandle.from(handle);
+  Atomics.wait(flag, 0, 0);
+  if (delayMs > 0) blockThread(delayMs);
+  const at = nowMs();
+  const killed = interrupt.kill();
+  if (flag.length > 1) {
+    Atomics.store(flag, 1, killed ? 1 : 2);
+    Atomics.notify(flag, 1);
+  }
+  return { killed, at };
+}
+
+/**
+ * Kills again and again, waiting `delaysMs[i % length]` before kill `i`,
+ * until the main thread sets `control[0]`. Publishes the running counts in
+ * `control[1]` (kills that returned true) and `control[2]` (false).
+ */
+function killRepeatedly({ handle, control, delaysMs }) {
+  const interrupt = InterruptHandle.from(handle);
+  let trueKills = 0;
+  let falseKills = 0;
+  for (let i = 0; Atomics.load(control, 0) === 0; i++) {
+    const delay = delaysMs[i % delaysMs.length];
+    if (delay > 0) blockThread(delay);
+    if (interrupt.kill()) Atomics.store(control, 1, ++trueKills);
+    else Atomics.store(control, 2, ++falseKills);
+  }
+  return { trueKills, falseKills };
+}
+
+/**
+ * Makes a simpleguest sandbox and calls Spin in it: with `mode: 'sync'` this
+ * thread then blocks in the guest (after replying `spinning`) until it is
+ * terminated; with `mode: 'async'` the call runs on the backend's thread.
+ * `timeoutMs` is a safety net so a broken terminate cannot spin for ever.
+ */
+const sandboxes = [];
+function spin({ language, mode, timeoutMs }) {
+  const sandbox = UninitializedSandbox.create(GuestBinary.fromFile(guestPath(language, 'simpleguest')), { timeoutMs }).evolve();
+  sandboxes.push(sandbox);
+  if (mode === 'async') {
+    sandbox.callAsync('Spin', 'void').catch((error) => port.postMessage({ reply: 'spin-ended', error: describeError(error) }));
+    return {};
+  }
+  port.postMessage({ reply: 'spinning', at: nowMs() });
+  try {
+    sandbox.call('Spin', 'void');
+    return { ended: 'returned' };
+  } catch (error) {
+    return { ended: 'threw', error: describeError(error) };
+  }
+}
+
+/** A plain copy of an error, for postMessage. */
+function describeError(error) {
+  const e = /** @type {any} */ (error);
+  return { name: e?.name, code: e?.code, message: e?.message, reason: e?.reason, limit: e?.limit };
+}
+
+const commands = {
+  'kill-after': killAfter,
+  'kill-repeatedly': killRepeatedly,
+  spin,
+  exit: () => {
+    for (const sandbox of sandboxes) sandbox.dispose();
+    port.off('message', onMessage);
+    return {};
+  },
+};
+
+function onMessage(message) {
+  let reply;
+  try {
+    reply = { reply: message.cmd, ...commands[message.cmd](message) };
+  } catch (error) {
+    reply = { reply: 'failed', cmd: message.cmd, error: describeError(error), stack: error?.stack };
+  }
+  port.postMessage(reply);
+}
+
+port.on('message', onMessage);
+port.postMessage({ reply: 'ready', workerData });
