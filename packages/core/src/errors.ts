@@ -5,6 +5,8 @@
  */
 import type { BackendName, BackendUnavailableReason } from './backend/backend.js';
 
+import { excerptName } from './sandbox/safe-text.js';
+
 /** Base class of every hyperlight-ts error. Switch on `code`, not on the message. */
 export abstract class HyperlightError extends Error {
   /** Stable machine-readable identifier, `HL_ERR_*`. */
@@ -213,9 +215,9 @@ export class GuestFunctionError extends HyperlightError {
 export class HostFunctionNotFoundError extends HyperlightError {
   override readonly name = 'HostFunctionNotFoundError';
   readonly code = 'HL_ERR_HOST_FUNCTION_NOT_FOUND';
-  /** @param functionName - the name the guest asked for */
+  /** @param functionName - the name the guest asked for (the message quotes at most 256 characters of it) */
   constructor(readonly functionName: string, options?: ErrorOptions) {
-    super(`host function "${functionName}" is not registered`, options);
+    super(`host function "${excerptName(functionName)}" is not registered`, options);
   }
 }
 

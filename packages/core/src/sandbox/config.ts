@@ -7,6 +7,7 @@ import type { Backend, BackendName } from '../backend/backend.js';
 import { ConfigurationError } from '../errors.js';
 import { LogLevel } from '../protocol/codec.js';
 import { consoleLogger, parseLogLevel, type GuestLogger, type LogLevelName } from './logging.js';
+import { neutraliseControls } from './safe-text.js';
 
 /** Receives text the guest prints (Rust `print!`, C `printf`). */
 export type PrintFunction = (text: string) => void;
@@ -24,7 +25,10 @@ export interface SandboxConfiguration {
   /** Area where the guest batches log records between exits. Default 16 KiB. */
   logSize?: number;
   /**
-   * Where guest prints go. Default: the host's standard output. If it throws,
+   * Where guest prints go, as the exact text the guest printed. Default: the
+   * host's standard output, with terminal control characters other than tab
+   * and newline shown as escapes (`\x1b`), so a guest cannot drive the
+   * terminal. If it throws,
    * the guest still runs to the end and the call then fails with
    * `HostCallbackError`.
    */
@@ -106,8 +110,9 @@ export const DEFAULT_CONFIGURATION = {
 const SIZE_OPTIONS = Object.keys(DEFAULT_CONFIGURATION) as (keyof typeof DEFAULT_CONFIGURATION)[];
 const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'logger', 'maxLogLevel', 'initData', 'backend', 'timeoutMs']);
 
+/** Writes guest text to standard output with terminal control characters made visible. */
 const defaultPrint: PrintFunction = (text) => {
-  process.stdout.write(text);
+  process.stdout.write(neutraliseControls(text));
 };
 
 /**

@@ -4,7 +4,8 @@
  */
 import { Abi } from '../abi/generated.js';
 import { HostFunctionError, HostFunctionNotFoundError, InvalidHostFunctionError, MessageTooLargeError, type HyperlightError } from '../errors.js';
-import { encodeFunctionCallResult, ErrorCode, type CallResult, type FunctionCallMessage } from '../protocol/codec.js';
+import { describeThrown } from './safe-text.js';
+import { encodeFunctionCallResult, ErrorCode, type FunctionCallMessage } from '../protocol/codec.js';
 import {
   checkValue, describeValue, PARAMETER_TYPES, VALUE_TYPES, type ParameterTypeName, type TypedValue, type ValueOf, type ValueTypeName,
 } from '../protocol/values.js';
@@ -28,7 +29,7 @@ export type ArgumentsOf<P extends readonly ParameterTypeName[]> = { -readonly [K
  */
 export type HostFunction<P extends readonly ParameterTypeName[], R extends ValueTypeName> = (
   ...args: ArgumentsOf<P>
-) => ValueOf<R> | Promise<ValueOf<R>>;
+) => R extends 'void' ? void | Promise<void> : ValueOf<R> | Promise<ValueOf<R>>;
 
 /** A host function with its signature, for `MultiUseSandbox.fromSnapshot({ hostFunctions })`; make one with {@link hostFunction}. */
 export interface HostFunctionDefinition<
@@ -65,12 +66,30 @@ interface Failure {
 /** How a host call ended. */
 type Outcome = { readonly value: TypedValue } | Failure;
 
+/** Whether `value` is a Promise or other thenable; false for anything that throws when asked (a hostile Proxy). */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
+  try {
+    return typeof (value as { then?: unknown } | null)?.then === 'function';
+  } catch {
+    return false;
+  }
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/**
+ * An error reply whose frame fits `capacityBytes`, its message cut as much as
+ * needed (inputs are at least a page, so an empty message always fits).
+ */
+function encodeErrorReply({ code, error }: Failure, capacityBytes: number): Uint8Array {
+  let message = error.message;
+  for (;;) {
+    const payload = encodeFunctionCallResult({ ok: false, code, message });
+    const excess = Abi.FRAME_HEADER_SIZE + payload.byteLength - capacityBytes;
+    if (excess <= 0 || message.length === 0) return payload;
+    // Keep the longest prefix of whole characters that is `excess` UTF-8 bytes shorter.
+    const budget = Math.max(0, Buffer.byteLength(message) - excess);
+    const { read } = new TextEncoder().encodeInto(message, new Uint8Array(budget));
+    message = message.slice(0, Math.min(read, message.length - 1));
+  }
 }
 
 interface Registered {
@@ -154,7 +173,7 @@ export class HostFunctionRegistry {
     try {
       outcome = this.finish(call, await started.value);
     } catch (error) {
-      outcome = this.failure(call.functionName, ErrorCode.HostFunctionFailed, errorMessage(error), error);
+      outcome = this.failure(call.functionName, ErrorCode.HostFunctionFailed, describeThrown(error), error);
     }
     return this.encode(call, outcome, capacityBytes, epoch);
   }
@@ -180,14 +199,19 @@ export class HostFunctionRegistry {
     try {
       return { value: entry.fn(...args.map((a) => a.value)) };
     } catch (error) {
-      return this.failure(name, ErrorCode.HostFunctionFailed, errorMessage(error), error);
+      return this.failure(name, ErrorCode.HostFunctionFailed, describeThrown(error), error);
     }
   }
 
   /** Checks what a host function returned against its declared type. */
   private finish(call: FunctionCallMessage, value: unknown): Outcome {
     const returns = call.returnType;
-    const problem = checkValue(returns, value);
+    let problem: string | undefined;
+    try {
+      problem = checkValue(returns, value);
+    } catch (error) {
+      problem = `its value could not be inspected: ${describeThrown(error)}`;
+    }
     if (problem !== undefined) {
       return this.failure(call.functionName, ErrorCode.HostFunctionFailed, `returned ${describeValue(value)} but is declared to return ${returns} (${problem})`);
     }
@@ -198,24 +222,25 @@ export class HostFunctionRegistry {
     return { code, error: new HostFunctionError(name, detail, cause === undefined ? undefined : { cause }) };
   }
 
-  /** Encodes the reply, records the failure (unless abandoned since `epoch`), and shrinks a reply that does not fit. */
+  /**
+   * Encodes the reply and records the failure (unless abandoned since
+   * `epoch`). The reply always fits `capacityBytes`: a result that does not
+   * becomes a `MessageTooLarge` error, and an error's message is cut to fit.
+   */
   private encode(call: FunctionCallMessage, outcome: Outcome, capacityBytes: number, epoch = this.epoch): Uint8Array {
     const current = epoch === this.epoch;
-    let result: CallResult = 'value' in outcome ? { ok: true, value: outcome.value } : this.fail(outcome, current);
-    let payload = encodeFunctionCallResult(result);
-    const frameSize = Abi.FRAME_HEADER_SIZE + payload.byteLength;
-    if (frameSize > capacityBytes) {
+    if ('value' in outcome) {
+      const payload = encodeFunctionCallResult({ ok: true, value: outcome.value });
+      const frameSize = Abi.FRAME_HEADER_SIZE + payload.byteLength;
+      if (frameSize <= capacityBytes) {
+        if (current) this.lastFailure = undefined;
+        return payload;
+      }
       const error = new MessageTooLargeError(`result of host function "${call.functionName}"`, frameSize, capacityBytes, 'inputSize');
-      result = this.fail({ code: ErrorCode.MessageTooLarge, error }, current);
-      payload = encodeFunctionCallResult(result);
-    } else if (result.ok && current) {
-      this.lastFailure = undefined;
+      outcome = { code: ErrorCode.MessageTooLarge, error };
     }
-    return payload;
+    if (current) this.lastFailure = outcome;
+    return encodeErrorReply(outcome, capacityBytes);
   }
 
-  private fail({ code, error }: Failure, record: boolean): CallResult & { ok: false } {
-    if (record) this.lastFailure = { error, code };
-    return { ok: false, code, message: error.message };
-  }
 }

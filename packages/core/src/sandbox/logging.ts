@@ -7,6 +7,7 @@
  */
 import { ConfigurationError } from '../errors.js';
 import { LogLevel, type LogRecord } from '../protocol/codec.js';
+import { neutraliseControls } from './safe-text.js';
 
 /** Lower-case names of {@link LogLevel} values, least to most severe. */
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'critical' | 'off';
@@ -52,10 +53,12 @@ export function formatLogRecord(record: LogRecord): string {
 /**
  * Writes records to the console: trace and debug to `console.debug`, info to
  * `console.info`, warn to `console.warn`, error and critical to `console.error`.
- * The logger a sandbox uses when `maxLogLevel` is set without a `logger`.
+ * Terminal control characters from the guest (other than tab and newline) are
+ * shown as escapes. The logger a sandbox uses when `maxLogLevel` is set without
+ * a `logger`.
  */
 export const consoleLogger: GuestLogger = (record) => {
-  const line = formatLogRecord(record);
+  const line = neutraliseControls(formatLogRecord(record));
   if (record.level <= LogLevel.Debug) console.debug(line);
   else if (record.level === LogLevel.Info) console.info(line);
   else if (record.level === LogLevel.Warn) console.warn(line);

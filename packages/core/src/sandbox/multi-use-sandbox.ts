@@ -32,6 +32,7 @@ import { DEFAULT_CONFIGURATION, parseTimeoutMs, resolveConfiguration, type Resol
 import { sha256Hex } from './guest-binary.js';
 import { GuestVm, hypervisorCall, RunCancelled, type ExitHandlers } from './guest-vm.js';
 import { InterruptHandle } from './interrupt-handle.js';
+import { describeThrown } from './safe-text.js';
 import { HostFunctionRegistry, type HostFunctionDefinitions } from './host-functions.js';
 import { parseLogLevel } from './logging.js';
 
@@ -80,6 +81,8 @@ export class MultiUseSandbox implements Disposable {
   private disposed = false;
   /** A guest run is in progress (sync or async). */
   private running = false;
+  /** Depth of user callbacks (host functions, print, logger) running inside a guest run. */
+  private inCallback = 0;
   /** `callAsync()` calls running or waiting in {@link queue}. */
   private asyncCalls = 0;
   /** Settles when the last queued `callAsync()` is done. */
@@ -98,8 +101,9 @@ export class MultiUseSandbox implements Disposable {
     const { print, logger, maxLogLevel } = config;
     this.timeoutMs = config.timeoutMs;
     this.exitHandlers = {
-      callHost: (call, capacityBytes) => this.hostFunctions.reply(call, capacityBytes),
-      callHostAsync: (call, capacityBytes) => this.hostFunctions.replyAsync(call, capacityBytes),
+      callHost: (call, capacityBytes) => this.inUserCode(() => this.hostFunctions.reply(call, capacityBytes)),
+      // Only the host function's synchronous part runs inside; its Promise is awaited outside.
+      callHostAsync: (call, capacityBytes) => this.inUserCode(() => this.hostFunctions.replyAsync(call, capacityBytes)),
       print: (text) => this.guardCallback('print', () => print(text)),
       log: (records: LogRecord[]) => {
         if (!logger) return;
@@ -199,12 +203,22 @@ export class MultiUseSandbox implements Disposable {
     return error;
   }
 
+  /** Runs user code on the guest's behalf; {@link dispose} refuses meanwhile. */
+  private inUserCode<T>(fn: () => T): T {
+    this.inCallback++;
+    try {
+      return fn();
+    } finally {
+      this.inCallback--;
+    }
+  }
+
   /** Calls a user callback; the first failure is kept for {@link runGuest} to throw. */
   private guardCallback(callback: 'print' | 'logger', fn: () => void): void {
     try {
-      fn();
+      this.inUserCode(fn);
     } catch (error) {
-      this.callbackFailure ??= new HostCallbackError(callback, error instanceof Error ? error.message : String(error), { cause: error });
+      this.callbackFailure ??= new HostCallbackError(callback, describeThrown(error), { cause: error });
     }
   }
 
@@ -336,9 +350,10 @@ export class MultiUseSandbox implements Disposable {
   /** @throws SandboxStateError when disposed, or while a call runs or is queued. */
   private assertIdle(action: string): void {
     if (this.disposed) throw new SandboxStateError(`cannot ${action}: the sandbox is disposed`);
-    if (this.running || this.asyncCalls > 0) {
-      throw new SandboxStateError(`cannot ${action}: a call is running or queued (await callAsync() first; a host function may not call its own sandbox)`);
+    if (this.inCallback > 0) {
+      throw new SandboxStateError(`cannot ${action} from inside this sandbox's own host function, print or logger: the sandbox is running a call (re-entrant use)`);
     }
+    if (this.running || this.asyncCalls > 0) throw new SandboxStateError(`cannot ${action}: a callAsync() is running or queued; await it first`);
   }
 
   /** Checks the call against the guest's declared signature and writes it to the input buffer. */
@@ -500,9 +515,14 @@ export class MultiUseSandbox implements Disposable {
    * Releases the VM and its memory. Idempotent. A running call is cancelled
    * (it throws GuestCancelledError, reason `'disposed'`) and the VM released
    * as soon as the guest has stopped; queued `callAsync()`s reject.
+   * @throws SandboxStateError from inside one of this sandbox's host functions,
+   *   `print` or `logger` (the call goes on; dispose after it returns).
    */
   dispose(): void {
     if (this.disposed) return;
+    if (this.inCallback > 0) {
+      throw new SandboxStateError('cannot dispose the sandbox from inside its own host function, print or logger: the call is still running; dispose after it returns');
+    }
     this.disposed = true;
     if (this.running) this.guest.cancel('disposed');
     else this.guest.dispose();

@@ -5,11 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { Abi, Ports } from '../../src/abi/generated.js';
 import {
-  GuestAbortedError, GuestExceptionError, GuestProtocolError, GuestUnknownPortError, HypervisorError, PoisonedSandboxError,
+  GuestAbortedError, GuestExceptionError, GuestProtocolError, GuestUnknownPortError, HostCallbackError, HostFunctionError, HypervisorError,
+  PoisonedSandboxError, SandboxStateError,
 } from '../../src/errors.js';
 import {
   decodeFunctionCallResult, encodeFunctionCall, encodeFunctionCallResult, encodeGuestFunctionDetails, ErrorCode,
 } from '../../src/protocol/codec.js';
+import type { MultiUseSandbox } from '../../src/sandbox/multi-use-sandbox.js';
 import { UninitializedSandbox } from '../../src/sandbox/uninitialized-sandbox.js';
 import { placeholderBinary, scriptedBackend, type ScriptedGuest } from '../support/scripted-backend.js';
 
@@ -171,5 +173,143 @@ describe('a hostile guest', () => {
       expect(() => UninitializedSandbox.create(placeholderBinary(), { backend }).evolve()).toThrow(GuestProtocolError);
       expect(backend.vms[0]?.disposed).toBe(true);
     }
+  });
+});
+
+describe('replies the host owes the guest always fit its input buffer', () => {
+  /** A guest whose `F` calls host function `name` (with no arguments) and returns the host's reply unchanged. */
+  const relayHostCall = (name: string): ScriptedGuest =>
+    guestWith(function* (ctx) {
+      ctx.writeOutput(encodeFunctionCall({ functionName: name, args: [], returnType: 'i32' }));
+      yield ctx.out(Ports.CALL_HOST);
+      const input = ctx.peb('inputGva');
+      ctx.writeOutput(ctx.memory.readBytes(input + 4, ctx.memory.readU32(input)));
+      yield ctx.out(Ports.HALT);
+    });
+
+  it('an unregistered host function whose name nearly fills the buffer gets its error reply, every time', () => {
+    // The output buffer (64 KiB) carries the name in; the input buffer (4 KiB) must carry the error out.
+    const name = 'N'.repeat(60_000);
+    const backend = scriptedBackend(relayHostCall(name));
+    const sandbox = UninitializedSandbox.create(placeholderBinary(), { backend, inputSize: 4096 }).evolve();
+    for (let i = 0; i < 3; i++) {
+      let error: unknown;
+      try {
+        sandbox.call('F', 'i32');
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'HL_ERR_HOST_FUNCTION_NOT_FOUND', functionName: name });
+      expect((error as Error).message.length).toBeLessThan(400);
+      expect(sandbox.poisoned).toBe(false);
+    }
+  });
+
+  it('a host function error whose message is larger than the buffer reaches the guest cut to fit', () => {
+    let seen: ReturnType<typeof decodeFunctionCallResult> | undefined;
+    const backend = scriptedBackend(guestWith(function* (ctx) {
+      ctx.writeOutput(encodeFunctionCall({ functionName: 'Loud', args: [], returnType: 'i32' }));
+      yield ctx.out(Ports.CALL_HOST);
+      const input = ctx.peb('inputGva');
+      seen = decodeFunctionCallResult(ctx.memory.readBytes(input + 4, ctx.memory.readU32(input)));
+      ctx.writeOutput(ok);
+      yield ctx.out(Ports.HALT);
+    }));
+    const u = UninitializedSandbox.create(placeholderBinary(), { backend, inputSize: 4096 });
+    u.register('Loud', { params: [], returns: 'i32' }, () => {
+      throw new Error('é'.repeat(100_000));
+    });
+    expect(u.evolve().call('F', 'i32')).toBe(7);
+    expect(seen).toMatchObject({ ok: false, code: ErrorCode.HostFunctionFailed });
+    expect(!seen!.ok && seen!.message).toMatch(/^host function "Loud" failed: é{1000,}$/);
+  });
+});
+
+describe('whatever user code throws becomes a typed error', () => {
+  const unprintable = [
+    ['Object.create(null)', () => Object.create(null) as unknown],
+    ['an object whose toString throws', () => ({ toString: () => { throw new Error('no'); } })],
+    ['an Error whose message getter throws', () => Object.defineProperty(new Error(), 'message', { get: () => { throw new Error('no'); } })],
+  ] as const;
+
+  it.each(unprintable)('a host function throwing %s', (_, make) => {
+    const backend = scriptedBackend(guestWith(function* (ctx) {
+      ctx.writeOutput(encodeFunctionCall({ functionName: 'Bad', args: [], returnType: 'i32' }));
+      yield ctx.out(Ports.CALL_HOST);
+      const input = ctx.peb('inputGva');
+      ctx.writeOutput(ctx.memory.readBytes(input + 4, ctx.memory.readU32(input)));
+      yield ctx.out(Ports.HALT);
+    }));
+    const u = UninitializedSandbox.create(placeholderBinary(), { backend });
+    u.register('Bad', { params: [], returns: 'i32' }, () => {
+      throw make();
+    });
+    const sandbox = u.evolve();
+    expect(() => sandbox.call('F', 'i32')).toThrow(HostFunctionError);
+    expect(() => sandbox.call('F', 'i32')).toThrow(/<unprintable value>/);
+  });
+
+  it.each(unprintable)('a print callback throwing %s', (_, make) => {
+    const backend = scriptedBackend(guestWith(function* (ctx) {
+      ctx.writeOutput(new TextEncoder().encode('hi'));
+      yield ctx.out(Ports.DEBUG_PRINT);
+      ctx.writeOutput(ok);
+      yield ctx.out(Ports.HALT);
+    }));
+    const sandbox = UninitializedSandbox.create(placeholderBinary(), {
+      backend,
+      print: () => {
+        throw make();
+      },
+    }).evolve();
+    expect(() => sandbox.call('F', 'i32')).toThrow(HostCallbackError);
+  });
+
+  it('a host function returning a Proxy that throws on inspection', () => {
+    const hostile = new Proxy({}, { get: () => { throw new Error('trap'); }, getPrototypeOf: () => { throw new Error('trap'); } });
+    const backend = scriptedBackend(guestWith(function* (ctx) {
+      ctx.writeOutput(encodeFunctionCall({ functionName: 'Proxy', args: [], returnType: 'i32' }));
+      yield ctx.out(Ports.CALL_HOST);
+      const input = ctx.peb('inputGva');
+      ctx.writeOutput(ctx.memory.readBytes(input + 4, ctx.memory.readU32(input)));
+      yield ctx.out(Ports.HALT);
+    }));
+    const u = UninitializedSandbox.create(placeholderBinary(), { backend });
+    u.register('Proxy', { params: [], returns: 'i32' }, () => hostile as never);
+    expect(() => u.evolve().call('F', 'i32')).toThrow(HostFunctionError);
+  });
+});
+
+describe('re-entrant use from a host function', () => {
+  /** `F` calls host `Inner` then returns 7. */
+  const callsInner = guestWith(function* (ctx) {
+    ctx.writeOutput(encodeFunctionCall({ functionName: 'Inner', args: [], returnType: 'void' }));
+    yield ctx.out(Ports.CALL_HOST);
+    ctx.writeOutput(ok);
+    yield ctx.out(Ports.HALT);
+  });
+
+  it.each([
+    ['call()', (s: MultiUseSandbox) => s.call('F', 'i32')],
+    ['dispose()', (s: MultiUseSandbox) => s.dispose()],
+    ['snapshot()', (s: MultiUseSandbox) => s.snapshot()],
+  ])('%s is refused with a SandboxStateError, and the outer call completes', (_, use) => {
+    let inner: unknown;
+    let self: MultiUseSandbox | undefined;
+    const backend = scriptedBackend(callsInner);
+    const u = UninitializedSandbox.create(placeholderBinary(), { backend });
+    u.register('Inner', { params: [], returns: 'void' }, () => {
+      try {
+        use(self!);
+      } catch (error) {
+        inner = error;
+      }
+    });
+    self = u.evolve();
+    expect(self.call('F', 'i32')).toBe(7);
+    expect(inner).toBeInstanceOf(SandboxStateError);
+    expect((inner as Error).message).toMatch(/from inside this sandbox's own host function|from inside its own host function/);
+    expect(self.poisoned).toBe(false);
+    expect(self.call('F', 'i32')).toBe(7);
   });
 });
