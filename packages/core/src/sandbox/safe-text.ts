@@ -33,7 +33,6 @@ export function excerptName(name: string): string {
  * C0 controls other than tab and newline, DEL, C1 controls, and the Unicode
  * bidirectional overrides and isolates (which reorder what a terminal shows).
  */
-// eslint-disable-next-line no-control-regex
 const UNSAFE_ON_TERMINAL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
