@@ -17,7 +17,7 @@ export {
   BACKEND_ENV_VAR, BACKEND_PACKAGES, checkHypervisor, discoverBackend, isHypervisorPresent,
   type DiscoveryOptions, type HypervisorAvailability, type PackageLoader,
 } from './backend/discover.js';
-export { DEFAULT_CONFIGURATION, MAX_TIMEOUT_MS, type PrintFunction, type SandboxConfiguration } from './sandbox/config.js';
+export { DEFAULT_CONFIGURATION, DEFAULT_MAX_MEMORY_SIZE, MAX_TIMEOUT_MS, type PrintFunction, type SandboxConfiguration } from './sandbox/config.js';
 export { GuestBinary } from './sandbox/guest-binary.js';
 export { parseElf, readElfSymbols, type ElfImage, type ElfSymbol } from './mem/elf-loader.js';
 export {

@@ -8,6 +8,12 @@
  * lengths cannot overflow, and every failure is an `InvalidGuestBinaryError`
  * saying what is wrong. Structure definitions: System V ABI gABI "Object
  * Files" chapter and the x86-64 psABI ("Relocation Types").
+ *
+ * Work is bounded too: parsing takes O(n log n) time in the number of
+ * program headers and relocations, each capped (MAX_PROGRAM_HEADERS,
+ * MAX_RELOCATIONS), and reading symbols reads a bounded number of name bytes
+ * (MAX_SYMBOLS, MAX_SYMBOL_NAME_SIZE, MAX_SYMBOL_NAMES_SIZE), so a crafted
+ * file of a few megabytes can neither stall the host nor exhaust its heap.
  */
 import { ConfigurationError, InvalidGuestBinaryError } from '../errors.js';
 import { MAX_GUEST_MEMORY_SIZE, PAGE_SIZE } from './layout.js';
@@ -121,6 +127,40 @@ const RELOCATION_NAMES: Readonly<Record<number, string>> = {
   21: 'R_X86_64_DTPOFF32', 22: 'R_X86_64_GOTTPOFF', 23: 'R_X86_64_TPOFF32', 24: 'R_X86_64_PC64',
   25: 'R_X86_64_GOTOFF64', 26: 'R_X86_64_GOTPC32', 37: 'R_X86_64_IRELATIVE', 38: 'R_X86_64_RELATIVE64',
 };
+
+/**
+ * Most program headers (`e_phnum`) a guest binary may have. Linkers emit
+ * about ten (the Rust and C fixture guests have 10 and 8), and Linux's own
+ * loader refuses a table larger than one 4 KiB page, 73 entries
+ * (fs/binfmt_elf.c, `load_elf_phdrs`, v4.x). The cap bounds the work of
+ * checking segments against each other and against the entry point.
+ */
+export const MAX_PROGRAM_HEADERS = 256;
+
+/**
+ * Most `Elf64_Rela` entries (including `R_X86_64_NONE`) in the relocation
+ * table: 1 Mi, a 24 MiB table. The fixture guests have 32 and 478; a binary
+ * with this many pointers in its data would be hundreds of megabytes. Each
+ * one becomes an {@link ElfRelocation} object, so the cap also bounds memory.
+ */
+export const MAX_RELOCATIONS = 1 << 20;
+
+/**
+ * Most entries in the symbol table (`.symtab`) {@link readElfSymbols} reads:
+ * 1 Mi. The fixture guests have fewer than 500; large programs tens of
+ * thousands.
+ */
+export const MAX_SYMBOLS = 1 << 20;
+
+/** Longest symbol name {@link readElfSymbols} reads, in bytes without the NUL: 64 KiB (long C++ and Rust names are a few KiB). */
+export const MAX_SYMBOL_NAME_SIZE = 64 * 1024;
+
+/**
+ * Most bytes of symbol names {@link readElfSymbols} reads in total: 32 MiB,
+ * which bounds the strings it returns however many symbols share or overlap
+ * their names. The fixture guests' string tables are under 30 KiB.
+ */
+export const MAX_SYMBOL_NAMES_SIZE = 32 * 1024 * 1024;
 
 const PAGE = BigInt(PAGE_SIZE);
 const MAX_IMAGE_SIZE = BigInt(MAX_GUEST_MEMORY_SIZE);
@@ -251,7 +291,8 @@ function flagsText(flags: number): string {
  *   `R_X86_64_RELATIVE` RELA relocations), or when any header, segment or
  *   table is truncated, misaligned, overlapping or out of range, a segment is
  *   both writable and executable, or the entry point is not in an executable
- *   segment.
+ *   segment, or it has more than {@link MAX_PROGRAM_HEADERS} program headers
+ *   or {@link MAX_RELOCATIONS} relocations.
  * @example
  * const image = parseElf(readFileSync('guest.elf'));
  */
@@ -273,6 +314,9 @@ export function parseElf(bytes: Uint8Array): ElfImage {
   }
   if (header.phnum === 0) fail('no program headers');
   if (header.phnum === PN_XNUM) fail('too many program headers (PN_XNUM extended numbering is not supported)');
+  if (header.phnum > MAX_PROGRAM_HEADERS) {
+    fail(`has ${header.phnum} program headers; at most ${MAX_PROGRAM_HEADERS} (MAX_PROGRAM_HEADERS) are accepted`);
+  }
   if (header.phentsize !== ELF64_PHDR_SIZE) {
     fail(`program header entry size is ${header.phentsize} bytes (expected ${ELF64_PHDR_SIZE})`);
   }
@@ -411,6 +455,10 @@ function readRelocations(
   if (tableSize % BigInt(ELF64_RELA_SIZE) !== 0n) {
     fail(`DT_RELASZ (${tableSize}) is not a multiple of the ${ELF64_RELA_SIZE}-byte entry size`);
   }
+  const entries = tableSize / BigInt(ELF64_RELA_SIZE);
+  if (entries > BigInt(MAX_RELOCATIONS)) {
+    fail(`relocation table (DT_RELASZ ${tableSize}) has ${entries} entries; at most ${MAX_RELOCATIONS} (MAX_RELOCATIONS) are accepted`);
+  }
   // DT_RELA is a link-time address; find the file bytes that back it.
   const holder = loads.find((l) => tableVaddr >= l.vaddr && tableVaddr + tableSize <= l.vaddr + l.filesz);
   if (!holder) {
@@ -418,7 +466,7 @@ function readRelocations(
   }
   const tableOffset = reader.range(holder.offset + (tableVaddr - holder.vaddr), tableSize, 'relocation table');
   const relocations: ElfRelocation[] = [];
-  const relocationCount = Number(tableSize) / ELF64_RELA_SIZE;
+  const relocationCount = Number(entries);
   for (let i = 0; i < relocationCount; i++) {
     const at = tableOffset + i * ELF64_RELA_SIZE;
     const rOffset = reader.u64(at);
@@ -431,13 +479,36 @@ function readRelocations(
       );
     }
     const offset = rOffset - vaddrBase;
-    const target = offset >= 0n && offset <= MAX_IMAGE_SIZE
-      ? segments.find((s) => offset >= BigInt(s.offset) && offset + 8n <= BigInt(s.offset + s.memSize))
-      : undefined;
-    if (!target) fail(`relocation ${i} writes 8 bytes at ${hex(rOffset)}, outside the loaded segments`);
-    relocations.push(Object.freeze({ offset: Number(offset), addend: reader.i64(at + 16) }));
+    const imageOffset = offset >= 0n && offset <= MAX_IMAGE_SIZE ? Number(offset) : -1;
+    const target = imageOffset >= 0 ? segmentAt(segments, imageOffset) : undefined;
+    if (!target || imageOffset + 8 > target.offset + target.memSize) {
+      fail(`relocation ${i} writes 8 bytes at ${hex(rOffset)}, outside the loaded segments`);
+    }
+    relocations.push(Object.freeze({ offset: imageOffset, addend: reader.i64(at + 16) }));
   }
   return relocations;
+}
+
+/**
+ * The segment that starts last at or below image offset `offset`, by binary
+ * search: `segments` are in address order and never share a page (parseElf
+ * checks both), so it is the only one that can contain `offset`.
+ */
+function segmentAt(segments: readonly ElfSegment[], offset: number): ElfSegment | undefined {
+  let low = 0;
+  let high = segments.length - 1;
+  let found: ElfSegment | undefined;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const segment = segments[middle]!;
+    if (segment.offset <= offset) {
+      found = segment;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  return found;
 }
 
 /**

@@ -122,6 +122,14 @@ function hex(value: number): string {
   return `0x${value.toString(16)}`;
 }
 
+/** A cap on a layout's total size that a user option sets. */
+export interface MemoryLimit {
+  /** The most bytes the layout may need. */
+  readonly bytes: number;
+  /** The option that set it, named in the error. */
+  readonly option: string;
+}
+
 /**
  * Where every area of guest memory lives, in the order and with the access
  * docs/abi.md ("Memory map") gives; that table is the one diagram of the map.
@@ -252,11 +260,12 @@ export class MemoryLayout {
    *   number of bytes within {@link LAYOUT_SIZE_LIMITS}, when the image
    *   segments do not fit the image, or when the total would exceed
    *   {@link MAX_GUEST_MEMORY_SIZE} (the option named is then the largest area).
+   * @param limit - a smaller cap than {@link MAX_GUEST_MEMORY_SIZE}, set by a user option
    * @example
    * const layout = MemoryLayout.compute({ imageSize: image.imageSize, imageSegments: image.segments,
    *   inputSize: 65536, outputSize: 65536, logSize: 16384, heapSize: 1 << 20, stackSize: 1 << 18, initDataSize: 0 });
    */
-  static compute(options: MemoryLayoutOptions): MemoryLayout {
+  static compute(options: MemoryLayoutOptions, limit?: MemoryLimit): MemoryLayout {
     if (typeof options !== 'object' || options === null) {
       throw new ConfigurationError('options', `expected the memory layout sizes as an object, got ${String(options)}`);
     }
@@ -271,14 +280,16 @@ export class MemoryLayout {
     }
     checkImageSegments(options.imageSegments, pageCeil(options.imageSize));
     const layout = new MemoryLayout(options);
-    if (layout.totalSize > MAX_GUEST_MEMORY_SIZE) {
+    const maxBytes = Math.min(limit?.bytes ?? MAX_GUEST_MEMORY_SIZE, MAX_GUEST_MEMORY_SIZE);
+    if (layout.totalSize > maxBytes) {
       const [largest] = sizes.reduce((a, b) => (b[1] > a[1] ? b : a));
       const listed = sizes.filter(([, size]) => size > 0).map(([name, size]) => `${name} ${size}`).join(', ');
-      throw new ConfigurationError(
-        largest,
-        `guest memory would need ${layout.totalSize} bytes (${listed}, plus ${layout.totalSize - sizes.reduce((sum, [, s]) => sum + s, 0)} bytes of system areas), ` +
-          `more than the maximum of ${MAX_GUEST_MEMORY_SIZE}; lower ${largest}`,
-      );
+      const systemBytes = layout.totalSize - sizes.reduce((sum, [, s]) => sum + s, 0);
+      const needs = `guest memory would need ${layout.totalSize} bytes (${listed}, plus ${systemBytes} bytes of system areas)`;
+      if (limit !== undefined && limit.bytes < MAX_GUEST_MEMORY_SIZE) {
+        throw new ConfigurationError(limit.option, `${needs}, more than ${limit.option} (${limit.bytes}); raise ${limit.option} or lower ${largest}`);
+      }
+      throw new ConfigurationError(largest, `${needs}, more than the maximum of ${MAX_GUEST_MEMORY_SIZE}; lower ${largest}`);
     }
     Object.freeze(layout);
     return layout;

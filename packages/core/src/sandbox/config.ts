@@ -25,6 +25,15 @@ export interface SandboxConfiguration {
   /** Area where the guest batches log records between exits. Default 16 KiB. */
   logSize?: number;
   /**
+   * The most guest memory the sandbox may have, in bytes: the guest binary's
+   * image (which the binary itself sizes, `.bss` included) plus every area
+   * above. A guest that would need more fails to load with a
+   * `ConfigurationError` naming this option. Memory the guest never touches
+   * costs nothing, so this bounds what a guest can make the host commit.
+   * Default {@link DEFAULT_MAX_MEMORY_SIZE} (256 MiB); at most 1 GiB.
+   */
+  maxMemorySize?: number;
+  /**
    * Where guest prints go, as the exact text the guest printed. Default: the
    * host's standard output, with terminal control characters other than tab
    * and newline shown as escapes (`\x1b`), so a guest cannot drive the
@@ -79,7 +88,14 @@ export interface ResolvedConfiguration {
   readonly backend: BackendName | Backend | undefined;
   /** Undefined for no limit. */
   readonly timeoutMs: number | undefined;
+  readonly maxMemorySize: number;
 }
+
+/** The largest `maxMemorySize` accepted: the 1 GiB guest address space. */
+const MAX_MEMORY_SIZE_LIMIT = 1024 * 1024 * 1024;
+
+/** Default of the `maxMemorySize` option, in bytes: 256 MiB. */
+export const DEFAULT_MAX_MEMORY_SIZE = 256 * 1024 * 1024;
 
 /** The longest time limit accepted, in milliseconds (as `setTimeout`'s): about 24.8 days. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -108,7 +124,7 @@ export const DEFAULT_CONFIGURATION = {
 } as const;
 
 const SIZE_OPTIONS = Object.keys(DEFAULT_CONFIGURATION) as (keyof typeof DEFAULT_CONFIGURATION)[];
-const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'logger', 'maxLogLevel', 'initData', 'backend', 'timeoutMs']);
+const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'logger', 'maxLogLevel', 'initData', 'backend', 'timeoutMs', 'maxMemorySize']);
 
 /** Writes guest text to standard output with terminal control characters made visible. */
 const defaultPrint: PrintFunction = (text) => {
@@ -152,5 +168,9 @@ export function resolveConfiguration(config: SandboxConfiguration = {}): Resolve
     throw new ConfigurationError('backend', 'expected "kvm", "mshv", "whp" or a backend object');
   }
   const timeoutMs = parseTimeoutMs(config.timeoutMs, 'timeoutMs');
-  return { ...sizes, print: config.print ?? defaultPrint, logger, maxLogLevel, initData, backend, timeoutMs };
+  const maxMemorySize: unknown = config.maxMemorySize ?? DEFAULT_MAX_MEMORY_SIZE;
+  if (typeof maxMemorySize !== 'number' || !Number.isSafeInteger(maxMemorySize) || maxMemorySize <= 0 || maxMemorySize > MAX_MEMORY_SIZE_LIMIT) {
+    throw new ConfigurationError('maxMemorySize', `expected a whole number of bytes from 1 to ${MAX_MEMORY_SIZE_LIMIT}, got ${String(maxMemorySize)}`);
+  }
+  return { ...sizes, print: config.print ?? defaultPrint, logger, maxLogLevel, initData, backend, timeoutMs, maxMemorySize };
 }

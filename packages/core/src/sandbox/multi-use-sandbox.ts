@@ -494,7 +494,7 @@ export class MultiUseSandbox implements Disposable {
     const registry = new HostFunctionRegistry();
     for (const [name, definition] of Object.entries(hostFunctions)) registry.register(name, definition?.signature, definition?.fn);
     checkHostFunctions(state, registry.signatures());
-    const layout = MemoryLayout.compute(state.layout);
+    const layout = MemoryLayout.compute(state.layout, { bytes: config.maxMemorySize, option: 'maxMemorySize' });
     const vm = hypervisorCall('create the VM', () => backend.createVm({ memorySize: layout.totalSize, memory }));
     try {
       checkVm(state, backend.name, vm.xsaveEnabled);

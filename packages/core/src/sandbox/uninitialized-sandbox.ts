@@ -32,7 +32,8 @@ export class UninitializedSandbox {
   /**
    * Checks the configuration, lays out guest memory and picks a backend.
    * No VM exists until {@link evolve}.
-   * @throws ConfigurationError for an invalid option.
+   * @throws ConfigurationError for an invalid option, or when the guest would
+   *   need more memory than `maxMemorySize` (its image included).
    * @throws BackendUnavailableError when no hypervisor backend is usable.
    * @example
    * const u = UninitializedSandbox.create(GuestBinary.fromFile('guest.elf'), { heapSize: 4 << 20 });
@@ -49,7 +50,7 @@ export class UninitializedSandbox {
       stackSize: resolved.stackSize,
       initDataSize: resolved.initData.length,
     };
-    const layout = MemoryLayout.compute(layoutOptions);
+    const layout = MemoryLayout.compute(layoutOptions, { bytes: resolved.maxMemorySize, option: 'maxMemorySize' });
     const backend = discoverBackend({ choice: resolved.backend });
     return new UninitializedSandbox(binary, resolved, normalizeLayoutOptions(layoutOptions), layout, backend);
   }
