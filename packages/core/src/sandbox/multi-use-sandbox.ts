@@ -469,7 +469,8 @@ export class MultiUseSandbox implements Disposable {
    * @throws SnapshotMismatchError when `options` change the configuration (`configuration`),
    *   the host functions do not cover the snapshot's (`host-functions`), or the backend
    *   or CPU cannot load its state (`backend`, `cpu`).
-   * @throws ConfigurationError for an invalid option; InvalidHostFunctionError for a bad host function.
+   * @throws ConfigurationError for an invalid option, or a snapshot larger than `maxMemorySize`;
+   *   InvalidHostFunctionError for a bad host function.
    * @throws HypervisorError when the backend fails to create the VM.
    * @example
    * using warm = sandbox.snapshot();
