@@ -555,9 +555,16 @@ export function loadElf(image: ElfImage, bytes: Uint8Array, memory: Uint8Array, 
 /**
  * Reads function and data symbols from the binary's symbol table (`.symtab`),
  * sorted by address, for turning guest addresses into names. A stripped
- * binary gives an empty list.
- * @throws InvalidGuestBinaryError when the file is not a 64-bit x86-64 ELF or
- *   its section headers, symbol table or string table are truncated.
+ * binary gives an empty list. The bytes read are bounded: at most
+ * {@link MAX_SYMBOLS} table entries, names of at most
+ * {@link MAX_SYMBOL_NAME_SIZE} bytes and {@link MAX_SYMBOL_NAMES_SIZE} bytes
+ * of names in all.
+ * @throws InvalidGuestBinaryError when the file is not a 64-bit x86-64 ELF;
+ *   its section headers, symbol table or string table are truncated; the
+ *   string table does not end with a NUL; a name lies outside it; or a limit
+ *   above is exceeded.
+ * @example
+ * const names = readElfSymbols(readFileSync('guest.elf')).filter((s) => s.kind === 'function');
  */
 export function readElfSymbols(bytes: Uint8Array): ElfSymbol[] {
   if (!(bytes instanceof Uint8Array)) fail(`expected the file's bytes as a Uint8Array, got ${typeof bytes}`);
@@ -580,22 +587,41 @@ export function readElfSymbols(bytes: Uint8Array): ElfSymbol[] {
   if (!symtab) return [];
   if (symtab.link >= header.shnum) fail(`symbol table links to string table section ${symtab.link}, which does not exist`);
   const strtab = section(symtab.link);
+  const entries = symtab.size / BigInt(ELF64_SYM_SIZE);
+  if (entries > BigInt(MAX_SYMBOLS)) {
+    fail(`symbol table (${symtab.size} bytes) has ${entries} entries; at most ${MAX_SYMBOLS} (MAX_SYMBOLS) are read`);
+  }
+  const count = Number(entries);
   const symbolsAt = reader.range(symtab.offset, symtab.size, 'symbol table');
   const stringsAt = reader.range(strtab.offset, strtab.size, 'symbol string table');
   const stringsEnd = stringsAt + Number(strtab.size);
+  // gABI "String Table": the last byte is NUL, so every name ends inside the table.
+  if (stringsEnd > stringsAt && bytes[stringsEnd - 1] !== 0) {
+    fail(`symbol string table (${strtab.size} bytes) does not end with a NUL byte, so its last name is unterminated`);
+  }
   const decoder = new TextDecoder();
   const symbols: ElfSymbol[] = [];
-  const count = Math.floor(Number(symtab.size) / ELF64_SYM_SIZE);
+  let namesSize = 0;
   for (let i = 0; i < count; i++) {
     const at = symbolsAt + i * ELF64_SYM_SIZE;
     const type = reader.u8(at + 4) & 0xf;
     if ((type !== STT_FUNC && type !== STT_OBJECT) || reader.u16(at + 6) === SHN_UNDEF) continue;
     const nameAt = stringsAt + reader.u32(at);
     if (nameAt >= stringsEnd) fail(`symbol ${i}'s name is outside the string table`);
-    let nameEnd = nameAt;
-    while (nameEnd < stringsEnd && bytes[nameEnd] !== 0) nameEnd++;
+    // Ends at the table's final NUL at the latest; scanning stops at the first over-long name.
+    const nameSize = bytes.indexOf(0, nameAt) - nameAt;
+    if (nameSize > MAX_SYMBOL_NAME_SIZE) {
+      fail(`symbol ${i}'s name is ${nameSize} bytes long; at most ${MAX_SYMBOL_NAME_SIZE} (MAX_SYMBOL_NAME_SIZE) are read`);
+    }
+    namesSize += nameSize;
+    if (namesSize > MAX_SYMBOL_NAMES_SIZE) {
+      fail(
+        `symbol names add up to ${namesSize} bytes by symbol ${i} of ${count}; ` +
+          `at most ${MAX_SYMBOL_NAMES_SIZE} (MAX_SYMBOL_NAMES_SIZE) are read`,
+      );
+    }
     symbols.push({
-      name: decoder.decode(bytes.subarray(nameAt, nameEnd)),
+      name: decoder.decode(bytes.subarray(nameAt, nameAt + nameSize)),
       value: reader.u64(at + 8),
       size: reader.u64(at + 16),
       kind: type === STT_FUNC ? 'function' : 'object',
