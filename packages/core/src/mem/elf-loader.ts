@@ -141,16 +141,18 @@ export const MAX_PROGRAM_HEADERS = 256;
  * Most `Elf64_Rela` entries (including `R_X86_64_NONE`) in the relocation
  * table: 1 Mi, a 24 MiB table. The fixture guests have 32 and 478; a binary
  * with this many pointers in its data would be hundreds of megabytes. Each
- * one becomes an {@link ElfRelocation} object, so the cap also bounds memory.
+ * one becomes an {@link ElfRelocation} object (about 95 bytes of heap), so
+ * the cap also bounds memory, near 100 MB.
  */
 export const MAX_RELOCATIONS = 1 << 20;
 
 /**
  * Most entries in the symbol table (`.symtab`) {@link readElfSymbols} reads:
- * 1 Mi. The fixture guests have fewer than 500; large programs tens of
- * thousands.
+ * 512 Ki (a 12 MiB table). The fixture guests have fewer than 500; large
+ * programs tens of thousands. Each symbol read costs about 170 bytes of heap,
+ * so this bounds the result near 90 MB, as MAX_RELOCATIONS bounds parseElf's.
  */
-export const MAX_SYMBOLS = 1 << 20;
+export const MAX_SYMBOLS = 1 << 19;
 
 /** Longest symbol name {@link readElfSymbols} reads, in bytes without the NUL: 64 KiB (long C++ and Rust names are a few KiB). */
 export const MAX_SYMBOL_NAME_SIZE = 64 * 1024;
