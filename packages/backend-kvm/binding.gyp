@@ -5,13 +5,18 @@
       "sources": [
         "src/native/addon.cc",
         "src/native/convert.cc",
+        "src/native/event_channel.cc",
         "src/native/guest_memory.cc",
+        "src/native/kick_signal.cc",
         "src/native/kvm.cc",
         "src/native/memory_image.cc",
+        "src/native/run_control.cc",
         "src/native/snapshot_memory.cc",
         "src/native/throw.cc",
         "src/native/vcpu_fd.cc",
-        "src/native/vm_fd.cc"
+        "src/native/vcpu_thread.cc",
+        "src/native/vm_fd.cc",
+        "src/native/watchdog.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

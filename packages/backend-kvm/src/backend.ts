@@ -4,9 +4,11 @@
  * uses only core's types, so the two never form a runtime cycle.
  */
 import { constants as bufferConstants } from 'node:buffer';
+import { isMainThread } from 'node:worker_threads';
 import type {
-  Backend, BackendStatus, BackendUnavailableReason, MemorySnapshot, VirtualMachine, VmOptions,
+  Backend, BackendStatus, BackendUnavailableReason, CancelReason, CancelToken, MemorySnapshot, VirtualMachine, VmOptions,
 } from '@hyperlight-ts/core';
+import { cancelReasonCode } from './kvm-call-guard.js';
 import { KVM } from './kvm-constants.js';
 import { KvmVirtualMachine } from './kvm-virtual-machine.js';
 import { loadNative } from './load-native.js';
@@ -179,7 +181,9 @@ function createVm(options: VmOptions): VirtualMachine {
   try {
     vm = kvm.createVm();
     vm.setUserMemoryRegion({ slot: 0, baseGpa: 0, memory });
-    vcpu = vm.createVcpu(0);
+    // On a worker, the addon's watchdog interrupts long runs now and then so
+    // that worker.terminate() can take effect (see src/native/watchdog.h).
+    vcpu = vm.createVcpu(0, { workerThread: !isMainThread });
     // Without a CPUID table the guest's `cpuid` answers zeros.
     vcpu.setCpuid2(supportedCpuid);
     const xsaveEnabled = hasXcrs && enableXsave(vcpu, supportedCpuid);
@@ -262,6 +266,27 @@ function mapSnapshotFile(fd: number, offset: number, size: number): MemorySnapsh
   return loadNative().mapSnapshotFile(fd, offset, size);
 }
 
+/**
+ * Cancels the open call of the VM `token` names (its `callGuard.token`), from
+ * any thread of this process: the addon and its registry of VMs are shared by
+ * every worker that loads this package. The first reason wins.
+ * @returns false when the VM is gone, no call is open, it was already
+ *   cancelled, or the token is not one of this backend's.
+ * @throws TypeError (`ERR_INVALID_ARG_TYPE`) for a reason that is not a CancelReason.
+ */
+function cancelCall(token: CancelToken, reason: CancelReason): boolean {
+  const code = cancelReasonCode(reason);
+  const id = (token as Partial<CancelToken> | null | undefined)?.id;
+  if (token?.backend !== 'kvm' || typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) return false;
+  let addon: NativeAddon;
+  try {
+    addon = loadNative();
+  } catch {
+    return false; // no addon, so no VM of this backend exists in this process
+  }
+  return addon.cancelCall(id, code);
+}
+
 function validMemorySize(memorySize: unknown): number {
   if (
     typeof memorySize !== 'number' ||
@@ -302,4 +327,5 @@ export const backend: Backend = {
   check: () => checkKvm(),
   createVm,
   mapSnapshotFile,
+  cancelCall,
 };

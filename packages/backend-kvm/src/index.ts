@@ -10,7 +10,9 @@
  * console.log(backend.check()); // { usable: true, detail: 'KVM API 12 on /dev/kvm' }
  */
 export { backend, KVM_DEVICE_PATH } from './backend.js';
-export { KvmVirtualMachine, DISPOSED_ERROR_CODE } from './kvm-virtual-machine.js';
+export { KvmVirtualMachine, DISPOSED_ERROR_CODE, RUN_PENDING_ERROR_CODE } from './kvm-virtual-machine.js';
+export { KvmCallGuard, cancelReasonCode, type CallGuardVcpu } from './kvm-call-guard.js';
+export { CALL_STATE, CANCEL_REASON_CODES } from './call-state.js';
 export { loadNative, NATIVE_LOAD_ERROR_CODE } from './load-native.js';
 export { KVM } from './kvm-constants.js';
 export { RUN_BLOCK, REGISTER_NAMES } from './run-block.js';

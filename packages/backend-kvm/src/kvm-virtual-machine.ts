@@ -5,11 +5,19 @@
  * ioctl and `run` is one call into the addon.
  *
  *   created --run()--> exited --run()--> ... --dispose()--> disposed (every method throws)
+ *   exited --runAsync()--> pending (only callGuard and dispose) --promise settles--> exited
+ *   pending --dispose()--> run stopped, thread joined, promise resolves `cancelled`
+ *
+ * Cancels ({@link KvmCallGuard}) land in the vCPU's call-state word; `run`
+ * looks at it before entering the guest and after every interrupted
+ * `KVM_RUN`, and re-enters after interruptions that carry no reason.
  *
  * Memory: own memfd --snapshotMemory()--> copy-on-write over that snapshot
  * --restoreMemory(it)--> private pages discarded (see GuestMemory in native.ts).
  */
 import type { MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '@hyperlight-ts/core';
+import { CALL_STATE } from './call-state.js';
+import { KvmCallGuard } from './kvm-call-guard.js';
 import { KVM, KVM_EXIT_NAMES, KVM_INTERNAL_ERROR_NAMES } from './kvm-constants.js';
 import type { GuestMemory, SnapshotMemory, VcpuFd, VmFd } from './native.js';
 import { RUN_BLOCK } from './run-block.js';
@@ -17,9 +25,17 @@ import { RUN_BLOCK } from './run-block.js';
 /** Error `code` of every use of a disposed object. */
 export const DISPOSED_ERROR_CODE = 'ERR_HYPERLIGHT_DISPOSED';
 
+/** Error `code` of every use of a VM (other than `callGuard` and `dispose`) while a `runAsync` is pending. */
+export const RUN_PENDING_ERROR_CODE = 'ERR_HYPERLIGHT_RUN_PENDING';
+
 const HALT: VmExit = Object.freeze({ kind: 'halt' });
 const SHUTDOWN: VmExit = Object.freeze({ kind: 'shutdown' });
-const INTERRUPTED: VmExit = Object.freeze({ kind: 'interrupted' });
+const CANCELLED: VmExit = Object.freeze({ kind: 'cancelled' });
+
+interface PendingRun {
+  readonly resolve: (exit: VmExit) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /** The native objects a {@link KvmVirtualMachine} owns, created by `backend.createVm`. */
 export interface KvmVirtualMachineParts {
@@ -38,6 +54,8 @@ export class KvmVirtualMachine implements VirtualMachine {
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled: boolean;
   readonly availableTss: boolean;
+  /** Brackets guest calls so they can be cancelled from any thread or by a timeout. */
+  readonly callGuard: KvmCallGuard;
   readonly #guestMemory: GuestMemory;
   readonly #vm: VmFd;
   readonly #vcpu: VcpuFd;
@@ -45,8 +63,12 @@ export class KvmVirtualMachine implements VirtualMachine {
   readonly #words: BigUint64Array;
   /** The run block as uint32 words (exit reason and 32-bit exit fields). */
   readonly #halfWords: Uint32Array;
+  /** The call-state word (the call guard's view of it too). */
+  readonly #callState: Uint32Array;
   /** The run block holds registers written by setRegisters() that the vCPU has not loaded. */
   #registersPending = false;
+  /** The runAsync() in progress. */
+  #pending: PendingRun | undefined;
   #disposed = false;
 
   /** Takes ownership of `parts`; use `backend.createVm()` instead. */
@@ -60,6 +82,8 @@ export class KvmVirtualMachine implements VirtualMachine {
     const block = parts.vcpu.runBlock;
     this.#words = new BigUint64Array(block, 0, RUN_BLOCK.size / 8);
     this.#halfWords = new Uint32Array(block, 0, RUN_BLOCK.size / 4);
+    this.#callState = new Uint32Array(parts.vcpu.callState);
+    this.callGuard = new KvmCallGuard(parts.vcpu, this.#callState);
   }
 
   /**
@@ -67,7 +91,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; a system error when the ioctl fails.
    */
   getSpecialRegisters(): SpecialRegisters {
-    this.#assertLive('getSpecialRegisters');
+    this.#assertIdle('getSpecialRegisters');
     return this.#vcpu.getSregs();
   }
 
@@ -78,7 +102,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    * @throws TypeError/RangeError for a malformed field; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   setSpecialRegisters(sregs: SpecialRegisters): void {
-    this.#assertLive('setSpecialRegisters');
+    this.#assertIdle('setSpecialRegisters');
     this.#vcpu.stageSregs(sregs);
   }
 
@@ -87,7 +111,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   getRegisters(): Registers {
-    this.#assertLive('getRegisters');
+    this.#assertIdle('getRegisters');
     const w = this.#words;
     const i = RUN_BLOCK.regsU64;
     // A literal (not a loop over names) keeps one object shape and no dictionary mode.
@@ -106,7 +130,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    * @throws TypeError when a field is not a bigint; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   setRegisters(regs: Registers): void {
-    this.#assertLive('setRegisters');
+    this.#assertIdle('setRegisters');
     this.#writeRegisters(regs);
     this.#registersPending = true;
   }
@@ -116,7 +140,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; a system error when the ioctl fails.
    */
   resetFpu(): void {
-    this.#assertLive('resetFpu');
+    this.#assertIdle('resetFpu');
     this.#vcpu.resetFpu();
   }
 
@@ -126,7 +150,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; a system error when the ioctl fails.
    */
   getFpuState(): Uint8Array {
-    this.#assertLive('getFpuState');
+    this.#assertIdle('getFpuState');
     return this.#vcpu.getXsave();
   }
 
@@ -137,7 +161,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    *   (EINVAL) when KVM refuses its contents; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   setFpuState(state: Uint8Array): void {
-    this.#assertLive('setFpuState');
+    this.#assertIdle('setFpuState');
     this.#vcpu.setXsave(state);
   }
 
@@ -147,7 +171,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    * @throws a system error when the copy cannot be made; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   snapshotMemory(): MemorySnapshot {
-    this.#assertLive('snapshotMemory');
+    this.#assertIdle('snapshotMemory');
     return this.#guestMemory.snapshot();
   }
 
@@ -162,7 +186,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    *   `ERR_HYPERLIGHT_DISPOSED` after dispose (of the VM or the snapshot).
    */
   restoreMemory(snapshot: MemorySnapshot): void {
-    this.#assertLive('restoreMemory');
+    this.#assertIdle('restoreMemory');
     this.#guestMemory.restore(snapshot as SnapshotMemory);
   }
 
@@ -171,7 +195,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    * @throws a system error when `/proc/self/pagemap` cannot be read; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   privatePageCount(): number {
-    this.#assertLive('privatePageCount');
+    this.#assertIdle('privatePageCount');
     return this.#guestMemory.privatePageCount();
   }
 
@@ -180,24 +204,76 @@ export class KvmVirtualMachine implements VirtualMachine {
    * with `setRegisters`/`setSpecialRegisters`) in the same `KVM_RUN`.
    * After an `io-out`/`io-in` exit, `rip` still points at the `out`/`in`; the
    * next `run` completes that instruction unless `rip` was changed.
+   *
+   * Returns `cancelled` when the open call is cancelled: at once, without
+   * entering the guest (and without loading `regs`), when it already was;
+   * otherwise as soon as the cancel interrupts `KVM_RUN`. A `KVM_RUN`
+   * interrupted for no cancel (a stray signal, a kick meant for an earlier
+   * call) is simply re-entered.
    * @throws a system error (`syscall: 'KVM_RUN'`) when KVM fails; TypeError when a
-   *   register is not a bigint; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   *   register is not a bigint; Error `ERR_HYPERLIGHT_RUN_PENDING` while a
+   *   `runAsync` is pending; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   run(regs?: Registers): VmExit {
-    this.#assertLive('run');
+    this.#assertIdle('run');
+    if (this.#cancelRequested()) return CANCELLED;
     if (regs !== undefined) this.#writeRegisters(regs);
     const loadRegisters = regs !== undefined || this.#registersPending;
     this.#registersPending = false;
-    return this.#decodeExit(this.#vcpu.run(loadRegisters));
+    let reason = this.#vcpu.run(loadRegisters);
+    // Registers not yet loaded by an interrupted run stay staged in the addon.
+    while (reason === KVM.KVM_EXIT_INTR) {
+      if (this.#cancelRequested()) return CANCELLED;
+      // Back in JavaScript between runs: where a worker's terminate() takes effect.
+      reason = this.#vcpu.run(false);
+    }
+    return this.#decodeExit(reason);
   }
 
-  /** Releases the vCPU, the VM and the memory (every fd closes now). Idempotent. */
+  /**
+   * {@link run} on the vCPU's own thread (created on first use, then reused),
+   * so this thread's event loop keeps running; the pending run keeps the
+   * event loop alive. While it is pending only `callGuard` and `dispose` may
+   * be used; `dispose()` stops it and the promise resolves with `cancelled`.
+   * @returns a promise of the exit; it rejects with the errors `run` throws.
+   */
+  runAsync(regs?: Registers): Promise<VmExit> {
+    try {
+      this.#assertIdle('runAsync');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#cancelRequested()) return Promise.resolve(CANCELLED);
+    return new Promise<VmExit>((resolve, reject) => {
+      if (regs !== undefined) this.#writeRegisters(regs);
+      const loadRegisters = regs !== undefined || this.#registersPending;
+      this.#registersPending = false;
+      this.#pending = { resolve, reject };
+      try {
+        this.#vcpu.runAsync(loadRegisters, this.#onAsyncDone);
+      } catch (error) {
+        this.#pending = undefined;
+        reject(error);
+      }
+    });
+  }
+
+  /**
+   * Releases the vCPU, the VM and the memory (every fd closes now). The open
+   * call, if any, is cancelled with `'disposed'`; a pending `runAsync` is
+   * stopped (its thread joined) and resolves with `cancelled`. Idempotent.
+   */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.callGuard.cancel('disposed');
+    const pending = this.#pending;
+    this.#pending = undefined;
     this.#vcpu.dispose();
     this.#vm.dispose();
     this.#guestMemory.dispose();
+    this.callGuard.release();
+    pending?.resolve(CANCELLED);
   }
 
   /** Same as {@link KvmVirtualMachine.dispose}, for `using`. */
@@ -205,12 +281,44 @@ export class KvmVirtualMachine implements VirtualMachine {
     this.dispose();
   }
 
-  #assertLive(method: string): void {
+  /** Throws after dispose and while a runAsync is pending. */
+  #assertIdle(method: string): void {
     if (this.#disposed) {
       const error = new Error(`VirtualMachine.${method}: used after dispose()`);
       throw Object.assign(error, { code: DISPOSED_ERROR_CODE });
     }
+    if (this.#pending !== undefined) {
+      const error = new Error(`VirtualMachine.${method}: a runAsync() is pending; await it first`);
+      throw Object.assign(error, { code: RUN_PENDING_ERROR_CODE });
+    }
   }
+
+  #cancelRequested(): boolean {
+    return (Atomics.load(this.#callState, 0) & CALL_STATE.reasonMask) !== 0;
+  }
+
+  /** The addon's end of a runAsync(), on this thread's event loop. */
+  readonly #onAsyncDone = (error: Error | null, reason: number): void => {
+    const pending = this.#pending;
+    if (pending === undefined) return; // dispose() settled it already
+    if (error !== null) {
+      this.#pending = undefined;
+      pending.reject(error);
+      return;
+    }
+    if (reason === KVM.KVM_EXIT_INTR && !this.#cancelRequested()) {
+      // The addon retries stray interruptions itself; run on if one gets here.
+      try {
+        this.#vcpu.runAsync(false, this.#onAsyncDone);
+      } catch (runError) {
+        this.#pending = undefined;
+        pending.reject(runError);
+      }
+      return;
+    }
+    this.#pending = undefined;
+    pending.resolve(reason === KVM.KVM_EXIT_INTR ? CANCELLED : this.#decodeExit(reason));
+  };
 
   #writeRegisters(regs: Registers): void {
     const w = this.#words;
@@ -244,8 +352,6 @@ export class KvmVirtualMachine implements VirtualMachine {
         return HALT;
       case KVM.KVM_EXIT_SHUTDOWN:
         return SHUTDOWN;
-      case KVM.KVM_EXIT_INTR:
-        return INTERRUPTED;
       case KVM.KVM_EXIT_INTERNAL_ERROR:
         return { kind: 'internal-error', detail: this.#internalErrorDetail() };
       case KVM.KVM_EXIT_FAIL_ENTRY: {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CALL_STATE } from './call-state.js';
 import { KVM, type KvmConstantName } from './kvm-constants.js';
 import type { NativeAddon } from './native.js';
 import { RUN_BLOCK } from './run-block.js';
@@ -106,6 +107,10 @@ export function checkAbi(addon: NativeAddon, addonPath: string): void {
   for (const [name, value] of Object.entries(RUN_BLOCK)) {
     const native = addon.abi?.runBlock?.[name as keyof typeof RUN_BLOCK];
     if (native !== value) mismatches.push(`run block ${name}: addon ${String(native)}, TypeScript ${value}`);
+  }
+  for (const [name, value] of Object.entries(CALL_STATE)) {
+    const native = addon.abi?.callState?.[name as keyof typeof CALL_STATE];
+    if (native !== value) mismatches.push(`call state ${name}: addon ${String(native)}, TypeScript ${value}`);
   }
   if (mismatches.length > 0) {
     throw loadError(

@@ -14,6 +14,7 @@
  *   dropped without `dispose()` are released when garbage-collected.
  */
 import type { Registers, SpecialRegisters } from '@hyperlight-ts/core';
+import type { CALL_STATE } from './call-state.js';
 import type { KvmConstantName } from './kvm-constants.js';
 import type { RUN_BLOCK } from './run-block.js';
 
@@ -102,10 +103,15 @@ export interface VmFd extends Disposable {
    */
   setUserMemoryRegion(region: UserMemoryRegion): void;
   /**
-   * `KVM_CREATE_VCPU`, then maps the vCPU's `kvm_run`.
-   * @throws system error on ioctl/mmap failure; `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   * `KVM_CREATE_VCPU`, then maps the vCPU's `kvm_run`. With
+   * `options.workerThread` (the vCPU belongs to a worker thread) the addon's
+   * watchdog interrupts a `KVM_RUN` that lasts over 100-200 ms now and then,
+   * without a cancel reason, so JavaScript runs again and `worker.terminate()`
+   * can take effect.
+   * @throws TypeError for bad arguments; system error on ioctl/mmap failure (EAGAIN
+   *   when no real-time signal is free to kick vCPUs with); `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
-  createVcpu(vcpuId: number): VcpuFd;
+  createVcpu(vcpuId: number, options?: { workerThread?: boolean }): VcpuFd;
   /**
    * Closes the VM fd. The kernel VM lives on until its vCPUs are disposed too,
    * and its memory stays mapped until then. Idempotent.
@@ -137,6 +143,53 @@ export interface VcpuFd extends Disposable {
    * @throws TypeError unless `enabled` is a boolean; `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   setImmediateExit(enabled: boolean): void;
+  /**
+   * `run(loadRegs)` on the vCPU's own thread ("hl-vcpu", created on first use
+   * and reused), so this thread's event loop keeps running. `done(error,
+   * exitReason)` is called from this thread's event loop: `error` is the
+   * system error `run` would throw, or null. `KVM_EXIT_INTR` comes back only
+   * when the call-state word holds a cancel reason or the vCPU is being
+   * disposed; other interruptions are re-entered on the thread. While pending,
+   * the event loop stays alive and every member except `callState`,
+   * `cancelId`, `cancel`, `armTimeout`, `setCancelListener` and `dispose`
+   * throws `ERR_HYPERLIGHT_RUN_PENDING` (also `run` and `runAsync`).
+   * `dispose()` stops the run and joins the thread; `done` is then not called.
+   * @throws TypeError unless `done` is a function; `ERR_HYPERLIGHT_RUN_PENDING`; `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  runAsync(loadRegs: boolean, done: (error: Error | null, exitReason: number) => void): void;
+  /**
+   * The call-state word (layout: {@link CALL_STATE}), 4 bytes shared zero-copy
+   * with the addon; use it with `Atomics` only. It stays valid after dispose.
+   * @throws `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  readonly callState: ArrayBuffer;
+  /**
+   * This vCPU's id for {@link NativeAddon.cancelCall}: unique in the process, never reused.
+   * @throws `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  readonly cancelId: number;
+  /**
+   * Cancels the open call with reason code `reasonCode` (1-4, {@link CALL_STATE}),
+   * as {@link NativeAddon.cancelCall} does from any thread.
+   * @returns false when no call is open or it was already cancelled.
+   * @throws TypeError/RangeError for a bad code; `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  cancel(reasonCode: number): boolean;
+  /**
+   * The addon's watchdog thread cancels the open call with `'timeout'`
+   * `timeoutMs` from now unless it has ended by then (it never reaches a later
+   * call). Replaces the previous call's deadline.
+   * @throws TypeError/RangeError unless `timeoutMs` is a number > 0; Error when no
+   *   call is open; `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  armTimeout(timeoutMs: number): void;
+  /**
+   * `listener(seq, reasonCode)` is called on this thread's event loop after
+   * each successful cancel, whichever thread made it; while one is set the
+   * event loop stays alive. `null` removes it.
+   * @throws TypeError for anything but a function or null; `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  setCancelListener(listener: ((seq: number, reasonCode: number) => void) | null): void;
   /**
    * `KVM_GET_REGS`; also refreshes the run block.
    * @throws system error on ioctl failure; `ERR_HYPERLIGHT_DISPOSED` after dispose.
@@ -207,7 +260,10 @@ export interface VcpuFd extends Disposable {
    *   the guest's CPUID does not allow); `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   setXcrs(xcrs: readonly Xcr[]): void;
-  /** Unmaps `kvm_run` and closes the vCPU fd. Idempotent. */
+  /**
+   * Stops a pending `runAsync` (and joins its thread), then unmaps `kvm_run`
+   * and closes the vCPU fd; `cancelCall` no longer finds it. Idempotent.
+   */
   dispose(): void;
 }
 
@@ -314,6 +370,7 @@ export interface InternalConstructor<T> {
 export interface NativeAbi {
   readonly kvm: Readonly<Record<KvmConstantName, number>>;
   readonly runBlock: Readonly<Record<keyof typeof RUN_BLOCK, number>>;
+  readonly callState: Readonly<Record<keyof typeof CALL_STATE, number>>;
 }
 
 /** Everything the addon exports. */
@@ -335,5 +392,19 @@ export interface NativeAddon {
    *   not regular, EACCES for one not open for reading).
    */
   mapSnapshotFile(fd: number, offset: number, size: number): SnapshotMemory;
+  /**
+   * Cancels the open call of the vCPU whose `cancelId` is `id`, from any
+   * thread of the process (every worker's copy of the addon shares one
+   * registry), with reason code `reasonCode` (1-4).
+   * @returns false when no live vCPU has that id, no call is open, or it was already cancelled.
+   * @throws TypeError/RangeError for a bad reason code.
+   */
+  cancelCall(id: number, reasonCode: number): boolean;
+  /**
+   * The signal that kicks vCPU threads out of `KVM_RUN`: the first real-time
+   * signal from SIGRTMIN+6 whose disposition was the default, chosen once per
+   * process and installed with an empty handler (SA_RESTART). -1 when none was free.
+   */
+  kickSignal(): number;
   readonly abi: NativeAbi;
 }

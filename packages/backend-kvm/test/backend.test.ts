@@ -141,3 +141,36 @@ describe('backend.mapSnapshotFile() (needs no KVM)', () => {
     }
   });
 });
+
+describe('backend.cancelCall() (needs no KVM)', () => {
+  it('returns false for tokens that name no live VM, without throwing', () => {
+    const tokens = [
+      { backend: 'kvm', id: 2 ** 40 },
+      { backend: 'kvm', id: 0 },
+      { backend: 'kvm', id: -1 },
+      { backend: 'kvm', id: 1.5 },
+      { backend: 'kvm', id: Number.NaN },
+      { backend: 'mshv', id: 1 },
+      { backend: 'kvm' },
+      null,
+      undefined,
+    ];
+    for (const token of tokens) expect(backend.cancelCall(token as never, 'killed')).toBe(false);
+  });
+
+  it('rejects a reason that is not a CancelReason', () => {
+    expect(() => backend.cancelCall({ backend: 'kvm', id: 1 }, 'stop' as never)).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+  });
+
+  it('the addon checks its arguments too, and names its kick signal', () => {
+    const addon = loadNative();
+    expect(addon.cancelCall(2 ** 40, 1)).toBe(false);
+    expect(() => addon.cancelCall(1, 0)).toThrow(RangeError);
+    expect(() => addon.cancelCall(1, 5)).toThrow(RangeError);
+    expect(() => addon.cancelCall('1' as never, 1)).toThrow(TypeError);
+    expect(addon.kickSignal()).toBeGreaterThanOrEqual(40); // SIGRTMIN+6 with glibc
+    expect(addon.kickSignal()).toBe(addon.kickSignal()); // chosen once
+  });
+});

@@ -71,13 +71,15 @@ describe('openAddon explains why it cannot load', () => {
 
   it('when the addon was built from other sources (constants differ)', () => {
     const real = loadNative();
-    const stale = { ...real, abi: { kvm: { ...real.abi.kvm, KVM_EXIT_IO: 99 }, runBlock: real.abi.runBlock } };
+    const stale = { ...real, abi: { ...real.abi, kvm: { ...real.abi.kvm, KVM_EXIT_IO: 99 } } };
     expect(() => checkAbi(stale, '/x/hyperlight_kvm.node')).toThrow(
       expect.objectContaining({
         code: NATIVE_LOAD_ERROR_CODE,
         message: expect.stringContaining('KVM_EXIT_IO: addon 99, TypeScript 2'),
       }),
     );
+    const staleCallState = { ...real, abi: { ...real.abi, callState: { ...real.abi.callState, seqShift: 8 } } };
+    expect(() => checkAbi(staleCallState, '/x/hyperlight_kvm.node')).toThrow(/call state seqShift: addon 8, TypeScript 4/);
     expect(() => checkAbi({ ...real, abi: undefined } as never, '/x/hyperlight_kvm.node')).toThrow(/other sources/);
     expect(() => checkAbi(real, '/x/hyperlight_kvm.node')).not.toThrow();
   });

@@ -1,14 +1,16 @@
-// Module initialisation: registers the five classes and mapSnapshotFile, and
-// exports `abi`, the KVM constants and run-block offsets this addon was
-// compiled with, which load-native.ts compares with its own copy before
-// anything is used.
+// Module initialisation: registers the five classes, mapSnapshotFile,
+// cancelCall and kickSignal, and exports `abi`, the KVM constants, run-block
+// offsets and call-state layout this addon was compiled with, which
+// load-native.ts compares with its own copy before anything is used.
 #include <linux/kvm.h>
 #include <napi.h>
 
 #include "addon_data.h"
 #include "guest_memory.h"
+#include "kick_signal.h"
 #include "kvm.h"
 #include "run_block.h"
+#include "run_control.h"
 #include "snapshot_memory.h"
 #include "vcpu_fd.h"
 #include "vm_fd.h"
@@ -72,6 +74,26 @@ Napi::Object RunBlockLayout(Napi::Env env) {
   return layout;
 }
 
+Napi::Object CallStateLayout(Napi::Env env) {
+  namespace cs = call_state;
+  Napi::Object layout = Napi::Object::New(env);
+  auto set = [&](const char* name, uint32_t value) { layout.Set(name, Napi::Number::New(env, value)); };
+  set("open", cs::kOpen);
+  set("reasonShift", cs::kReasonShift);
+  set("reasonMask", cs::kReasonMask);
+  set("seqShift", cs::kSeqShift);
+  set("seqMask", cs::kSeqMask);
+  set("killed", cs::kKilled);
+  set("timeout", cs::kTimeout);
+  set("aborted", cs::kAborted);
+  set("disposed", cs::kDisposed);
+  return layout;
+}
+
+// kickSignal(): number — the signal that kicks vCPU threads out of KVM_RUN
+// (kick_signal.h), installing it if no vCPU did yet; -1 when none is free.
+Napi::Value GetKickSignal(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), KickSignal()); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData(data);  // deleted by node-addon-api when the environment exits
@@ -93,10 +115,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("GuestMemory", guest_memory);
   exports.Set("SnapshotMemory", snapshot_memory);
   exports.Set("mapSnapshotFile", Napi::Function::New<SnapshotMemory::MapFile>(env, "mapSnapshotFile"));
+  exports.Set("cancelCall", Napi::Function::New<CancelCall>(env, "cancelCall"));
+  exports.Set("kickSignal", Napi::Function::New<GetKickSignal>(env, "kickSignal"));
 
   Napi::Object abi = Napi::Object::New(env);
   abi.Set("kvm", KvmConstants(env));
   abi.Set("runBlock", RunBlockLayout(env));
+  abi.Set("callState", CallStateLayout(env));
   exports.Set("abi", abi);
   return exports;
 }

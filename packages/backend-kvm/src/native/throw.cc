@@ -41,7 +41,7 @@ const char* ErrnoName(int err) {
   return unknown;
 }
 
-void ThrowSystemError(Napi::Env env, int err, const char* syscall, const char* path, const char* hint) {
+Napi::Error SystemError(Napi::Env env, int err, const char* syscall, const char* path, const char* hint) {
   const char* name = ErrnoName(err);
   std::string message = std::string(syscall);
   if (path != nullptr) message += std::string(" ") + path;
@@ -53,7 +53,11 @@ void ThrowSystemError(Napi::Env env, int err, const char* syscall, const char* p
   object.Set("errno", Napi::Number::New(env, -err));
   object.Set("syscall", Napi::String::New(env, syscall));
   if (path != nullptr) object.Set("path", Napi::String::New(env, path));
-  throw error;
+  return error;
+}
+
+void ThrowSystemError(Napi::Env env, int err, const char* syscall, const char* path, const char* hint) {
+  throw SystemError(env, err, syscall, path, hint);
 }
 
 void ThrowDisposed(Napi::Env env, const char* method, const char* argument) {

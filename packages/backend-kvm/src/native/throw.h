@@ -15,6 +15,11 @@ inline constexpr const char* kDisposedCode = "ERR_HYPERLIGHT_DISPOSED";
 // The symbolic name of `err` ("ENOENT"), or "E<number>" when unknown.
 const char* ErrnoName(int err);
 
+// The system error for the failed `syscall`, for code that reports it
+// later or elsewhere (e.g. a run on another thread); see ThrowSystemError.
+Napi::Error SystemError(Napi::Env env, int err, const char* syscall, const char* path = nullptr,
+                        const char* hint = nullptr);
+
 // Throws a system error for the failed `syscall` (an ioctl or libc call name).
 // `hint`, when given, is appended to the message to say what it means here.
 [[noreturn]] void ThrowSystemError(Napi::Env env, int err, const char* syscall, const char* path = nullptr,

@@ -15,7 +15,9 @@
 #include "addon_data.h"
 #include "convert.h"
 #include "kvm_abi.h"
+#include "kick_signal.h"
 #include "throw.h"
+#include "watchdog.h"
 
 namespace hyperlight_kvm {
 
@@ -32,6 +34,10 @@ constexpr uint32_t kMaxCpuidCapacity = 4096;
 constexpr uint32_t kUnusedCpuidEntryFlags = 0xffffffff;
 
 void FinalizeBlock(napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<RunBlockStorage>*>(hint); }
+void FinalizeCallState(napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<RunControl>*>(hint); }
+
+// Error code of every use of a vCPU (other than its call guard) while runAsync() is pending.
+constexpr const char* kRunPendingCode = "ERR_HYPERLIGHT_RUN_PENDING";
 
 }  // namespace
 
@@ -40,6 +46,12 @@ Napi::Function VcpuFd::Define(Napi::Env env) {
       InstanceAccessor<&VcpuFd::GetRunBlock>("runBlock"),
       InstanceMethod<&VcpuFd::Run>("run"),
       InstanceMethod<&VcpuFd::SetImmediateExit>("setImmediateExit"),
+      InstanceMethod<&VcpuFd::RunAsync>("runAsync"),
+      InstanceAccessor<&VcpuFd::GetCallState>("callState"),
+      InstanceAccessor<&VcpuFd::GetCancelId>("cancelId"),
+      InstanceMethod<&VcpuFd::Cancel>("cancel"),
+      InstanceMethod<&VcpuFd::ArmTimeout>("armTimeout"),
+      InstanceMethod<&VcpuFd::SetCancelListener>("setCancelListener"),
       InstanceMethod<&VcpuFd::GetRegs>("getRegs"),
       InstanceMethod<&VcpuFd::SetRegs>("setRegs"),
       InstanceMethod<&VcpuFd::GetSregs>("getSregs"),
@@ -72,6 +84,11 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
 
   // A throwing constructor never runs the destructor: release by hand.
   try {
+    if (KickSignal() < 0) {
+      ThrowSystemError(env, EAGAIN, "sigaction", nullptr,
+                       "every real-time signal from SIGRTMIN+6 up already has a handler; "
+                       "one is needed to interrupt running guests");
+    }
     void* run = mmap(nullptr, init->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.Get(), 0);
     if (run == MAP_FAILED) ThrowSystemError(env, errno, "mmap", nullptr, "mapping the vCPU's kvm_run");
     run_ = static_cast<kvm_run*>(run);
@@ -88,7 +105,18 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
     hold.release();  // now owned by the buffer's finalizer
     block_buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(Napi::ArrayBuffer(env, buffer), 1);
 
-    LoadRegsIntoBlock(env, fd_.Get());
+    control_ = RunControl::Create(init->worker_thread);
+    control_->Attach(run_);
+    auto hold_control = std::make_unique<std::shared_ptr<RunControl>>(control_);
+    // SAFETY: the ArrayBuffer covers exactly the call-state word, and
+    // `hold_control` keeps the control (and the word) alive until V8 frees it.
+    status = napi_create_external_arraybuffer(env, control_->state_bytes(), sizeof(uint32_t), FinalizeCallState,
+                                              hold_control.get(), &buffer);
+    NAPI_THROW_IF_FAILED_VOID(env, status);
+    hold_control.release();
+    call_state_buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(Napi::ArrayBuffer(env, buffer), 1);
+
+    if (int error = LoadRegsIntoBlock(fd_.Get())) ThrowSystemError(env, error, "KVM_GET_REGS");
   } catch (...) {
     Release();
     throw;
@@ -98,6 +126,23 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
 VcpuFd::~VcpuFd() { Release(); }
 
 void VcpuFd::Release() {
+  if (thread_ != nullptr) {
+    // Make a run in progress return (stop flag, immediate_exit, kick), then join.
+    control_->Stop();
+    thread_->StopAndJoin();
+    thread_.reset();
+  }
+  // From here no canceller touches kvm_run or the channel, and cancelCall() no
+  // longer finds this vCPU. The call-state word lives on for the call guard.
+  if (control_ != nullptr) control_->Detach();
+  if (channel_ != nullptr) {
+    channel_->Close();
+    channel_.reset();
+  }
+  if (cleanup_hook_added_) {
+    napi_remove_env_cleanup_hook(env_, OnEnvironmentCleanup, this);
+    cleanup_hook_added_ = false;
+  }
   if (run_ != nullptr) {
     // SAFETY: run_ came from mmap of run_size_ bytes and nothing uses it after this.
     munmap(run_, run_size_);
@@ -108,16 +153,48 @@ void VcpuFd::Release() {
   block_.reset();
 }
 
+// A worker terminated (or the process's main environment torn down) while
+// this vCPU had a thread or a channel: stop and release everything now, before
+// Node closes the threadsafe function and frees the environment.
+void VcpuFd::OnEnvironmentCleanup(void* self) {
+  auto* vcpu = static_cast<VcpuFd*>(self);
+  vcpu->cleanup_hook_added_ = false;  // Node removes a hook as it runs it
+  vcpu->Release();
+}
+
 int VcpuFd::Fd(Napi::Env env, const char* method) const {
   if (!fd_.Valid()) ThrowDisposed(env, method);
+  if (channel_ != nullptr && channel_->run_pending()) {
+    Napi::Error error = Napi::Error::New(env, std::string(method) + ": a runAsync() is pending; wait for it first");
+    error.Value().Set("code", Napi::String::New(env, kRunPendingCode));
+    throw error;
+  }
   return fd_.Get();
 }
 
-void VcpuFd::LoadRegsIntoBlock(Napi::Env env, int fd) {
+void VcpuFd::AssertLive(Napi::Env env, const char* method) const {
+  if (!fd_.Valid()) ThrowDisposed(env, method);
+}
+
+int VcpuFd::LoadRegsIntoBlock(int fd) {
   kvm_regs regs;
-  if (ioctl(fd, KVM_GET_REGS, &regs) < 0) ThrowSystemError(env, errno, "KVM_GET_REGS");
+  if (ioctl(fd, KVM_GET_REGS, &regs) < 0) return errno;
   memcpy(block_->u64() + run_block::kRegsU64, &regs, sizeof regs);
   regs_dirty_ = false;
+  return 0;
+}
+
+EventChannel& VcpuFd::Channel(Napi::Env env) {
+  if (channel_ == nullptr) {
+    channel_ = EventChannel::Create(env);
+    control_->SetChannel(channel_);
+    // Registered after the threadsafe function, so it runs before Node's
+    // teardown of it (cleanup hooks run most recent first).
+    NAPI_THROW_IF_FAILED(env, napi_add_env_cleanup_hook(env, OnEnvironmentCleanup, this), *channel_);
+    env_ = env;
+    cleanup_hook_added_ = true;
+  }
+  return *channel_;
 }
 
 Napi::Value VcpuFd::GetRunBlock(const Napi::CallbackInfo& info) {
@@ -132,8 +209,15 @@ Napi::Value VcpuFd::GetRunBlock(const Napi::CallbackInfo& info) {
 // block afterwards.
 Napi::Value VcpuFd::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = Fd(env, "VcpuFd.run");
+  Fd(env, "VcpuFd.run");
   if (info.Length() > 0 && info[0].ToBoolean().Value()) regs_dirty_ = true;
+  RunOutcome outcome = RunOnce();
+  if (outcome.error != 0) ThrowSystemError(env, outcome.error, outcome.syscall, nullptr, outcome.hint);
+  return Napi::Number::New(env, outcome.exit_reason);
+}
+
+VcpuFd::RunOutcome VcpuFd::RunOnce() {
+  const int fd = fd_.Get();
   uint64_t* block_regs = block_->u64() + run_block::kRegsU64;
 
   uint32_t dirty = 0;
@@ -142,18 +226,19 @@ Napi::Value VcpuFd::Run(const Napi::CallbackInfo& info) {
       memcpy(&run_->s.regs.regs, block_regs, sizeof(kvm_regs));
       dirty |= KVM_SYNC_X86_REGS;
     } else {
-      if (ioctl(fd, KVM_SET_REGS, block_regs) < 0) ThrowSystemError(env, errno, "KVM_SET_REGS");
+      if (ioctl(fd, KVM_SET_REGS, block_regs) < 0) return {0, errno, "KVM_SET_REGS", nullptr};
       regs_dirty_ = false;
     }
   }
   if (sregs_staged_) dirty |= KVM_SYNC_X86_SREGS;  // only staged when CanSync(KVM_SYNC_X86_SREGS)
-  // SAFETY: run_ is the live kvm_run mapping of this vCPU (checked by Fd()).
+  // SAFETY: run_ is the live kvm_run mapping of this vCPU (callers checked Fd()).
   run_->kvm_dirty_regs = dirty;
   run_->kvm_valid_regs = sync_regs_mask_ & KVM_SYNC_X86_REGS;
 
+  control_->EnterRun();
   int result = ioctl(fd, KVM_RUN, 0);
   int error = result < 0 ? errno : 0;
-  run_->immediate_exit = 0;  // one-shot: see SetImmediateExit
+  control_->LeaveRun(run_);
 
   // KVM clears each kvm_dirty_regs bit as it loads that state; a bit still set
   // means the state was not loaded (it was rejected, or KVM_RUN failed first).
@@ -168,19 +253,109 @@ Napi::Value VcpuFd::Run(const Napi::CallbackInfo& info) {
       // KVM stored the registers at the exit because kvm_valid_regs asked for them.
       memcpy(block_regs, &run_->s.regs.regs, sizeof(kvm_regs));
     } else if (result == 0 || error == EINTR) {
-      LoadRegsIntoBlock(env, fd);
+      if (int get_error = LoadRegsIntoBlock(fd)) return {0, get_error, "KVM_GET_REGS", nullptr};
     }
   }
 
   if (result < 0 && error != EINTR) {
-    ThrowSystemError(env, error, "KVM_RUN", nullptr,
-                     sregs_rejected ? "KVM rejected the special registers staged with stageSregs()" : nullptr);
+    return {0, error, "KVM_RUN", sregs_rejected ? "KVM rejected the special registers staged with stageSregs()" : nullptr};
   }
   // EINTR: a signal or immediate_exit stopped KVM_RUN before the guest exited;
   // kvm_run.exit_reason is not updated on the immediate_exit path, so set it here.
   uint32_t reason = result < 0 ? KVM_EXIT_INTR : run_->exit_reason;
-  RecordExit(env, reason);
-  return Napi::Number::New(env, reason);
+  if (int record_error = RecordExit(reason)) {
+    return {0, record_error, "KVM_RUN", "KVM_EXIT_IO data lies outside the kvm_run mapping"};
+  }
+  return {reason, 0, nullptr, nullptr};
+}
+
+// runAsync(loadRegs, done): run() on the vCPU's own thread; `done(error,
+// exitReason)` is called on this thread's event loop. Stray interruptions are
+// retried there; KVM_EXIT_INTR comes back only for a cancel or a dispose.
+Napi::Value VcpuFd::RunAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Fd(env, "VcpuFd.runAsync");
+  if (info.Length() < 2 || !info[1].IsFunction()) {
+    ThrowTypeError(env, "VcpuFd.runAsync(loadRegs, done): done must be a function");
+  }
+  EventChannel& channel = Channel(env);
+  if (thread_ == nullptr) thread_ = std::make_unique<VcpuThread>();
+  if (info[0].ToBoolean().Value()) regs_dirty_ = true;
+  channel.BeginRun(info[1].As<Napi::Function>());
+  // The job uses this object's members; Release() joins the thread before
+  // anything is freed. Submitting publishes what this thread wrote (the run
+  // block, staged registers) to the vCPU thread, and the event queue
+  // publishes the exit back.
+  thread_->Submit([this] { RunOnThread(); });
+  return env.Undefined();
+}
+
+void VcpuFd::RunOnThread() {
+  RunOutcome outcome;
+  for (;;) {
+    outcome = RunOnce();
+    if (outcome.error != 0 || outcome.exit_reason != KVM_EXIT_INTR) break;
+    // EINTR: a cancel, a stop, or a stray kick (e.g. the worker watchdog's), which is retried.
+    if (call_state::ReasonOf(control_->state()) != 0 || control_->stopping()) break;
+  }
+  VcpuEvent event;
+  event.kind = VcpuEvent::Kind::kRunDone;
+  event.exit_reason = outcome.exit_reason;
+  event.error = outcome.error;
+  event.syscall = outcome.syscall;
+  event.hint = outcome.hint;
+  channel_->Post(event);
+}
+
+// callState: the call-state word (run_control.h) as a 4-byte ArrayBuffer.
+Napi::Value VcpuFd::GetCallState(const Napi::CallbackInfo& info) {
+  AssertLive(info.Env(), "VcpuFd.callState");
+  return call_state_buffer_.Value();
+}
+
+// cancelId: this vCPU's id for cancelCall(), unique in the process.
+Napi::Value VcpuFd::GetCancelId(const Napi::CallbackInfo& info) {
+  AssertLive(info.Env(), "VcpuFd.cancelId");
+  return Napi::Number::New(info.Env(), static_cast<double>(control_->id()));
+}
+
+// cancel(reasonCode): boolean — cancels the open call (see RunControl::Cancel).
+Napi::Value VcpuFd::Cancel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AssertLive(env, "VcpuFd.cancel");
+  uint32_t reason = static_cast<uint32_t>(GetUint(env, info[0], call_state::kMaxReason, "reasonCode"));
+  if (reason == 0) ThrowRangeError(env, "VcpuFd.cancel(reasonCode): reasonCode must be 1 to 4");
+  return Napi::Boolean::New(env, control_->Cancel(reason));
+}
+
+// armTimeout(timeoutMs): the watchdog cancels the open call with 'timeout'
+// timeoutMs from now, unless it has ended by then.
+Napi::Value VcpuFd::ArmTimeout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AssertLive(env, "VcpuFd.armTimeout");
+  if (info.Length() < 1 || !info[0].IsNumber()) ThrowTypeError(env, "VcpuFd.armTimeout(timeoutMs): timeoutMs must be a number");
+  double timeout_ms = info[0].As<Napi::Number>().DoubleValue();
+  if (!(timeout_ms > 0)) ThrowRangeError(env, "VcpuFd.armTimeout(timeoutMs): timeoutMs must be > 0");
+  uint32_t word = control_->state();
+  if ((word & call_state::kOpen) == 0) throw Napi::Error::New(env, "VcpuFd.armTimeout(timeoutMs): no call is open");
+  Watchdog::Get().Arm(control_, call_state::SeqOf(word), timeout_ms);
+  return env.Undefined();
+}
+
+// setCancelListener(listener | null): `listener(seq, reasonCode)` is called on
+// this thread whenever the open call is cancelled; while one is set it keeps
+// the event loop alive.
+Napi::Value VcpuFd::SetCancelListener(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AssertLive(env, "VcpuFd.setCancelListener");
+  bool set = info.Length() > 0 && info[0].IsFunction();
+  if (!set && info.Length() > 0 && !info[0].IsNull() && !info[0].IsUndefined()) {
+    ThrowTypeError(env, "VcpuFd.setCancelListener(listener): listener must be a function or null");
+  }
+  Channel(env).SetCancelListener(set ? info[0].As<Napi::Function>() : Napi::Function());
+  // After the channel holds the listener; the caller reads the word next (see RunControl::Cancel).
+  control_->SetNotifyOnCancel(set);
+  return env.Undefined();
 }
 
 // setImmediateExit(enabled): sets kvm_run.immediate_exit, so the next run
@@ -193,12 +368,13 @@ Napi::Value VcpuFd::SetImmediateExit(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsBoolean()) {
     ThrowTypeError(env, "VcpuFd.setImmediateExit(enabled): enabled must be a boolean");
   }
-  // SAFETY: run_ is the live kvm_run mapping (checked by Fd()).
-  run_->immediate_exit = info[0].As<Napi::Boolean>().Value() ? 1 : 0;
+  // SAFETY: run_ is the live kvm_run mapping (checked by Fd()); atomic like
+  // the cancellers' stores (run_control.h).
+  __atomic_store_n(&run_->immediate_exit, info[0].As<Napi::Boolean>().Value() ? 1 : 0, __ATOMIC_SEQ_CST);
   return env.Undefined();
 }
 
-void VcpuFd::RecordExit(Napi::Env env, uint32_t reason) {
+int VcpuFd::RecordExit(uint32_t reason) {
   uint64_t* u64 = block_->u64();
   uint32_t* u32 = block_->u32();
   u32[run_block::kExitReasonU32] = reason;
@@ -209,7 +385,7 @@ void VcpuFd::RecordExit(Napi::Env env, uint32_t reason) {
       // SAFETY: KVM places the port data inside the kvm_run mapping; checked so
       // that a bad offset can never make this code touch memory past it.
       if (io.data_offset > run_size_ || data_size > run_size_ - io.data_offset || io.size > sizeof(uint32_t)) {
-        ThrowSystemError(env, EFAULT, "KVM_RUN", nullptr, "KVM_EXIT_IO data lies outside the kvm_run mapping");
+        return EFAULT;
       }
       uint8_t* data = reinterpret_cast<uint8_t*>(run_) + io.data_offset;
       uint32_t value = 0;
@@ -252,6 +428,7 @@ void VcpuFd::RecordExit(Napi::Env env, uint32_t reason) {
     default:
       break;
   }
+  return 0;
 }
 
 Napi::Value VcpuFd::GetRegs(const Napi::CallbackInfo& info) {
@@ -451,6 +628,7 @@ Napi::Value VcpuFd::SetXcrs(const Napi::CallbackInfo& info) {
 Napi::Value VcpuFd::Dispose(const Napi::CallbackInfo& info) {
   Release();
   block_buffer_.Reset();
+  call_state_buffer_.Reset();
   return info.Env().Undefined();
 }
 

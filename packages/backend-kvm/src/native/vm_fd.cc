@@ -114,8 +114,13 @@ Napi::Value VmFd::SetUserMemoryRegion(const Napi::CallbackInfo& info) {
 Napi::Value VmFd::CreateVcpu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env, "VmFd.createVcpu");
-  if (info.Length() < 1) ThrowTypeError(env, "VmFd.createVcpu(vcpuId): vcpuId must be a number");
+  if (info.Length() < 1) ThrowTypeError(env, "VmFd.createVcpu(vcpuId, options): vcpuId must be a number");
   auto vcpu_id = static_cast<unsigned long>(GetUint(env, info[0], 0xffffffffu, "vcpuId"));
+  bool worker_thread = false;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (!info[1].IsObject()) ThrowTypeError(env, "VmFd.createVcpu(vcpuId, options): options must be an object");
+    worker_thread = info[1].As<Napi::Object>().Get("workerThread").ToBoolean().Value();
+  }
 
   VcpuFd::Init init;
   init.fd.Reset(ioctl(fd, KVM_CREATE_VCPU, vcpu_id));
@@ -130,6 +135,7 @@ Napi::Value VmFd::CreateVcpu(const Napi::CallbackInfo& info) {
     init.xsave_size = std::max<size_t>(sizeof(kvm_abi::XsaveRegion), xsave2_size > 0 ? xsave2_size : 0);
   }
   init.slots = slots_;
+  init.worker_thread = worker_thread;
   return ConstructInternal(env, GetAddonData(env).vcpu_fd_constructor, &init);
 }
 

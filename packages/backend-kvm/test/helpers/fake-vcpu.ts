@@ -1,0 +1,95 @@
+import { CALL_STATE, RUN_BLOCK, type GuestMemory, type VcpuFd, type VmFd } from '../../src/index.js';
+
+/** One `run`/`runAsync` of a {@link FakeVcpu}: whether it loaded registers, and the registers in the block. */
+export interface FakeRun {
+  readonly loadRegs: boolean;
+  readonly regs: bigint[];
+  readonly async: boolean;
+}
+
+/** Plays one guest entry: writes the exit into the block and returns the `KVM_EXIT_*` reason. */
+export type ExitScript = (u32: Uint32Array, u64: BigUint64Array, vcpu: FakeVcpu) => number;
+
+/**
+ * A stand-in vCPU that implements the addon's side of the call-state word in
+ * JavaScript (the same compare-and-swap, listeners told through the event
+ * loop), so KvmVirtualMachine and KvmCallGuard are tested without KVM.
+ */
+export class FakeVcpu {
+  readonly runBlock = new ArrayBuffer(RUN_BLOCK.size);
+  readonly callState = new ArrayBuffer(4);
+  readonly cancelId = 7;
+  readonly runs: FakeRun[] = [];
+  /** Every armTimeout() argument with the sequence number it armed. */
+  readonly armed: { timeoutMs: number; seq: number }[] = [];
+  /** setCancelListener() calls: true for a function, false for null. */
+  readonly listenerChanges: boolean[] = [];
+  readonly disposed: string[];
+  /** Throws from runAsync() itself (synchronously) when set. */
+  runAsyncThrows: Error | undefined;
+  /** runAsync() completes with this error when set. */
+  runAsyncFails: Error | undefined;
+  #listener: ((seq: number, code: number) => void) | null = null;
+  readonly #word = new Uint32Array(this.callState);
+  readonly #u32 = new Uint32Array(this.runBlock);
+  readonly #u64 = new BigUint64Array(this.runBlock);
+
+  constructor(readonly script: ExitScript, disposed: string[] = []) {
+    this.disposed = disposed;
+  }
+
+  run(loadRegs?: boolean): number {
+    this.runs.push({ loadRegs: loadRegs === true, regs: Array.from(this.#u64.subarray(0, RUN_BLOCK.regCount)), async: false });
+    return this.#play();
+  }
+
+  runAsync(loadRegs: boolean, done: (error: Error | null, exitReason: number) => void): void {
+    if (this.runAsyncThrows) throw this.runAsyncThrows;
+    this.runs.push({ loadRegs, regs: Array.from(this.#u64.subarray(0, RUN_BLOCK.regCount)), async: true });
+    setImmediate(() => {
+      if (this.runAsyncFails) done(this.runAsyncFails, 0);
+      else done(null, this.#play());
+    });
+  }
+
+  cancel(code: number): boolean {
+    let word = Atomics.load(this.#word, 0);
+    for (;;) {
+      if ((word & CALL_STATE.open) === 0 || (word & CALL_STATE.reasonMask) !== 0) return false;
+      const seen = Atomics.compareExchange(this.#word, 0, word, (word | (code << CALL_STATE.reasonShift)) >>> 0);
+      if (seen === word) break;
+      word = seen;
+    }
+    const listener = this.#listener;
+    if (listener) setImmediate(() => listener(word >>> CALL_STATE.seqShift, code));
+    return true;
+  }
+
+  armTimeout(timeoutMs: number): void {
+    this.armed.push({ timeoutMs, seq: Atomics.load(this.#word, 0) >>> CALL_STATE.seqShift });
+  }
+
+  setCancelListener(listener: ((seq: number, code: number) => void) | null): void {
+    this.#listener = listener;
+    this.listenerChanges.push(listener !== null);
+  }
+
+  dispose(): void {
+    this.disposed.push('vcpu');
+  }
+
+  #play(): number {
+    const reason = this.script(this.#u32, this.#u64, this);
+    this.#u32[RUN_BLOCK.exitReasonU32] = reason;
+    return reason;
+  }
+}
+
+/** The parts of a KvmVirtualMachine around a {@link FakeVcpu}; `disposed` records the order of disposal. */
+export function fakeParts(script: ExitScript) {
+  const disposed: string[] = [];
+  const fake = new FakeVcpu(script, disposed);
+  const vm = { dispose: () => disposed.push('vm') } as unknown as VmFd;
+  const memory = { buffer: new ArrayBuffer(4096), memorySize: 4096, dispose: () => disposed.push('memory') } as unknown as GuestMemory;
+  return { fake, disposed, parts: { memory, vm, vcpu: fake as unknown as VcpuFd, xsaveEnabled: true, availableTss: false } };
+}

@@ -1,0 +1,322 @@
+// The TypeScript side of cancellation, timeouts and async runs, against a
+// vCPU stand-in that implements the addon's side of the call-state word in
+// JavaScript (test/helpers/fake-vcpu.ts). The *.kvm.test.ts files run the same
+// behaviour against the addon and KVM.
+import type { CancelReason } from '@hyperlight-ts/core';
+import { describe, expect, it } from 'vitest';
+import { CALL_STATE, KVM, KvmCallGuard, KvmVirtualMachine, RUN_BLOCK } from '../src/index.js';
+import { FakeVcpu, fakeParts, type ExitScript } from './helpers/fake-vcpu.js';
+import { registersAt } from './helpers/kvm.js';
+
+const halt: ExitScript = () => KVM.KVM_EXIT_HLT;
+
+function guardOf(script: ExitScript = halt) {
+  const fake = new FakeVcpu(script);
+  return { fake, guard: new KvmCallGuard(fake), word: new Uint32Array(fake.callState) };
+}
+
+function machineOf(script: ExitScript) {
+  const { fake, disposed, parts } = fakeParts(script);
+  return { fake, disposed, machine: new KvmVirtualMachine(parts) };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('KvmCallGuard', () => {
+  it('begin/end write the word: OPEN with a new sequence number, then the number alone', () => {
+    const { guard, word } = guardOf();
+    expect(guard.token).toEqual({ backend: 'kvm', id: 7 });
+    guard.begin();
+    expect(word[0]).toBe((1 << CALL_STATE.seqShift) | CALL_STATE.open);
+    expect(guard.end()).toBeUndefined();
+    expect(word[0]).toBe(1 << CALL_STATE.seqShift);
+    guard.begin();
+    expect(word[0]).toBe((2 << CALL_STATE.seqShift) | CALL_STATE.open);
+    guard.end();
+  });
+
+  it('the sequence number wraps after 2^28 calls', () => {
+    const { guard, word } = guardOf();
+    word[0] = CALL_STATE.seqMask << CALL_STATE.seqShift; // as if 2^28 - 1 calls had been made
+    const wrapped = new KvmCallGuard(new FakeVcpu(halt), word);
+    wrapped.begin();
+    expect(word[0]).toBe(CALL_STATE.open);
+    expect(wrapped.end()).toBeUndefined();
+    expect(word[0]).toBe(0);
+    expect(guard.cancelReason).toBeUndefined();
+  });
+
+  it('refuses a second begin() while a call is open, and bad timeouts', () => {
+    const { guard } = guardOf();
+    guard.begin();
+    expect(() => guard.begin()).toThrow(/already open/);
+    guard.end();
+    for (const bad of [0, -1, Number.NaN, '10' as unknown as number]) {
+      expect(() => guard.begin(bad)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }));
+    }
+    guard.begin(); // the failed begins opened nothing
+    guard.end();
+  });
+
+  it('cancel() lands on the open call only; the first reason wins; end() returns it and clears it', () => {
+    const { guard } = guardOf();
+    expect(guard.cancel('killed')).toBe(false); // no call open
+    guard.begin();
+    expect(guard.cancelReason).toBeUndefined(); // the refused cancel left nothing behind
+    expect(guard.cancel('aborted')).toBe(true);
+    expect(guard.cancel('killed')).toBe(false);
+    expect(guard.cancel('timeout')).toBe(false);
+    expect(guard.cancelReason).toBe('aborted');
+    expect(guard.end()).toBe('aborted');
+    expect(guard.cancelReason).toBeUndefined();
+    expect(guard.cancel('killed')).toBe(false); // closed again
+    guard.begin();
+    expect(guard.cancelReason).toBeUndefined();
+    expect(guard.end()).toBeUndefined();
+    expect(guard.end()).toBeUndefined(); // no call open
+  });
+
+  it.each(['killed', 'timeout', 'aborted', 'disposed'] as const)('carries %s through the word', (reason) => {
+    const { guard, word } = guardOf();
+    guard.begin();
+    guard.cancel(reason);
+    expect((word[0]! & CALL_STATE.reasonMask) >>> CALL_STATE.reasonShift).toBe(
+      { killed: 1, timeout: 2, aborted: 3, disposed: 4 }[reason],
+    );
+    expect(guard.end()).toBe(reason);
+  });
+
+  it('rejects a reason that is not a CancelReason', () => {
+    const { guard } = guardOf();
+    guard.begin();
+    for (const bad of ['stopped', 'toString', undefined, 1]) {
+      expect(() => guard.cancel(bad as CancelReason)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    }
+    expect(guard.cancelReason).toBeUndefined();
+  });
+
+  it('begin(timeoutMs) arms the watchdog for that call; no timeout or Infinity arms nothing', () => {
+    const { guard, fake } = guardOf();
+    guard.begin(25);
+    guard.end();
+    guard.begin();
+    guard.end();
+    guard.begin(Infinity);
+    guard.end();
+    guard.begin(0.5);
+    guard.end();
+    expect(fake.armed).toEqual([
+      { timeoutMs: 25, seq: 1 },
+      { timeoutMs: 0.5, seq: 4 },
+    ]);
+  });
+
+  it('onCancel: called once, from the event loop, for a cancel made after it was registered', async () => {
+    const { guard, fake } = guardOf();
+    const heard: CancelReason[] = [];
+    const stop = guard.onCancel((reason) => heard.push(reason));
+    expect(fake.listenerChanges).toEqual([true]);
+    guard.begin();
+    guard.cancel('killed');
+    expect(heard).toEqual([]); // never synchronously
+    await tick();
+    await tick();
+    expect(heard).toEqual(['killed']);
+    stop();
+    stop();
+    expect(fake.listenerChanges).toEqual([true, false]);
+    guard.end();
+  });
+
+  it('onCancel: called soon when the call already was cancelled, and once only', async () => {
+    const { guard } = guardOf();
+    guard.begin();
+    guard.cancel('timeout');
+    const heard: CancelReason[] = [];
+    const stop = guard.onCancel((reason) => heard.push(reason));
+    await tick();
+    await tick();
+    expect(heard).toEqual(['timeout']);
+    stop();
+    guard.end();
+  });
+
+  it('onCancel: not called once removed, nor for a call that ended before the event arrived', async () => {
+    const { guard } = guardOf();
+    const heard: string[] = [];
+    const stopA = guard.onCancel(() => heard.push('a'));
+    const stopB = guard.onCancel(() => heard.push('b'));
+    guard.begin();
+    guard.cancel('killed');
+    stopA();
+    await tick();
+    await tick();
+    expect(heard).toEqual(['b']);
+    guard.end();
+    guard.begin();
+    guard.cancel('aborted');
+    guard.end(); // ends before the event is delivered
+    await tick();
+    await tick();
+    expect(heard).toEqual(['b']);
+    stopB();
+  });
+
+  it('onCancel: every listener is told even when one throws', async () => {
+    const { guard } = guardOf();
+    const heard: string[] = [];
+    const errors: unknown[] = [];
+    const onError = (error: unknown): void => void errors.push(error);
+    process.on('uncaughtException', onError);
+    try {
+      guard.onCancel(() => {
+        throw new Error('listener failed');
+      });
+      guard.onCancel((reason) => heard.push(reason));
+      guard.begin();
+      guard.cancel('killed');
+      await tick();
+      await tick();
+    } finally {
+      process.off('uncaughtException', onError);
+    }
+    expect(heard).toEqual(['killed']);
+    expect(errors).toEqual([expect.objectContaining({ message: 'listener failed' })]);
+  });
+});
+
+describe('KvmVirtualMachine.run() and the call guard', () => {
+  it('a cancelled call: run() returns cancelled without entering the guest or loading registers', () => {
+    const { machine, fake } = machineOf(halt);
+    machine.callGuard.begin();
+    machine.callGuard.cancel('killed');
+    expect(machine.run(registersAt(0x2000))).toEqual({ kind: 'cancelled' });
+    expect(fake.runs).toEqual([]);
+    expect(machine.getRegisters().rip).toBe(0n);
+    expect(machine.callGuard.end()).toBe('killed');
+    expect(machine.run(registersAt(0x2000))).toEqual({ kind: 'halt' }); // the next call runs
+    expect(fake.runs).toHaveLength(1);
+  });
+
+  it('an interrupted KVM_RUN without a reason is re-entered; registers are asked for once', () => {
+    let interruptions = 2;
+    const { machine, fake } = machineOf(() => (interruptions-- > 0 ? KVM.KVM_EXIT_INTR : KVM.KVM_EXIT_HLT));
+    machine.callGuard.begin();
+    expect(machine.run(registersAt(0x1000))).toEqual({ kind: 'halt' });
+    expect(fake.runs.map((run) => run.loadRegs)).toEqual([true, false, false]);
+    machine.callGuard.end();
+  });
+
+  it('an interrupted KVM_RUN with a reason returns cancelled', () => {
+    const { machine, fake } = machineOf((_u32, _u64, vcpu) => {
+      vcpu.cancel(CALL_STATE.timeout); // as the watchdog would, while the guest runs
+      return KVM.KVM_EXIT_INTR;
+    });
+    machine.callGuard.begin();
+    expect(machine.run()).toEqual({ kind: 'cancelled' });
+    expect(fake.runs).toHaveLength(1);
+    expect(machine.callGuard.cancelReason).toBe('timeout');
+    expect(machine.callGuard.end()).toBe('timeout');
+  });
+
+  it('a real exit that races with a cancel is returned; the next run() is cancelled', () => {
+    const { machine, fake } = machineOf((u32, _u64, vcpu) => {
+      vcpu.cancel(CALL_STATE.killed);
+      u32[RUN_BLOCK.ioDirectionU32] = KVM.KVM_EXIT_IO_OUT;
+      u32[RUN_BLOCK.ioPortU32] = 0x10;
+      u32[RUN_BLOCK.ioSizeU32] = 1;
+      return KVM.KVM_EXIT_IO;
+    });
+    machine.callGuard.begin();
+    expect(machine.run()).toMatchObject({ kind: 'io-out', port: 0x10 });
+    expect(machine.run()).toEqual({ kind: 'cancelled' });
+    expect(fake.runs).toHaveLength(1);
+    machine.callGuard.end();
+  });
+
+  it('dispose() cancels the open call with disposed, and listeners hear it', async () => {
+    const { machine } = machineOf(halt);
+    const heard: CancelReason[] = [];
+    machine.callGuard.onCancel((reason) => heard.push(reason));
+    machine.callGuard.begin();
+    machine.dispose();
+    expect(machine.callGuard.cancelReason).toBe('disposed');
+    await tick();
+    expect(heard).toEqual(['disposed']);
+    expect(machine.callGuard.cancel('killed')).toBe(false);
+    expect(machine.callGuard.end()).toBe('disposed');
+    expect(() => machine.callGuard.begin()).toThrow(expect.objectContaining({ code: 'ERR_HYPERLIGHT_DISPOSED' }));
+  });
+});
+
+describe('KvmVirtualMachine.runAsync()', () => {
+  it('resolves with the decoded exit, loading the registers given', async () => {
+    const { machine, fake } = machineOf(halt);
+    await expect(machine.runAsync(registersAt(0x1000))).resolves.toEqual({ kind: 'halt' });
+    expect(fake.runs).toEqual([expect.objectContaining({ loadRegs: true, async: true })]);
+    await expect(machine.runAsync()).resolves.toEqual({ kind: 'halt' });
+    expect(fake.runs[1]).toMatchObject({ loadRegs: false, async: true });
+  });
+
+  it('while pending, only callGuard and dispose may be used', async () => {
+    const { machine } = machineOf(halt);
+    const pending = machine.runAsync(registersAt(0x1000));
+    const busy = expect.objectContaining({ code: 'ERR_HYPERLIGHT_RUN_PENDING' });
+    expect(() => machine.run()).toThrow(busy);
+    expect(() => machine.getRegisters()).toThrow(busy);
+    expect(() => machine.setRegisters(registersAt(0))).toThrow(busy);
+    expect(() => machine.snapshotMemory()).toThrow(busy);
+    await expect(machine.runAsync()).rejects.toEqual(busy);
+    machine.callGuard.begin();
+    expect(machine.callGuard.cancelReason).toBeUndefined();
+    machine.callGuard.end();
+    await expect(pending).resolves.toEqual({ kind: 'halt' });
+    expect(machine.getRegisters().rip).toBe(0x1000n);
+  });
+
+  it('a cancelled call resolves cancelled without starting a run', async () => {
+    const { machine, fake } = machineOf(halt);
+    machine.callGuard.begin();
+    machine.callGuard.cancel('aborted');
+    await expect(machine.runAsync()).resolves.toEqual({ kind: 'cancelled' });
+    expect(fake.runs).toEqual([]);
+    machine.callGuard.end();
+  });
+
+  it('an interrupted run with a reason resolves cancelled; without one it runs again', async () => {
+    let step = 0;
+    const { machine, fake } = machineOf((_u32, _u64, vcpu) => {
+      step++;
+      if (step === 1) return KVM.KVM_EXIT_INTR; // stray
+      if (step === 2) return KVM.KVM_EXIT_HLT;
+      vcpu.cancel(CALL_STATE.killed);
+      return KVM.KVM_EXIT_INTR;
+    });
+    machine.callGuard.begin();
+    await expect(machine.runAsync()).resolves.toEqual({ kind: 'halt' });
+    expect(fake.runs).toHaveLength(2);
+    await expect(machine.runAsync()).resolves.toEqual({ kind: 'cancelled' });
+    expect(machine.callGuard.end()).toBe('killed');
+  });
+
+  it('rejects with the error of a failed run, and when the addon refuses to start', async () => {
+    const { machine, fake } = machineOf(halt);
+    fake.runAsyncFails = Object.assign(new Error('KVM_RUN failed: EFAULT (Bad address)'), { code: 'EFAULT', syscall: 'KVM_RUN' });
+    await expect(machine.runAsync()).rejects.toBe(fake.runAsyncFails);
+    fake.runAsyncFails = undefined;
+    fake.runAsyncThrows = new TypeError('refused');
+    await expect(machine.runAsync()).rejects.toBe(fake.runAsyncThrows);
+    fake.runAsyncThrows = undefined;
+    await expect(machine.runAsync()).resolves.toEqual({ kind: 'halt' }); // nothing stayed pending
+  });
+
+  it('dispose() while pending resolves the run with cancelled and releases everything', async () => {
+    const { machine, disposed } = machineOf(halt);
+    machine.callGuard.begin();
+    const pending = machine.runAsync();
+    machine.dispose();
+    await expect(pending).resolves.toEqual({ kind: 'cancelled' });
+    expect(disposed).toEqual(['vcpu', 'vm', 'memory']);
+    expect(machine.callGuard.end()).toBe('disposed');
+  });
+});
