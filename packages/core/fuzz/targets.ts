@@ -165,7 +165,10 @@ function checkImage(image: ElfImage, fileSize: number): void {
     `entry ${image.entryOffset} is not in an executable segment`,
   );
   for (const r of image.relocations) {
-    check(r.offset >= 0 && r.offset + 8 <= image.imageSize, `relocation at ${r.offset} is outside the image`);
+    check(
+      image.segments.some((s) => r.offset >= s.offset && r.offset + 8 <= s.offset + s.memSize),
+      `relocation at ${r.offset} does not lie inside one segment`,
+    );
   }
 }
 
@@ -245,8 +248,10 @@ const MESSAGE_DICTIONARY: readonly Uint8Array[] = [
 
 /**
  * A message target: the input is a guest memory area; `readFrame` takes the
- * payload, `decode` decodes it. Checks that the result survives the guest
- * overwriting the area (decoders copy) and re-encodes to the same result.
+ * payload, `decode` decodes it. Checks that the decoder reads only the
+ * payload (bytes appended after it change nothing), that the result survives
+ * the guest overwriting the area (decoders copy) and that it re-encodes to
+ * the same result.
  */
 function messageTarget<T>(
   name: string,
@@ -268,6 +273,9 @@ function messageTarget<T>(
       const payload = readFrame(input, name);
       check(payload.byteOffset === input.byteOffset + 4 && payload.length <= input.length - 4, 'readFrame returned a payload outside the area');
       const decoded = decode(payload);
+      const extended = new Uint8Array(payload.length + 64).fill(0xa5);
+      extended.set(payload);
+      check(same(decoded, decode(extended)), 'the decoded message depends on bytes after the payload');
       input.fill(0xa5);
       const again = decode(readFrame(pristine, name));
       check(same(decoded, again), 'the decoded message changed when the guest overwrote its buffer');
