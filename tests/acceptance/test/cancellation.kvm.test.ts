@@ -41,8 +41,9 @@ async function expectPoisonedThenRestored(sandbox: MultiUseSandbox, snapshot: Sn
   expect(sandbox.poisoned).toBe(false);
   expect(sandbox.call('Increment', 'i32')).toBe(1);
   expect(await sandbox.callAsync('Increment', 'i32')).toBe(2);
-  expect(sandbox.call('CallHostAdd', 'i32', 20, 22)).toBe(42);
-  expect(await sandbox.callAsync('SpinFor', 'u32', 1000)).toBe(1000);
+  expect(sandbox.call('SpinFor', 'u32', 1000)).toBe(1000);
+  // Async: some tests' host functions are async.
+  expect(await sandbox.callAsync('CallHostAdd', 'i32', 20, 22)).toBe(42);
 }
 
 forEachGuest('InterruptHandle.kill()', (language: GuestLanguage) => {

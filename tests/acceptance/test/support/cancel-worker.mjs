@@ -4,7 +4,7 @@
 // terminates. It replies to each command with { reply, ...data } or
 // { reply: 'failed', error }, and says { reply: 'ready' } once loaded.
 import { parentPort, workerData } from 'node:worker_threads';
-import { GuestBinary, InterruptHandle, UninitializedSandbox } from '@hyperlight-ts/core';
+import { discoverBackend, GuestBinary, InterruptHandle, UninitializedSandbox } from '@hyperlight-ts/core';
 import { guestPath } from '@hyperlight-ts/fixture-guests';
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
@@ -102,4 +102,7 @@ function onMessage(message) {
 }
 
 port.on('message', onMessage);
+// Load the backend now: a handle's first kill() in this thread would load it
+// otherwise, and the kill -> throw latency measured would include that.
+discoverBackend();
 port.postMessage({ reply: 'ready', workerData });
