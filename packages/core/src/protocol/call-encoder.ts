@@ -1,0 +1,360 @@
+/**
+ * A `FunctionCall` encoder for the host's hot path: it writes the frame
+ * straight into the guest input buffer, with no builder, no scratch buffer
+ * and no allocation per call.
+ *
+ * Everything that depends only on the function — its name, its parameter
+ * types and its return type — is laid out once, in a {@link CallPlan}, as a
+ * byte template. A call copies the template, stores each scalar argument at
+ * the position the plan reserved for it and appends the strings and byte
+ * arrays after it:
+ *
+ * ```
+ * frame offset 0   u32 payload length        (the frame header, framing.ts)
+ *              4   u32 root offset           ─┐
+ *              8   vtables, each written once │ constant per function:
+ *                  FunctionCall table         │ the plan's template
+ *                  arguments vector           │
+ *                  Argument + *Value tables   │
+ *                  function_name string      ─┘
+ *   fixedSize      string / byte-vector data, in argument order (per call)
+ * ```
+ *
+ * The result is an ordinary size-prefixed flatbuffer: every uoffset points
+ * forward (variable data comes last, so no constant offset depends on a
+ * string's length), every vtable precedes its tables (positive soffset),
+ * tables of one shape share one vtable, and every scalar is aligned to its
+ * size relative to the frame start, as verifier.ts demands. The generated
+ * readers and the guests' readers accept it (see the tests).
+ *
+ * Strings are written with `Buffer#write`, whose UTF-8 conversion replaces
+ * unpaired surrogates with U+FFFD exactly as `TextEncoder` (and so the
+ * generated builder) does.
+ */
+import { Abi } from '../abi/generated.js';
+import { checkValue, toWireValueType, VALUE_TYPES, type TypedValue, type ValueTypeName } from './values.js';
+import { ValueType } from './generated/hyperlight/wire/value-type.js';
+
+/** Size of a uoffset, soffset or vector/string length. */
+const OFFSET_SIZE = 4;
+/** Frame header plus the root uoffset: where the first vtable goes. */
+const HEADER_SIZE = Abi.FRAME_HEADER_SIZE + OFFSET_SIZE;
+
+/** FunctionCall table: soffset, function_name @4, arguments @8, return_type @12. */
+const CALL_TABLE = { size: 13, name: 4, args: 8, returnType: 12 } as const;
+/** Argument table: soffset, value @4 (uoffset), value_type @8 (u8). */
+const ARGUMENT_TABLE = { size: 9, value: 4, valueType: 8 } as const;
+/** Every `*Value` table keeps its one field (if any) right after the soffset. */
+const VALUE_FIELD = 4;
+
+/** The shapes `*Value` tables come in, by the size of their one field (0: `VoidValue`, no field). */
+type ValueShape = 0 | 1 | 4 | 8;
+
+/** Size of the `value` field of each member of the `Value` union (a string or vector is a 4-byte uoffset). */
+const FIELD_SIZE: Readonly<Record<ValueType, ValueShape>> = {
+  [ValueType.None]: 0,
+  [ValueType.I32]: 4,
+  [ValueType.U32]: 4,
+  [ValueType.I64]: 8,
+  [ValueType.U64]: 8,
+  [ValueType.F32]: 4,
+  [ValueType.F64]: 8,
+  [ValueType.String]: 4,
+  [ValueType.Bool]: 1,
+  [ValueType.Bytes]: 4,
+  [ValueType.Void]: 0,
+};
+
+/** The order shared vtables are laid out in. */
+const SHAPES: readonly ValueShape[] = [4, 8, 1, 0];
+
+/** Strings up to this many UTF-16 units are copied by a JavaScript loop when ASCII; longer ones by `Buffer#write`. */
+const SHORT_STRING_LENGTH = 16;
+
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+const U64_MAX = 2n ** 64n - 1n;
+
+const align = (pos: number, to: number): number => (pos + to - 1) & ~(to - 1);
+
+/**
+ * One function's call, laid out once: the bytes that are the same for every
+ * call of it, and where each argument goes. Make one with {@link planCall}
+ * and keep it with the function (a plan is immutable and not tied to a buffer).
+ */
+export class CallPlan {
+  /** The wire `ValueType` of each parameter. */
+  readonly kinds: Uint8Array;
+  /** Per parameter: where its scalar value, or the uoffset to its string/vector data, sits in the frame. */
+  readonly valueAt: Int32Array;
+  /** The constant part of the frame (header and payload up to `fixedSize`); the frame header is left 0. */
+  readonly template: Uint8Array;
+  /** Whether any parameter is a string or byte array (so the size depends on the arguments). */
+  readonly variable: boolean;
+
+  /** @internal Use {@link planCall}. */
+  constructor(
+    readonly functionName: string,
+    readonly parameters: readonly ValueTypeName[],
+    readonly returnType: ValueTypeName,
+  ) {
+    const kinds = parameters.map((type, index) => wireType(type, `parameter ${index} of "${functionName}"`));
+    this.kinds = Uint8Array.from(kinds);
+    this.valueAt = new Int32Array(kinds.length);
+    this.variable = kinds.some((kind) => kind === ValueType.String || kind === ValueType.Bytes);
+    this.template = layOut(Buffer.from(functionName, 'utf8'), kinds, wireType(returnType, 'return type'), this.valueAt);
+  }
+
+  /** Size of the constant part of the frame, header included. */
+  get fixedSize(): number {
+    return this.template.byteLength;
+  }
+}
+
+/**
+ * Lays out a function's call once (see the file comment).
+ * @param functionName - the guest function's name (unpaired surrogates become U+FFFD)
+ * @param parameters - its parameter types, in order
+ * @param returnType - the return type the call expects
+ * @throws TypeError for a name that is not a value type.
+ * @example
+ * const plan = planCall('Add', ['i32', 'i32'], 'i32');
+ * const length = encoder.encode(plan, [1, 2]);
+ */
+export function planCall(functionName: string, parameters: readonly ValueTypeName[], returnType: ValueTypeName): CallPlan {
+  return new CallPlan(functionName, [...parameters], returnType);
+}
+
+/** The wire number of a type name from host code; throws TypeError for a name that is not one. */
+function wireType(type: ValueTypeName, what: string): ValueType {
+  if (!VALUE_TYPES.includes(type)) throw new TypeError(`${what}: unknown value type ${JSON.stringify(String(type))}`);
+  return toWireValueType(type);
+}
+
+/**
+ * Builds the template of a call and fills `valueAt`. Positions are frame
+ * offsets; alignment is relative to the frame start, as for any
+ * size-prefixed flatbuffer.
+ */
+function layOut(name: Uint8Array, kinds: readonly ValueType[], returnType: ValueType, valueAt: Int32Array): Uint8Array {
+  // Pass 1: positions.
+  let pos = HEADER_SIZE;
+  const callVtable = pos;
+  pos += 4 + 2 * 3;
+  const argumentVtable = pos;
+  if (kinds.length > 0) pos += 4 + 2 * 2;
+  const shapeVtable = new Map<ValueShape, number>();
+  for (const shape of SHAPES) {
+    if (!kinds.some((kind) => FIELD_SIZE[kind] === shape)) continue;
+    shapeVtable.set(shape, pos);
+    pos += shape === 0 ? 4 : 4 + 2;
+  }
+  const root = (pos = align(pos, 4));
+  pos += CALL_TABLE.size;
+  const vector = (pos = align(pos, 4));
+  pos += OFFSET_SIZE * (1 + kinds.length);
+  const argumentAt: number[] = [];
+  const valueTableAt: number[] = [];
+  for (const kind of kinds) {
+    argumentAt.push((pos = align(pos, 4)));
+    pos += ARGUMENT_TABLE.size;
+    pos = align(pos, 4);
+    // An 8-byte field right after the 4-byte soffset is 8-aligned when the table is 4 mod 8.
+    if (FIELD_SIZE[kind] === 8 && pos % 8 === 0) pos += 4;
+    valueTableAt.push(pos);
+    pos += 4 + FIELD_SIZE[kind];
+  }
+  const nameAt = (pos = align(pos, 4));
+  pos += OFFSET_SIZE + name.byteLength + 1;
+
+  // Pass 2: bytes.
+  const bytes = new Uint8Array(pos);
+  const view = new DataView(bytes.buffer);
+  const u16 = (at: number, ...values: number[]): void => values.forEach((value, i) => view.setUint16(at + 2 * i, value, true));
+  const u32 = (at: number, value: number): void => view.setUint32(at, value, true);
+  /** Stores at `at` the uoffset to `target` (always forward). */
+  const uoffset = (at: number, target: number): void => u32(at, target - at);
+
+  uoffset(Abi.FRAME_HEADER_SIZE, root);
+  u16(callVtable, 4 + 2 * 3, CALL_TABLE.size, CALL_TABLE.name, CALL_TABLE.args, CALL_TABLE.returnType);
+  if (kinds.length > 0) u16(argumentVtable, 4 + 2 * 2, ARGUMENT_TABLE.size, ARGUMENT_TABLE.valueType, ARGUMENT_TABLE.value);
+  for (const [shape, at] of shapeVtable) {
+    if (shape === 0) u16(at, 4, 4);
+    else u16(at, 4 + 2, 4 + shape, VALUE_FIELD);
+  }
+
+  view.setInt32(root, root - callVtable, true);
+  uoffset(root + CALL_TABLE.name, nameAt);
+  uoffset(root + CALL_TABLE.args, vector);
+  view.setUint8(root + CALL_TABLE.returnType, returnType);
+
+  u32(vector, kinds.length);
+  kinds.forEach((kind, i) => {
+    const argument = argumentAt[i]!;
+    const value = valueTableAt[i]!;
+    uoffset(vector + OFFSET_SIZE * (1 + i), argument);
+    view.setInt32(argument, argument - argumentVtable, true);
+    uoffset(argument + ARGUMENT_TABLE.value, value);
+    view.setUint8(argument + ARGUMENT_TABLE.valueType, kind);
+    view.setInt32(value, value - shapeVtable.get(FIELD_SIZE[kind])!, true);
+    valueAt[i] = value + VALUE_FIELD;
+  });
+
+  u32(nameAt, name.byteLength);
+  bytes.set(name, nameAt + OFFSET_SIZE);
+  return bytes;
+}
+
+/**
+ * Writes `FunctionCall` frames into one buffer (normally the guest input
+ * buffer), reusing its views across calls.
+ */
+export class CallEncoder {
+  private readonly view: DataView;
+  /** The same memory as `area`, for `Buffer#write`. */
+  private readonly text: Buffer;
+
+  /**
+   * @param area - the buffer the frame goes to, at offset 0
+   * @throws never
+   */
+  constructor(private readonly area: Uint8Array) {
+    this.view = new DataView(area.buffer, area.byteOffset, area.byteLength);
+    this.text = Buffer.from(area.buffer, area.byteOffset, area.byteLength);
+  }
+
+  /**
+   * Writes the frame of a call of `plan`'s function with `args` at the start
+   * of the area.
+   * @param args - one value per parameter, each of the JavaScript type its
+   *   parameter type takes (see `checkValue`; callers normally check first)
+   * @returns the payload length (the frame is 4 bytes longer); or, when the
+   *   frame does not fit, the negated frame size it needs (the area's contents
+   *   are then unchanged).
+   * @throws TypeError when the argument count differs from the plan or an
+   *   argument does not match its parameter type.
+   * @example
+   * const length = encoder.encode(plan, args);
+   * if (length < 0) throw new MessageTooLargeError(`call of "${name}"`, -length, input.byteLength, 'inputSize');
+   */
+  encode(plan: CallPlan, args: ArrayLike<unknown>): number {
+    const { kinds, valueAt } = plan;
+    const count = kinds.length;
+    if (args.length !== count) {
+      throw new TypeError(`call of "${plan.functionName}": ${count} argument(s) expected, ${args.length} given`);
+    }
+    let end = plan.template.byteLength;
+    for (let i = 0; i < count; i++) {
+      const value = args[i];
+      if (!matches(kinds[i]!, value)) throw argumentError(plan, i, value);
+      // An upper bound: each UTF-16 unit is at most 3 UTF-8 bytes.
+      if (typeof value === 'string') end = align(end, 4) + OFFSET_SIZE + 3 * value.length + 1;
+      else if (value instanceof Uint8Array) end = align(end, 4) + OFFSET_SIZE + value.byteLength;
+    }
+    const area = this.area;
+    if (end > area.byteLength) {
+      end = frameSize(plan, args);
+      if (end > area.byteLength) return -end;
+    }
+
+    area.set(plan.template);
+    const view = this.view;
+    end = plan.template.byteLength;
+    for (let i = 0; i < count; i++) {
+      const at = valueAt[i]!;
+      const value = args[i];
+      switch (kinds[i]) {
+        case ValueType.I32: view.setInt32(at, value as number, true); break;
+        case ValueType.U32: view.setUint32(at, value as number, true); break;
+        case ValueType.I64: view.setBigInt64(at, value as bigint, true); break;
+        case ValueType.U64: view.setBigUint64(at, value as bigint, true); break;
+        case ValueType.F32: view.setFloat32(at, value as number, true); break;
+        case ValueType.F64: view.setFloat64(at, value as number, true); break;
+        case ValueType.Bool: view.setUint8(at, value ? 1 : 0); break;
+        case ValueType.String: {
+          const data = align(end, 4);
+          view.setUint32(at, data - at, true);
+          const length = this.writeString(value as string, data + OFFSET_SIZE);
+          view.setUint32(data, length, true);
+          area[data + OFFSET_SIZE + length] = 0;
+          end = data + OFFSET_SIZE + length + 1;
+          break;
+        }
+        case ValueType.Bytes: {
+          const data = align(end, 4);
+          const bytes = value as Uint8Array;
+          view.setUint32(at, data - at, true);
+          view.setUint32(data, bytes.byteLength, true);
+          area.set(bytes, data + OFFSET_SIZE);
+          end = data + OFFSET_SIZE + bytes.byteLength;
+          break;
+        }
+        default: // Void: the table has no field.
+      }
+    }
+    const payloadLength = end - Abi.FRAME_HEADER_SIZE;
+    view.setUint32(0, payloadLength, true);
+    return payloadLength;
+  }
+
+  /** Writes `value` as UTF-8 at `at` (the caller has made room) and returns its byte length. */
+  private writeString(value: string, at: number): number {
+    const length = value.length;
+    if (length <= SHORT_STRING_LENGTH) {
+      const area = this.area;
+      let i = 0;
+      for (; i < length; i++) {
+        const unit = value.charCodeAt(i);
+        if (unit >= 0x80) break;
+        area[at + i] = unit;
+      }
+      if (i === length) return length;
+    }
+    return this.text.write(value, at, this.area.byteLength - at, 'utf8');
+  }
+}
+
+/** The exact frame size of a call whose arguments have been checked. */
+function frameSize(plan: CallPlan, args: ArrayLike<unknown>): number {
+  let end = plan.template.byteLength;
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    if (typeof value === 'string') end = align(end, 4) + OFFSET_SIZE + Buffer.byteLength(value, 'utf8') + 1;
+    else if (value instanceof Uint8Array) end = align(end, 4) + OFFSET_SIZE + value.byteLength;
+  }
+  return end;
+}
+
+/** Whether `value` can be written as `kind` (the same rules as `checkValue`). */
+function matches(kind: number, value: unknown): boolean {
+  switch (kind) {
+    case ValueType.I32: return typeof value === 'number' && (value | 0) === value;
+    case ValueType.U32: return typeof value === 'number' && value >>> 0 === value;
+    case ValueType.I64: return typeof value === 'bigint' && value >= I64_MIN && value <= I64_MAX;
+    case ValueType.U64: return typeof value === 'bigint' && value >= 0n && value <= U64_MAX;
+    case ValueType.F32:
+    case ValueType.F64: return typeof value === 'number';
+    case ValueType.String: return typeof value === 'string';
+    case ValueType.Bool: return typeof value === 'boolean';
+    case ValueType.Bytes: return value instanceof Uint8Array;
+    default: return value === undefined;
+  }
+}
+
+function argumentError(plan: CallPlan, index: number, value: unknown): TypeError {
+  const type = plan.parameters[index]!;
+  return new TypeError(`argument ${index}: cannot encode as ${type}: ${checkValue(type, value) ?? 'unexpected value'}`);
+}
+
+/**
+ * Encodes `call` into the frame at the start of `area` (plans it on the spot;
+ * for repeated calls keep a {@link CallPlan} and a {@link CallEncoder}).
+ * @returns as {@link CallEncoder.encode}
+ * @throws TypeError when an argument does not match its declared type or a type name is unknown.
+ * @example
+ * const length = encodeCallInto(input, { functionName: 'Add', args: [{ type: 'i32', value: 1 }], returnType: 'i32' });
+ */
+export function encodeCallInto(area: Uint8Array, call: { readonly functionName: string; readonly args: readonly TypedValue[]; readonly returnType: ValueTypeName }): number {
+  const plan = planCall(call.functionName, call.args.map((arg) => arg.type), call.returnType);
+  return new CallEncoder(area).encode(plan, call.args.map((arg) => arg.value));
+}
