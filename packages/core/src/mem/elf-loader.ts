@@ -514,20 +514,23 @@ function segmentAt(segments: readonly ElfSegment[], offset: number): ElfSegment 
 }
 
 /**
- * Copies a parsed image into guest memory: zeroes the image area, copies each
- * segment's file bytes and applies the relocations for load address
- * `baseGva`.
+ * Copies a parsed image into guest memory: zeroes the image area (unless it
+ * is known to be zero), copies each segment's file bytes and applies the
+ * relocations for load address `baseGva`. With `zeroed`, pages the file does
+ * not fill (a large `.bss`) are never written, so they cost no memory until
+ * the guest touches them.
  * @param image - from {@link parseElf} of the same `bytes`
  * @param bytes - the ELF file
  * @param memory - the image area of guest memory (at least `image.imageSize` bytes)
  * @param baseGva - guest address of `memory[0]`; a multiple of 4096
+ * @param zeroed - `memory` already reads as zeros (fresh guest memory)
  * @returns the relocated entry point
  * @throws InvalidGuestBinaryError when `image` does not fit `bytes` or `memory`.
  * @throws ConfigurationError when `baseGva` is not a page-aligned, non-negative integer.
  * @example
  * const { entryGva } = loadElf(image, bytes, memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa);
  */
-export function loadElf(image: ElfImage, bytes: Uint8Array, memory: Uint8Array, baseGva: bigint | number): LoadedElf {
+export function loadElf(image: ElfImage, bytes: Uint8Array, memory: Uint8Array, baseGva: bigint | number, zeroed = false): LoadedElf {
   const base = typeof baseGva === 'bigint' ? baseGva : Number.isSafeInteger(baseGva) ? BigInt(baseGva) : -1n;
   if (base < 0n || base % PAGE !== 0n || base > 0xffff_ffff_ffffn) {
     throw new ConfigurationError('imageGpa', `the image load address must be a page-aligned guest address, got ${String(baseGva)}`);
@@ -535,7 +538,7 @@ export function loadElf(image: ElfImage, bytes: Uint8Array, memory: Uint8Array, 
   if (memory.length < image.imageSize) {
     fail(`the image needs ${image.imageSize} bytes but its memory area holds ${memory.length}`);
   }
-  memory.fill(0, 0, image.imageSize);
+  if (!zeroed) memory.fill(0, 0, image.imageSize);
   for (const segment of image.segments) {
     if (segment.fileSize > segment.memSize || segment.fileOffset + segment.fileSize > bytes.length ||
       segment.offset + segment.memSize > image.imageSize) {

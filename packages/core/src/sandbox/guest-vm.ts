@@ -119,8 +119,9 @@ export class GuestVm {
   }
 
   /**
-   * Writes the system structures, PEB, image and init data into the VM's
-   * memory and loads the guest's special registers.
+   * Writes the system structures, PEB, image and init data into the memory
+   * of a new VM (which reads as zeros: pages left unwritten stay unallocated)
+   * and loads the guest's special registers.
    * @throws ConfigurationError when `options.maxLogLevel` is not a `LogLevel`.
    * @throws HypervisorError when the backend refuses the CPU state.
    */
@@ -129,7 +130,8 @@ export class GuestVm {
     const { memory } = guest;
     writeSystemStructures(memory, layout);
     writePeb(memory, layout, { maxLogLevel: options.maxLogLevel });
-    loadElf(image, elfBytes, memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa);
+    // A new VM's memory reads as zeros: only the file's bytes are written, so an untouched .bss stays free.
+    loadElf(image, elfBytes, memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa, true);
     if (options.initData.length > 0) memory.writeBytes(layout.initDataGpa, options.initData);
     hypervisorCall('set special registers', () => vm.setSpecialRegisters(guest.initialSpecialRegisters()));
     // docs/abi.md: the first entry finds the power-on FPU state, whatever the backend starts with.

@@ -66,6 +66,18 @@ describe('parseElf / loadElf on synthetic binaries', () => {
     expect(loadElf(image, bytes, memory, 0x40_0000n).entryGva).toBe(0x40_1000n);
   });
 
+  it('into memory known to be zero, writes only what the file holds (an untouched .bss is never written)', () => {
+    const bytes = buildElf(minimalPie());
+    const image = parseElf(bytes);
+    const memory = new Uint8Array(image.imageSize).fill(0xaa);
+    loadElf(image, bytes, memory, 0x40_0000, true);
+    expect([...memory.subarray(0x1000, 0x1004)]).toEqual([0xe7, 0x10, 0xeb, 0xfc]);
+    expect(u64At(memory, 0x20f8)).toBe(0x40_1000n);
+    // Nothing past the file's bytes was touched: the 0xaa stand-in for "never written" is still there.
+    expect(memory.subarray(0x1004, 0x2000).every((b) => b === 0xaa)).toBe(true);
+    expect(memory.subarray(0x3000, 0x4000).every((b) => b === 0xaa)).toBe(true);
+  });
+
   it('handles a non-zero link base: offsets and relocations are relative to the first page', () => {
     const shift = 0x7000_0000n;
     const bytes = buildElf(minimalPie({ shift }));
