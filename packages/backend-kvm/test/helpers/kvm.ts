@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Registers, SpecialRegisters, VirtualMachine } from '@hyperlight-ts/core';
 import { backend } from '../../src/index.js';
 
@@ -23,6 +23,42 @@ export function guestMemoryMappingCount(): number {
   return readFileSync('/proc/self/maps', 'utf8')
     .split('\n')
     .filter((line) => line.includes('memfd:hyperlight-guest-memory')).length;
+}
+
+/** File descriptors and mappings of this process, with KVM's counted by kind. */
+export interface Resources {
+  fds: number;
+  devKvm: number;
+  vmFds: number;
+  vcpuFds: number;
+  memfds: number;
+  /** Mappings of guest memory. */
+  memoryMappings: number;
+  /** Mappings of a vCPU's kvm_run. */
+  runMappings: number;
+}
+
+/** What this process holds right now, for exact "nothing leaked" checks. */
+export function resources(): Resources {
+  const fds = readdirSync('/proc/self/fd');
+  const counts: Resources = { fds: fds.length, devKvm: 0, vmFds: 0, vcpuFds: 0, memfds: 0, memoryMappings: 0, runMappings: 0 };
+  for (const fd of fds) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // readdirSync's own fd, closed by now
+    }
+    if (target === '/dev/kvm') counts.devKvm++;
+    else if (target === 'anon_inode:kvm-vm') counts.vmFds++;
+    else if (target.startsWith('anon_inode:kvm-vcpu:')) counts.vcpuFds++;
+    else if (target.startsWith('/memfd:hyperlight-guest-memory')) counts.memfds++;
+  }
+  for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+    if (line.includes('/memfd:hyperlight-guest-memory')) counts.memoryMappings++;
+    else if (line.includes('anon_inode:kvm-vcpu:')) counts.runMappings++;
+  }
+  return counts;
 }
 
 /** All-zero registers with `rip` and RFLAGS bit 1 (always set). */

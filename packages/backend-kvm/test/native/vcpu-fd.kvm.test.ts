@@ -193,6 +193,59 @@ describe.skipIf(!kvmUsable)('VcpuFd (needs /dev/kvm)', () => {
     expect(() => vcpu.setImmediateExit(1 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
 
+  it('cancel(code) lands in callState only while a call is open, and sets immediate_exit', () => {
+    const { vcpu } = realModeVcpu([0xf4]);
+    const word = new Uint32Array(vcpu.callState);
+    expect(vcpu.cancelId).toBeGreaterThan(0);
+    expect(vcpu.cancel(1)).toBe(false); // no call open
+    expect(word[0]).toBe(0);
+    Atomics.store(word, 0, (5 << 4) | 1); // call 5 open
+    expect(vcpu.cancel(3)).toBe(true);
+    expect(vcpu.cancel(1)).toBe(false); // the first reason stays
+    expect(word[0]).toBe((5 << 4) | (3 << 1) | 1);
+    expect(vcpu.run(true)).toBe(KVM.KVM_EXIT_INTR); // immediate_exit: the guest did not run
+    expect(vcpu.getRegs().rip).toBe(0x1000n);
+    expect(loadNative().cancelCall(vcpu.cancelId, 1)).toBe(false);
+    Atomics.store(word, 0, 6 << 4); // ended; then call 7
+    Atomics.store(word, 0, (7 << 4) | 1);
+    expect(loadNative().cancelCall(vcpu.cancelId, 2)).toBe(true);
+    expect(word[0]).toBe((7 << 4) | (2 << 1) | 1);
+    expect(() => vcpu.cancel(0)).toThrow(RangeError);
+    expect(() => vcpu.cancel(5)).toThrow(RangeError);
+    expect(() => vcpu.armTimeout(0)).toThrow(RangeError);
+    Atomics.store(word, 0, 8 << 4);
+    expect(() => vcpu.armTimeout(10)).toThrow(/no call is open/);
+    const id = vcpu.cancelId;
+    vcpu.dispose();
+    expect(loadNative().cancelCall(id, 1)).toBe(false); // gone from the registry
+    expect(Atomics.load(word, 0)).toBe(8 << 4); // the word outlives the vCPU
+  });
+
+  it('runAsync(loadRegs, done) runs on the vCPU thread; meanwhile other members throw ERR_HYPERLIGHT_RUN_PENDING', async () => {
+    const { vcpu } = realModeVcpu([0xe6, 0x10, 0xf4]); // out 0x10, al; hlt
+    const exits: number[] = [];
+    const done = (): Promise<void> =>
+      new Promise((resolve, reject) =>
+        vcpu.runAsync(true, (error, reason) => {
+          if (error) reject(error);
+          exits.push(reason);
+          resolve();
+        }),
+      );
+    new BigUint64Array(vcpu.runBlock, 0, RUN_BLOCK.regCount).set(Object.values(registersAt(0x1000)));
+    const pending = done();
+    const busy = expect.objectContaining({ code: 'ERR_HYPERLIGHT_RUN_PENDING' });
+    expect(() => vcpu.run()).toThrow(busy);
+    expect(() => vcpu.getRegs()).toThrow(busy);
+    expect(() => vcpu.runAsync(false, () => {})).toThrow(busy);
+    expect(vcpu.cancel(1)).toBe(false); // the call-guard members still work
+    await pending;
+    expect(exits).toEqual([KVM.KVM_EXIT_IO]);
+    expect(new Uint32Array(vcpu.runBlock)[RUN_BLOCK.ioPortU32]).toBe(0x10);
+    expect(vcpu.run()).toBe(KVM.KVM_EXIT_HLT); // back on this thread
+    expect(() => vcpu.runAsync(false, 'no' as never)).toThrow(TypeError);
+  });
+
   it('closes both of its mappings and its fd on dispose()', () => {
     const memory = new addon.GuestMemory(0x1000);
     const vm = kvm.createVm();
@@ -211,7 +264,11 @@ describe.skipIf(!kvmUsable)('VcpuFd (needs /dev/kvm)', () => {
     vcpu[Symbol.dispose]();
     const checked = expectEveryMemberDisposed(vcpu, addon.VcpuFd.prototype, 'VcpuFd');
     expect(checked.sort()).toEqual(
-      ['runBlock', 'run', 'setImmediateExit', 'getRegs', 'setRegs', 'getSregs', 'setSregs', 'stageSregs', 'resetFpu', 'getCpuid2', 'setCpuid2', 'getXcrs', 'setXcrs', 'getXsave', 'setXsave'].sort(),
+      [
+        'runBlock', 'run', 'setImmediateExit', 'getRegs', 'setRegs', 'getSregs', 'setSregs', 'stageSregs', 'resetFpu',
+        'getCpuid2', 'setCpuid2', 'getXcrs', 'setXcrs', 'getXsave', 'setXsave',
+        'runAsync', 'callState', 'cancelId', 'cancel', 'armTimeout', 'setCancelListener',
+      ].sort(),
     );
   });
 });
