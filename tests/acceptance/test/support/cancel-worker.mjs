@@ -37,18 +37,35 @@ function killAfter({ handle, flag, delayMs }) {
  * Kills again and again, waiting `delaysMs[i % length]` before kill `i`,
  * until the main thread sets `control[0]`. Publishes the running counts in
  * `control[1]` (kills that returned true) and `control[2]` (false).
+ *
+ * `seq` says where the main thread is: it sets it to `2i + 1` just before
+ * its call `i` and to `2i + 2` just after. A kill that returned true with
+ * `seq` unchanged around it is attributed to that call (odd) or found
+ * between calls (even); one where `seq` moved is ambiguous.
  */
-function killRepeatedly({ handle, control, delaysMs }) {
+function killRepeatedly({ handle, control, seq, delaysMs }) {
   const interrupt = InterruptHandle.from(handle);
   let trueKills = 0;
   let falseKills = 0;
+  const killedCalls = [];
+  const betweenCalls = [];
+  let ambiguous = 0;
   for (let i = 0; Atomics.load(control, 0) === 0; i++) {
     const delay = delaysMs[i % delaysMs.length];
     if (delay > 0) blockThread(delay);
-    if (interrupt.kill()) Atomics.store(control, 1, ++trueKills);
-    else Atomics.store(control, 2, ++falseKills);
+    const before = Atomics.load(seq, 0);
+    const killed = interrupt.kill();
+    const after = Atomics.load(seq, 0);
+    if (!killed) {
+      Atomics.store(control, 2, ++falseKills);
+      continue;
+    }
+    Atomics.store(control, 1, ++trueKills);
+    if (before !== after) ambiguous++;
+    else if (before % 2 === 1) killedCalls.push((before - 1) / 2);
+    else betweenCalls.push(before / 2);
   }
-  return { trueKills, falseKills };
+  return { trueKills, falseKills, killedCalls, betweenCalls, ambiguous };
 }
 
 /**
