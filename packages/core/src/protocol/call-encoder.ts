@@ -272,7 +272,7 @@ export class CallEncoder {
         case ValueType.F64: view.setFloat64(at, value as number, true); break;
         case ValueType.Bool: view.setUint8(at, value ? 1 : 0); break;
         case ValueType.String: {
-          const data = align(end, 4);
+          const data = this.pad(end);
           view.setUint32(at, data - at, true);
           const length = this.writeString(value as string, data + OFFSET_SIZE);
           view.setUint32(data, length, true);
@@ -281,7 +281,7 @@ export class CallEncoder {
           break;
         }
         case ValueType.Bytes: {
-          const data = align(end, 4);
+          const data = this.pad(end);
           const bytes = value as Uint8Array;
           view.setUint32(at, data - at, true);
           view.setUint32(data, bytes.byteLength, true);
@@ -295,6 +295,13 @@ export class CallEncoder {
     const payloadLength = end - Abi.FRAME_HEADER_SIZE;
     view.setUint32(0, payloadLength, true);
     return payloadLength;
+  }
+
+  /** Zeroes the bytes from `end` to the next 4-byte boundary (so no stale byte goes out) and returns that boundary. */
+  private pad(end: number): number {
+    const area = this.area;
+    for (; end % 4 !== 0; end++) area[end] = 0;
+    return end;
   }
 
   /** Writes `value` as UTF-8 at `at` (the caller has made room) and returns its byte length. */
