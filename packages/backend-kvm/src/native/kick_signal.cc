@@ -38,9 +38,9 @@ int KickSignal() {
   return signal;
 }
 
-void PrepareThreadForKicks() {
-  thread_local bool prepared = false;
-  if (prepared) return;
+pid_t PrepareThreadForKicks() {
+  thread_local pid_t tid = 0;
+  if (tid != 0) return tid;
   int signal = KickSignal();
   if (signal > 0) {
     sigset_t set;
@@ -48,11 +48,7 @@ void PrepareThreadForKicks() {
     sigaddset(&set, signal);
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   }
-  prepared = true;
-}
-
-pid_t CurrentTid() {
-  thread_local pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  tid = static_cast<pid_t>(syscall(SYS_gettid));
   return tid;
 }
 

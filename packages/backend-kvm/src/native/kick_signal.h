@@ -20,11 +20,10 @@ namespace hyperlight_kvm {
 int KickSignal();
 
 // Unblocks the kick signal on the calling thread (once per thread), so a kick
-// can reach the thread while it is inside KVM_RUN. Cheap after the first call.
-void PrepareThreadForKicks();
-
-// The calling thread's kernel thread id (cached per thread).
-pid_t CurrentTid();
+// can reach the thread while it is inside KVM_RUN, and returns the thread's
+// kernel thread id. Callers keep the id rather than call this before every
+// KVM_RUN: a thread-local lookup in a shared object is not free.
+pid_t PrepareThreadForKicks();
 
 // Sends the kick signal to thread `tid` of this process. A thread that has
 // left KVM_RUN in the meantime runs the empty handler and carries on.

@@ -99,16 +99,24 @@ void RunControl::NotifyCancel(uint32_t seq, uint32_t reason) {
   channel_->Post(event);
 }
 
-void RunControl::EnterRun() {
-  PrepareThreadForKicks();
-  runs_.fetch_add(1, std::memory_order_relaxed);
-  tid_.store(CurrentTid());
+void RunControl::EnterRun(pid_t tid) {
+  // Only the running thread writes runs_: no locked increment needed.
+  runs_.store(runs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // Sequentially consistent: the runner's half of the Dekker pair (top of run_control.h).
+  tid_.store(tid);
 }
 
 void RunControl::LeaveRun(kvm_run* run) {
-  tid_.store(0);
-  // One-shot: whatever set it has been answered by this return (see the top of run_control.h).
-  __atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+  // A canceller that still reads the old tid only sends a harmless kick.
+  tid_.store(0, std::memory_order_release);
+  // One-shot: whatever set it has been answered by this return. Cleared only
+  // when set, so the common path costs a load; the clear itself is
+  // sequentially consistent so that, if it wipes a newer cancel's store, the
+  // owner's next look at the word (before the next run) sees that cancel's
+  // reason, which the canceller wrote before its store.
+  if (__atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED) != 0) {
+    __atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+  }
 }
 
 void RunControl::Attach(kvm_run* run) {

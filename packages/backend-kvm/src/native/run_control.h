@@ -105,8 +105,9 @@ class RunControl {
   uint32_t runs() const { return runs_.load(std::memory_order_relaxed); }
   bool running() const { return tid_.load() != 0; }
 
-  // The thread about to run KVM_RUN / just back from it.
-  void EnterRun();
+  // The thread about to run KVM_RUN (`tid`: its PrepareThreadForKicks()) /
+  // just back from it.
+  void EnterRun(pid_t tid);
   void LeaveRun(kvm_run* run);
 
   // Owner thread: what cancellers need, until Detach().

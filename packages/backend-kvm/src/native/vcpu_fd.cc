@@ -105,6 +105,7 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
     hold.release();  // now owned by the buffer's finalizer
     block_buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(Napi::ArrayBuffer(env, buffer), 1);
 
+    js_tid_ = PrepareThreadForKicks();
     control_ = RunControl::Create(init->worker_thread);
     control_->Attach(run_);
     auto hold_control = std::make_unique<std::shared_ptr<RunControl>>(control_);
@@ -211,12 +212,12 @@ Napi::Value VcpuFd::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Fd(env, "VcpuFd.run");
   if (info.Length() > 0 && info[0].ToBoolean().Value()) regs_dirty_ = true;
-  RunOutcome outcome = RunOnce();
+  RunOutcome outcome = RunOnce(js_tid_);
   if (outcome.error != 0) ThrowSystemError(env, outcome.error, outcome.syscall, nullptr, outcome.hint);
   return Napi::Number::New(env, outcome.exit_reason);
 }
 
-VcpuFd::RunOutcome VcpuFd::RunOnce() {
+VcpuFd::RunOutcome VcpuFd::RunOnce(pid_t tid) {
   const int fd = fd_.Get();
   uint64_t* block_regs = block_->u64() + run_block::kRegsU64;
 
@@ -235,7 +236,7 @@ VcpuFd::RunOutcome VcpuFd::RunOnce() {
   run_->kvm_dirty_regs = dirty;
   run_->kvm_valid_regs = sync_regs_mask_ & KVM_SYNC_X86_REGS;
 
-  control_->EnterRun();
+  control_->EnterRun(tid);
   int result = ioctl(fd, KVM_RUN, 0);
   int error = result < 0 ? errno : 0;
   control_->LeaveRun(run_);
@@ -291,9 +292,10 @@ Napi::Value VcpuFd::RunAsync(const Napi::CallbackInfo& info) {
 }
 
 void VcpuFd::RunOnThread() {
+  const pid_t tid = PrepareThreadForKicks();
   RunOutcome outcome;
   for (;;) {
-    outcome = RunOnce();
+    outcome = RunOnce(tid);
     if (outcome.error != 0 || outcome.exit_reason != KVM_EXIT_INTR) break;
     // EINTR: a cancel, a stop, or a stray kick (e.g. the worker watchdog's), which is retried.
     if (call_state::ReasonOf(control_->state()) != 0 || control_->stopping()) break;

@@ -79,7 +79,7 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
   static void OnEnvironmentCleanup(void* self);
   // One KVM_RUN with the registers staged in the block; no N-API, so it runs
   // on the JS thread (run) or the vCPU thread (runAsync).
-  RunOutcome RunOnce();
+  RunOutcome RunOnce(pid_t tid);
   // The runAsync() job on the vCPU thread: runs until a real exit, a cancel or a stop.
   void RunOnThread();
   int RecordExit(uint32_t reason);  // 0 or an errno
@@ -125,6 +125,8 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
   bool sregs_staged_ = false;
 
   std::shared_ptr<RunControl> control_;
+  // The JS thread's id, for sync runs (the object is only used on that thread).
+  pid_t js_tid_ = 0;
   Napi::Reference<Napi::ArrayBuffer> call_state_buffer_;
   // Created by the first runAsync() / setCancelListener(), with the cleanup hook.
   std::shared_ptr<EventChannel> channel_;
