@@ -36,15 +36,15 @@ void Unregister(uint64_t id) {
 
 }  // namespace
 
-std::shared_ptr<RunControl> RunControl::Create(bool worker_thread) {
+std::shared_ptr<RunControl> RunControl::Create(bool worker_thread, int* error) {
   std::shared_ptr<RunControl> control(new RunControl(next_id.fetch_add(1), worker_thread));
   {
     Registry& registry = GetRegistry();
     std::lock_guard<std::mutex> lock(registry.mutex);
     registry.controls.emplace(control->id_, control);
   }
-  if (worker_thread) Watchdog::Get().WatchWorker(control);
-  return control;
+  *error = worker_thread ? Watchdog::Get().WatchWorker(control) : 0;
+  return *error == 0 ? control : nullptr;
 }
 
 RunControl::~RunControl() { Unregister(id_); }

@@ -74,8 +74,9 @@ class RunControl {
  public:
   // A new control, registered for CancelCall(). `worker_thread`: the VM lives
   // on a worker thread, so the watchdog interrupts runs that last (see
-  // watchdog.h) to let worker.terminate() take effect.
-  static std::shared_ptr<RunControl> Create(bool worker_thread);
+  // watchdog.h) to let worker.terminate() take effect. Null, with `*error`
+  // set, when the watchdog thread cannot be started.
+  static std::shared_ptr<RunControl> Create(bool worker_thread, int* error);
   ~RunControl();
 
   RunControl(const RunControl&) = delete;

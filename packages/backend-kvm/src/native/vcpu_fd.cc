@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "addon_data.h"
@@ -106,7 +107,9 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
     block_buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(Napi::ArrayBuffer(env, buffer), 1);
 
     js_tid_ = PrepareThreadForKicks();
-    control_ = RunControl::Create(init->worker_thread);
+    int watchdog_error = 0;
+    control_ = RunControl::Create(init->worker_thread, &watchdog_error);
+    if (control_ == nullptr) ThrowSystemError(env, watchdog_error, "pthread_create", nullptr, "starting the watchdog thread");
     control_->Attach(run_);
     auto hold_control = std::make_unique<std::shared_ptr<RunControl>>(control_);
     // SAFETY: the ArrayBuffer covers exactly the call-state word, and
@@ -280,7 +283,13 @@ Napi::Value VcpuFd::RunAsync(const Napi::CallbackInfo& info) {
     ThrowTypeError(env, "VcpuFd.runAsync(loadRegs, done): done must be a function");
   }
   EventChannel& channel = Channel(env);
-  if (thread_ == nullptr) thread_ = std::make_unique<VcpuThread>();
+  if (thread_ == nullptr) {
+    try {
+      thread_ = std::make_unique<VcpuThread>();
+    } catch (const std::system_error& failure) {
+      ThrowSystemError(env, failure.code().value(), "pthread_create", nullptr, "starting the vCPU thread");
+    }
+  }
   if (info[0].ToBoolean().Value()) regs_dirty_ = true;
   channel.BeginRun(info[1].As<Napi::Function>());
   // The job uses this object's members; Release() joins the thread before
@@ -340,7 +349,9 @@ Napi::Value VcpuFd::ArmTimeout(const Napi::CallbackInfo& info) {
   if (!(timeout_ms > 0)) ThrowRangeError(env, "VcpuFd.armTimeout(timeoutMs): timeoutMs must be > 0");
   uint32_t word = control_->state();
   if ((word & call_state::kOpen) == 0) throw Napi::Error::New(env, "VcpuFd.armTimeout(timeoutMs): no call is open");
-  Watchdog::Get().Arm(control_, call_state::SeqOf(word), timeout_ms);
+  if (int error = Watchdog::Get().Arm(control_, call_state::SeqOf(word), timeout_ms)) {
+    ThrowSystemError(env, error, "pthread_create", nullptr, "starting the watchdog thread");
+  }
   return env.Undefined();
 }
 

@@ -15,7 +15,12 @@ VcpuThread::VcpuThread() {
   sigset_t previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
-  thread_ = std::thread(&VcpuThread::Loop, this);
+  try {
+    thread_ = std::thread(&VcpuThread::Loop, this);
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    throw;  // std::system_error: the caller reports it
+  }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 

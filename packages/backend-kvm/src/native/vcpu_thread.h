@@ -18,6 +18,7 @@ namespace hyperlight_kvm {
 
 class VcpuThread {
  public:
+  // Starts the thread. Throws std::system_error when it cannot.
   VcpuThread();
   // Stops and joins (see StopAndJoin).
   ~VcpuThread();

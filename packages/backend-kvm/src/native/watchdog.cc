@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -20,11 +21,11 @@ Watchdog& Watchdog::Get() {
   return *watchdog;
 }
 
-void Watchdog::Arm(const std::shared_ptr<RunControl>& control, uint32_t seq, double timeout_ms) {
+int Watchdog::Arm(const std::shared_ptr<RunControl>& control, uint32_t seq, double timeout_ms) {
   auto delay = std::chrono::duration<double, std::milli>(std::min(std::max(timeout_ms, 0.0), kMaxTimeoutMs));
   Clock::time_point deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(delay);
   std::lock_guard<std::mutex> lock(mutex_);
-  StartLocked();
+  if (int error = StartLocked()) return error;
   RunControl::TimeoutSlot& slot = control->timeout_slot;
   slot.armed = true;
   slot.seq = seq;
@@ -32,16 +33,18 @@ void Watchdog::Arm(const std::shared_ptr<RunControl>& control, uint32_t seq, dou
   // A wake-up at or before the deadline is queued already: it will find the
   // new deadline and queue another. Otherwise queue one for this deadline.
   if (!slot.scheduled || slot.scheduled_at > deadline) ScheduleLocked(control, deadline);
+  return 0;
 }
 
-void Watchdog::WatchWorker(const std::shared_ptr<RunControl>& control) {
+int Watchdog::WatchWorker(const std::shared_ptr<RunControl>& control) {
   std::lock_guard<std::mutex> lock(mutex_);
-  StartLocked();
+  if (int error = StartLocked()) return error;
   if (workers_.empty()) {
     next_worker_tick_ = Clock::now() + kWorkerKickInterval;
     if (next_worker_tick_ < sleeping_until_) wake_.notify_one();
   }
   workers_.push_back({control, false, 0});
+  return 0;
 }
 
 void Watchdog::ScheduleLocked(const std::shared_ptr<RunControl>& control, Clock::time_point at) {
@@ -52,17 +55,23 @@ void Watchdog::ScheduleLocked(const std::shared_ptr<RunControl>& control, Clock:
   if (at < sleeping_until_) wake_.notify_one();
 }
 
-void Watchdog::StartLocked() {
-  if (started_) return;
+int Watchdog::StartLocked() {
+  if (started_) return 0;
   // The thread takes no signals: process-directed ones go to threads that
   // handle them, and the kick signal is only ever sent to vCPU threads.
   sigset_t all;
   sigset_t previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
-  std::thread(&Watchdog::Loop, this).detach();
+  int error = 0;
+  try {
+    std::thread(&Watchdog::Loop, this).detach();
+    started_ = true;
+  } catch (const std::system_error& failure) {
+    error = failure.code().value();  // EAGAIN: out of threads; a later call tries again
+  }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  started_ = true;
+  return error;
 }
 
 void Watchdog::Loop() {

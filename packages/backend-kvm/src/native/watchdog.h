@@ -43,9 +43,11 @@ class Watchdog {
 
   // Cancels call `seq` of `control` with 'timeout' `timeout_ms` from now
   // unless it has ended by then. Replaces the control's earlier deadline.
-  void Arm(const std::shared_ptr<RunControl>& control, uint32_t seq, double timeout_ms);
+  // Returns the errno of a failure to start the thread, else 0.
+  int Arm(const std::shared_ptr<RunControl>& control, uint32_t seq, double timeout_ms);
   // Interrupts long runs of `control` (see above) until it is destroyed.
-  void WatchWorker(const std::shared_ptr<RunControl>& control);
+  // Returns the errno of a failure to start the thread, else 0.
+  int WatchWorker(const std::shared_ptr<RunControl>& control);
 
  private:
   struct Wakeup {
@@ -60,7 +62,7 @@ class Watchdog {
   };
 
   Watchdog() = default;
-  void StartLocked();
+  int StartLocked();  // 0 or an errno
   void ScheduleLocked(const std::shared_ptr<RunControl>& control, Clock::time_point at);
   void Loop();
 
