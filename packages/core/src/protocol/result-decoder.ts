@@ -111,8 +111,15 @@ export class ResultDecoder {
     return this.tryDecode(start, size) ?? decodeFunctionCallResult(this.bytes.subarray(start, start + size));
   }
 
-  /** The result, or `undefined` when any check fails. */
-  private tryDecode(start: number, size: number): CallResult | undefined {
+  /**
+   * The fast path of {@link decode} alone: the result when the payload passes
+   * every check, `undefined` (without saying why) when it does not. It
+   * returns a result exactly when `decodeFunctionCallResult` would; callers
+   * want {@link decode} or {@link decodeFrame}, which turn `undefined` into
+   * the verifier's error.
+   * @throws never (for `start` and `size` inside the buffer)
+   */
+  tryDecode(start: number, size: number): CallResult | undefined {
     this.base = start;
     this.size = size;
     this.budget = size * VISITS_PER_BYTE;
