@@ -14,6 +14,7 @@ import { ReturnValue } from '../../src/protocol/generated/hyperlight/wire/return
 import { U32Value } from '../../src/protocol/generated/hyperlight/wire/u32value.js';
 import { U64Value } from '../../src/protocol/generated/hyperlight/wire/u64value.js';
 import { ValueType } from '../../src/protocol/generated/hyperlight/wire/value-type.js';
+import { Value } from '../../src/protocol/generated/hyperlight/wire/value.js';
 import { decodeResultPayload, ResultDecoder } from '../../src/protocol/result-decoder.js';
 import { afterTrip, EDGE_STRINGS, EDGE_VALUES, LARGE_BYTES, randomValue, PARAMETER_TYPE_LIST, wellFormed } from './fast-codec-cases.js';
 import { prng } from './helpers.js';
@@ -176,7 +177,7 @@ function withoutDefaults(type: 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64' | '
     f64: () => F64Value.createF64Value(builder, -0),
     bool: () => BoolValue.createBoolValue(builder, false),
   }[type]();
-  const tag = { i32: ValueType.I32, u32: ValueType.U32, i64: ValueType.I64, u64: ValueType.U64, f32: ValueType.F32, f64: ValueType.F64, bool: ValueType.Bool }[type];
+  const tag = { i32: Value.I32Value, u32: Value.U32Value, i64: Value.I64Value, u64: Value.U64Value, f32: Value.F32Value, f64: Value.F64Value, bool: Value.BoolValue }[type];
   const outcome = ReturnValue.createReturnValue(builder, tag, member);
   builder.finish(FunctionCallResult.createFunctionCallResult(builder, Outcome.ReturnValue, outcome), undefined, true);
   return builder.asUint8Array().subarray(4);
