@@ -362,6 +362,20 @@ describe.skipIf(!kvmUsable)('threads and processes that end while guests run (ne
     }, TEST_TIMEOUT);
   }
 
+  it('a cancel listener and a pending runAsync keep the event loop alive; an idle VM does not', async () => {
+    const child = spawn(process.execPath, [fileURLToPath(workerUrl('event-loop-child.mjs'))], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect({ code, stderr, lines: stdout.trim().split('\n') }).toEqual({
+      code: 0,
+      stderr: '',
+      lines: ['listener: timeout', 'runAsync: cancelled (timeout)'],
+    });
+  }, TEST_TIMEOUT);
+
   it(`process.exit(0) with guests spinning (sync in a worker, runAsync on the main thread) exits within ${PROMPT_MS} ms`, async () => {
     const child = spawn(process.execPath, [fileURLToPath(workerUrl('exit-child.mjs'))], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
