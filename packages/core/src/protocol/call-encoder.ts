@@ -89,10 +89,11 @@ export class CallPlan {
   readonly valueAt: Int32Array;
   /** The constant part of the frame (header and payload up to `fixedSize`); the frame header is left 0. */
   readonly template: Uint8Array;
-  /** Whether any parameter is a string or byte array (so the size depends on the arguments). */
-  readonly variable: boolean;
 
-  /** @internal Use {@link planCall}. */
+  /**
+   * Prefer {@link planCall}, which copies `parameters`.
+   * @throws TypeError for a name that is not a value type.
+   */
   constructor(
     readonly functionName: string,
     readonly parameters: readonly ValueTypeName[],
@@ -101,11 +102,14 @@ export class CallPlan {
     const kinds = parameters.map((type, index) => wireType(type, `parameter ${index} of "${functionName}"`));
     this.kinds = Uint8Array.from(kinds);
     this.valueAt = new Int32Array(kinds.length);
-    this.variable = kinds.some((kind) => kind === ValueType.String || kind === ValueType.Bytes);
     this.template = layOut(Buffer.from(functionName, 'utf8'), kinds, wireType(returnType, 'return type'), this.valueAt);
   }
 
-  /** Size of the constant part of the frame, header included. */
+  /**
+   * Size of the constant part of the frame, header included: the whole frame
+   * when no parameter is a string or byte array.
+   * @throws never
+   */
   get fixedSize(): number {
     return this.template.byteLength;
   }
@@ -243,15 +247,19 @@ export class CallEncoder {
     if (args.length !== count) {
       throw new TypeError(`call of "${plan.functionName}": ${count} argument(s) expected, ${args.length} given`);
     }
+    const area = this.area;
     let end = plan.template.byteLength;
     for (let i = 0; i < count; i++) {
       const value = args[i];
       if (!matches(kinds[i]!, value)) throw argumentError(plan, i, value);
       // An upper bound: each UTF-16 unit is at most 3 UTF-8 bytes.
       if (typeof value === 'string') end = align(end, 4) + OFFSET_SIZE + 3 * value.length + 1;
-      else if (value instanceof Uint8Array) end = align(end, 4) + OFFSET_SIZE + value.byteLength;
+      else if (value instanceof Uint8Array) {
+        end = align(end, 4) + OFFSET_SIZE + value.byteLength;
+        // Bytes that live in the area itself would be overwritten by the template before they are copied.
+        if (value.buffer === area.buffer) return this.encode(plan, Array.from(args, (arg) => (arg === value ? value.slice() : arg)));
+      }
     }
-    const area = this.area;
     if (end > area.byteLength) {
       end = frameSize(plan, args);
       if (end > area.byteLength) return -end;

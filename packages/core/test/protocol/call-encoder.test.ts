@@ -108,6 +108,17 @@ describe('CallEncoder', () => {
     }
   });
 
+  it('copies byte arguments that live in the target area before overwriting it', () => {
+    const area = new Uint8Array(4096);
+    const encoder = new CallEncoder(area);
+    const plan = planCall('Alias', ['bytes', 'bytes'], 'void');
+    area.set([1, 2, 3, 4, 5, 6, 7, 8], 0);
+    const head = area.subarray(0, 8);
+    const later = area.subarray(2, 5);
+    expect(encoder.encode(plan, [head, later])).toBeGreaterThan(0);
+    expect(decodeFunctionCall(readFrame(area)).args.map((arg) => Array.from(arg.value as Uint8Array))).toEqual([[1, 2, 3, 4, 5, 6, 7, 8], [3, 4, 5]]);
+  });
+
   it('sends -0 as an integer 0 (as codec.ts)', () => {
     for (const type of ['i32', 'u32'] as const) {
       expect(roundTrip({ functionName: 'Z', args: [{ type, value: -0 }], returnType: type }).args[0]!.value).toBe(0);
