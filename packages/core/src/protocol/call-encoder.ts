@@ -80,7 +80,7 @@ const align = (pos: number, to: number): number => (pos + to - 1) & ~(to - 1);
 /**
  * One function's call, laid out once: the bytes that are the same for every
  * call of it, and where each argument goes. Make one with {@link planCall}
- * and keep it with the function (a plan is immutable and not tied to a buffer).
+ * and keep it with the function (a plan is not tied to a buffer; do not change its arrays).
  */
 export class CallPlan {
   /** The wire `ValueType` of each parameter. */
