@@ -207,9 +207,12 @@ export class KvmVirtualMachine implements VirtualMachine {
    *
    * Returns `cancelled` when the open call is cancelled: at once, without
    * entering the guest (and without loading `regs`), when it already was;
-   * otherwise as soon as the cancel interrupts `KVM_RUN`. A `KVM_RUN`
-   * interrupted for no cancel (a stray signal, a kick meant for an earlier
-   * call) is simply re-entered.
+   * otherwise as soon as the cancel interrupts `KVM_RUN`, and also when the
+   * guest exited by itself but the cancel came before `run` returned (the
+   * exit is dropped: no host function runs for a cancelled call). A cancel
+   * after `run` returned shows in `callGuard.end()`. A `KVM_RUN` interrupted
+   * for no cancel (a stray signal, a kick meant for an earlier call) is
+   * simply re-entered.
    * @throws a system error (`syscall: 'KVM_RUN'`) when KVM fails; TypeError when a
    *   register is not a bigint; Error `ERR_HYPERLIGHT_RUN_PENDING` while a
    *   `runAsync` is pending; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
@@ -221,13 +224,13 @@ export class KvmVirtualMachine implements VirtualMachine {
     const loadRegisters = regs !== undefined || this.#registersPending;
     this.#registersPending = false;
     let reason = this.#vcpu.run(loadRegisters);
-    // Registers not yet loaded by an interrupted run stay staged in the addon.
-    while (reason === KVM.KVM_EXIT_INTR) {
+    for (;;) {
       if (this.#cancelRequested()) return CANCELLED;
-      // Back in JavaScript between runs: where a worker's terminate() takes effect.
+      if (reason !== KVM.KVM_EXIT_INTR) return this.#decodeExit(reason);
+      // Back in JavaScript between runs: where a worker's terminate() takes
+      // effect. Registers an interrupted run did not load stay staged in the addon.
       reason = this.#vcpu.run(false);
     }
-    return this.#decodeExit(reason);
   }
 
   /**
@@ -235,6 +238,8 @@ export class KvmVirtualMachine implements VirtualMachine {
    * so this thread's event loop keeps running; the pending run keeps the
    * event loop alive. While it is pending only `callGuard` and `dispose` may
    * be used; `dispose()` stops it and the promise resolves with `cancelled`.
+   * As with `run`, an exit that arrives after the call was cancelled (here:
+   * before the promise settles) resolves `cancelled`.
    * @returns a promise of the exit; it rejects with the errors `run` throws.
    */
   runAsync(regs?: Registers): Promise<VmExit> {
@@ -306,7 +311,8 @@ export class KvmVirtualMachine implements VirtualMachine {
       pending.reject(error);
       return;
     }
-    if (reason === KVM.KVM_EXIT_INTR && !this.#cancelRequested()) {
+    const cancelled = this.#cancelRequested();
+    if (reason === KVM.KVM_EXIT_INTR && !cancelled) {
       // The addon retries stray interruptions itself; run on if one gets here.
       try {
         this.#vcpu.runAsync(false, this.#onAsyncDone);
@@ -317,7 +323,7 @@ export class KvmVirtualMachine implements VirtualMachine {
       return;
     }
     this.#pending = undefined;
-    pending.resolve(reason === KVM.KVM_EXIT_INTR ? CANCELLED : this.#decodeExit(reason));
+    pending.resolve(cancelled ? CANCELLED : this.#decodeExit(reason));
   };
 
   #writeRegisters(regs: Registers): void {

@@ -219,19 +219,20 @@ describe('KvmVirtualMachine.run() and the call guard', () => {
     expect(machine.callGuard.end()).toBe('timeout');
   });
 
-  it('a real exit that races with a cancel is returned; the next run() is cancelled', () => {
+  it('a real exit that comes after a cancel is dropped: run() returns cancelled', () => {
     const { machine, fake } = machineOf((u32, _u64, vcpu) => {
-      vcpu.cancel(CALL_STATE.killed);
       u32[RUN_BLOCK.ioDirectionU32] = KVM.KVM_EXIT_IO_OUT;
       u32[RUN_BLOCK.ioPortU32] = 0x10;
       u32[RUN_BLOCK.ioSizeU32] = 1;
+      if (fake.runs.length === 2) vcpu.cancel(CALL_STATE.killed); // while the guest makes its exit
       return KVM.KVM_EXIT_IO;
     });
     machine.callGuard.begin();
     expect(machine.run()).toMatchObject({ kind: 'io-out', port: 0x10 });
     expect(machine.run()).toEqual({ kind: 'cancelled' });
-    expect(fake.runs).toHaveLength(1);
-    machine.callGuard.end();
+    expect(machine.run()).toEqual({ kind: 'cancelled' });
+    expect(fake.runs).toHaveLength(2);
+    expect(machine.callGuard.end()).toBe('killed');
   });
 
   it('dispose() cancels the open call with disposed, and listeners hear it', async () => {
@@ -272,6 +273,16 @@ describe('KvmVirtualMachine.runAsync()', () => {
     machine.callGuard.end();
     await expect(pending).resolves.toEqual({ kind: 'halt' });
     expect(machine.getRegisters().rip).toBe(0x1000n);
+  });
+
+  it('an exit delivered after a cancel from this thread resolves cancelled', async () => {
+    const { machine, fake } = machineOf(halt);
+    machine.callGuard.begin();
+    const run = machine.runAsync();
+    machine.callGuard.cancel('killed'); // before the run's result reaches this thread
+    await expect(run).resolves.toEqual({ kind: 'cancelled' });
+    expect(fake.runs).toHaveLength(1);
+    expect(machine.callGuard.end()).toBe('killed');
   });
 
   it('a cancelled call resolves cancelled without starting a run', async () => {
