@@ -131,29 +131,36 @@ forEachGuest('timeoutMs', (language: GuestLanguage) => {
     it(`${mode}: a timed-out guest costs no CPU afterwards`, async () => {
       using sandbox = simpleSandbox(language);
       using spinning = simpleSandbox(language);
+      using snapshot = sandbox.snapshot();
+      using spinningSnapshot = spinning.snapshot();
       const windowMs = 400;
       const scoped = sandbox.with({ timeoutMs: 300 });
-      const { error } = await timed(() => (mode === 'call' ? scoped.call('Spin', 'void') : scoped.callAsync('Spin', 'void')));
-      expectTimeout(error, 'call', 300);
-
-      // CPU of the whole process over a quiet window after the timeout...
-      const quiet = await cpuOver(windowMs);
-      // ...and over a window of the same length while another guest spins (async: this thread idles).
       const handle = spinning.interruptHandle();
-      const spin = spinning.callAsync('Spin', 'void');
-      await sleep(100);
-      const busy = await cpuOver(windowMs);
-      expect(handle.kill()).toBe(true);
-      expect(await rejection(spin, SETTLE_MS, 'the killed Spin')).toBeInstanceOf(GuestCancelledError);
-      const afterKill = await cpuOver(windowMs);
-
-      reportMeasure(
-        `CPU over ${windowMs} ms [${language}, ${mode}]`,
-        `after the timeout ${quiet.toFixed(1)} ms, while a guest spins ${busy.toFixed(1)} ms, after a kill ${afterKill.toFixed(1)} ms`,
-      );
-      expect(busy).toBeGreaterThan(windowMs * 0.5);
-      expect(quiet).toBeLessThan(busy * 0.25);
-      expect(afterKill).toBeLessThan(busy * 0.25);
+      // The test VM has no steal-time accounting: while its host is busy, CPU
+      // time is misattributed. A window where the spinning guest itself gets
+      // under half a CPU shows that; such an attempt is repeated (a guest that
+      // really keeps running fails every attempt).
+      const attempts: string[] = [];
+      let passed = false;
+      for (let attempt = 0; attempt < 3 && !passed; attempt++) {
+        sandbox.restore(snapshot);
+        const { error } = await timed(() => (mode === 'call' ? scoped.call('Spin', 'void') : scoped.callAsync('Spin', 'void')));
+        expectTimeout(error, 'call', 300);
+        // CPU of the whole process over a window right after the timeout...
+        const quiet = await cpuOver(windowMs);
+        // ...and over a window of the same length while another guest spins (this thread idles).
+        const spin = spinning.callAsync('Spin', 'void');
+        await sleep(100);
+        const busy = await cpuOver(windowMs);
+        expect(handle.kill()).toBe(true);
+        expect(await rejection(spin, SETTLE_MS, 'the killed Spin')).toBeInstanceOf(GuestCancelledError);
+        spinning.restore(spinningSnapshot);
+        const afterKill = await cpuOver(windowMs);
+        attempts.push(`after the timeout ${quiet.toFixed(1)} ms, while a guest spins ${busy.toFixed(1)} ms, after a kill ${afterKill.toFixed(1)} ms`);
+        passed = busy > windowMs * 0.5 && quiet < busy * 0.25 && afterKill < busy * 0.25;
+      }
+      reportMeasure(`CPU over ${windowMs} ms [${language}, ${mode}]`, attempts.join('; retried: '));
+      expect(passed, attempts.join('\n')).toBe(true);
     }, TIMEOUT);
   }
 });
