@@ -49,6 +49,8 @@ export class RunCancelled extends Error {
 /** What a run accumulates across exits. */
 interface RunState {
   abortMessage: string;
+  /** The call guard's call is still open. */
+  open: boolean;
 }
 
 /** {@link GuestVm.step}'s answer when the guest only needs to be resumed. */
@@ -210,17 +212,17 @@ export class GuestVm {
   run(op: EntryOperation, handlers: ExitHandlers, timeoutMs: number | undefined): Uint8Array {
     const guard = this.vm.callGuard;
     guard.begin(timeoutMs);
+    const state: RunState = { abortMessage: '', open: true };
     try {
-      const state: RunState = { abortMessage: '' };
       let exit = hypervisorCall('run the vCPU', () => this.vm.run(entryRegisters(this.layout, op, this.entryGva)));
       for (;;) {
         const next = this.step(exit, state, handlers);
-        if (next instanceof Uint8Array) return next;
+        if (next instanceof Uint8Array) return this.closeCall(state, next);
         if (next !== RESUME) this.writeReply(handlers.callHost(next, this.input.byteLength));
         exit = hypervisorCall('run the vCPU', () => this.vm.run());
       }
     } finally {
-      guard.end();
+      if (state.open) guard.end();
     }
   }
 
@@ -233,18 +235,30 @@ export class GuestVm {
   async runAsync(op: EntryOperation, handlers: ExitHandlers, timeoutMs: number | undefined): Promise<Uint8Array> {
     const guard = this.vm.callGuard;
     guard.begin(timeoutMs);
+    const state: RunState = { abortMessage: '', open: true };
     try {
-      const state: RunState = { abortMessage: '' };
       let exit = await hypervisorCallAsync(() => this.vm.runAsync(entryRegisters(this.layout, op, this.entryGva)));
       for (;;) {
         const next = this.step(exit, state, handlers);
-        if (next instanceof Uint8Array) return next;
+        if (next instanceof Uint8Array) return this.closeCall(state, next);
         if (next !== RESUME) this.writeReply(await this.unlessCancelled(handlers.callHostAsync(next, this.input.byteLength)));
         exit = await hypervisorCallAsync(() => this.vm.runAsync());
       }
     } finally {
-      guard.end();
+      if (state.open) guard.end();
     }
+  }
+
+  /**
+   * Closes the call once the guest is done. A cancel that landed after the
+   * guest's last exit still wins, so a `kill()` that reported success always
+   * means the call fails.
+   */
+  private closeCall(state: RunState, output: Uint8Array): Uint8Array {
+    state.open = false;
+    const reason = this.vm.callGuard.end();
+    if (reason !== undefined) throw new RunCancelled(reason);
+    return output;
   }
 
   /** Waits for `promise`, or throws the cancel error as soon as the run is cancelled. */

@@ -27,19 +27,21 @@ export class InterruptHandle implements CancelToken {
   readonly backend: BackendName;
   /** Which VM of the process the handle stops. */
   readonly id: number;
-  #resolved: Backend | undefined;
+  readonly #backend: Backend;
 
   /** @internal Use `sandbox.interruptHandle()` or {@link InterruptHandle.from}. */
-  constructor(token: CancelToken, backend?: Backend) {
+  constructor(token: CancelToken, backend: Backend) {
     this.backend = token.backend;
     this.id = token.id;
-    this.#resolved = backend;
+    this.#backend = backend;
   }
 
   /**
    * Turns a handle that crossed a thread boundary (`postMessage` copies only
-   * its data) back into a handle. Loads the backend in this thread if needed.
+   * its data) back into a handle. Loads the backend in this thread if needed
+   * (once per thread; it can take a while), so that `kill()` itself is quick.
    * @throws TypeError when `data` is not a copy of an `InterruptHandle`.
+   * @throws BackendUnavailableError when the backend cannot be loaded in this thread.
    * @example
    * // worker.js
    * parentPort.on('message', (data) => setTimeout(() => InterruptHandle.from(data).kill(), 100));
@@ -49,22 +51,21 @@ export class InterruptHandle implements CancelToken {
     if (typeof backend !== 'string' || typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) {
       throw new TypeError('InterruptHandle.from(data): expected a copy of an InterruptHandle ({ backend, id })');
     }
-    return new InterruptHandle({ backend, id });
+    // Loading the backend here, not in kill(), keeps the first kill() as fast as the others.
+    return new InterruptHandle({ backend, id }, discoverBackend({ choice: backend }));
   }
 
   /**
    * Stops the guest call in progress, from any thread.
-   * @returns true when a call was in progress and this kill stopped it; false
-   *   when none was (or it was already being stopped, or the sandbox is gone).
-   * @throws BackendUnavailableError when, in a thread that has not used it yet,
-   *   the backend cannot be loaded.
+   * @returns true when a call was in progress and this kill stopped it (the
+   *   call then throws); false when none was (or it was already being stopped,
+   *   or the sandbox is gone).
    * @example
    * const handle = sandbox.interruptHandle();
    * setTimeout(() => handle.kill(), 1000);
    * await sandbox.callAsync('Spin', 'void'); // throws GuestCancelledError
    */
   kill(): boolean {
-    this.#resolved ??= discoverBackend({ choice: this.backend });
-    return this.#resolved.cancelCall({ backend: this.backend, id: this.id }, 'killed');
+    return this.#backend.cancelCall({ backend: this.backend, id: this.id }, 'killed');
   }
 }

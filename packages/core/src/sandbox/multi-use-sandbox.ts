@@ -331,12 +331,13 @@ export class MultiUseSandbox implements Disposable {
   private async callAsyncWith<R extends ValueTypeName>(options: CallOptions, name: string, returns: R, args: unknown[]): Promise<ValueOf<R>> {
     if (this.disposed) throw new SandboxStateError(`cannot call "${name}": the sandbox is disposed`);
     if (this.running && this.asyncCalls === 0) throw new SandboxStateError(`cannot call "${name}": a call() is running (a host function may not call its own sandbox)`);
+    // With nothing queued the call starts now, in this tick, so a kill() right after callAsync() stops it.
+    const previous = this.asyncCalls === 0 ? undefined : this.queue;
     this.asyncCalls++;
-    const previous = this.queue;
     let done!: () => void;
     this.queue = new Promise((resolve) => (done = resolve));
     try {
-      await previous;
+      if (previous) await previous;
       if (this.disposed) throw new SandboxStateError(`cannot call "${name}": the sandbox was disposed while the call waited its turn`);
       if (this.poison) throw new PoisonedSandboxError(this.poison);
       this.writeCall(name, returns, args);
