@@ -234,7 +234,7 @@ describe('GuestMemory snapshots', () => {
       if (i % 100 === 99) expect(firstDifference(bytes, expected)).toBe(-1);
     }
     expect(memory.privatePageCount()).toBe(0);
-  });
+  }, 60_000); // about 5 s in the emulating test VM while other files' guests spin beside it
 
   it('privatePageCount() counts touched pages, then the pages written since the last snapshot', () => {
     const { memory, bytes } = memoryOf(1 * MiB);
