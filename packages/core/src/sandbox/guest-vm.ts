@@ -6,7 +6,7 @@ import { Abi, Ports } from '../abi/generated.js';
 import type { CancelReason, CancelToken, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '../backend/backend.js';
 import {
   GuestAbortedError, GuestExceptionError, GuestOutOfMemoryError, GuestPanicError, GuestProtocolError,
-  GuestStackOverflowError, GuestUnknownPortError, HyperlightError, HypervisorError,
+  GuestStackOverflowError, GuestUnknownPortError, HyperlightError, HypervisorError, MessageTooLargeError,
 } from '../errors.js';
 import { readExceptionFrame, isStackGuardFault } from '../arch/x86_64/exception-frame.js';
 import { entryRegisters, type EntryOperation } from '../arch/x86_64/entry-registers.js';
@@ -16,7 +16,9 @@ import { loadElf, type ElfImage } from '../mem/elf-loader.js';
 import { GuestMemory } from '../mem/guest-memory.js';
 import type { MemoryLayout } from '../mem/layout.js';
 import { writePeb } from '../mem/peb.js';
-import { decodeFunctionCall, type FunctionCallMessage, type LogLevel } from '../protocol/codec.js';
+import { CallEncoder, type CallPlan } from '../protocol/call-encoder.js';
+import { decodeFunctionCall, type CallResult, type FunctionCallMessage, type LogLevel } from '../protocol/codec.js';
+import { ResultDecoder } from '../protocol/result-decoder.js';
 import { readFrame, readTextFrame, writeFrame } from '../protocol/framing.js';
 import { drainLogArea, type LogRecord } from '../protocol/log-area.js';
 
@@ -55,6 +57,8 @@ interface RunState {
 
 /** {@link GuestVm.step}'s answer when the guest only needs to be resumed. */
 const RESUME = Symbol('resume');
+/** {@link GuestVm.step}'s answer when the guest halted: its output is in the output buffer. */
+const DONE = Symbol('done');
 
 /** The vCPU state a snapshot keeps. */
 export interface CpuState {
@@ -102,6 +106,8 @@ export class GuestVm {
   private readonly output: Uint8Array;
   private readonly logArea: Uint8Array;
   private readonly entryGva: bigint;
+  private readonly callEncoder: CallEncoder;
+  private readonly resultDecoder: ResultDecoder;
 
   /**
    * Wraps a VM whose memory already holds a guest (loaded by {@link GuestVm.load}
@@ -117,6 +123,8 @@ export class GuestVm {
     this.input = this.memory.subarray(layout.inputGpa, layout.inputSize);
     this.output = this.memory.subarray(layout.outputGpa, layout.outputSize);
     this.logArea = this.memory.subarray(layout.logGpa, layout.logSize);
+    this.callEncoder = new CallEncoder(this.input);
+    this.resultDecoder = new ResultDecoder(this.output);
     this.entryGva = BigInt(layout.imageGpa) + BigInt(entryOffset);
   }
 
@@ -182,11 +190,29 @@ export class GuestVm {
   }
 
   /**
-   * Writes a message to the input buffer.
+   * Writes a call of `plan`'s function with `args` (already checked against
+   * its parameter types) to the input buffer.
    * @throws MessageTooLargeError when it does not fit.
    */
-  writeInput(payload: Uint8Array, what: string): void {
-    writeFrame(this.input, payload, what, 'inputSize');
+  writeCall(plan: CallPlan, args: ArrayLike<unknown>): void {
+    const written = this.callEncoder.encode(plan, args);
+    if (written < 0) throw new MessageTooLargeError(`call of "${plan.functionName}"`, -written, this.input.byteLength, 'inputSize');
+  }
+
+  /**
+   * The `FunctionCallResult` the guest left in the output buffer.
+   * @throws GuestProtocolError when it is malformed.
+   */
+  readCallResult(): CallResult {
+    return this.resultDecoder.decodeFrame('guest output');
+  }
+
+  /**
+   * The message the guest left in the output buffer (a copy-free view).
+   * @throws GuestProtocolError when its frame is malformed.
+   */
+  readOutput(): Uint8Array {
+    return readFrame(this.output);
   }
 
   /** This VM's name for `Backend.cancelCall`, from any thread. */
@@ -203,13 +229,14 @@ export class GuestVm {
   }
 
   /**
-   * Runs the guest with `op` until it halts, blocking this thread; returns
-   * the output message.
+   * Runs the guest with `op` until it halts, blocking this thread; its
+   * output message is then in the output buffer ({@link readOutput},
+   * {@link readCallResult}).
    * @throws GuestAbortedError, GuestPanicError, GuestOutOfMemoryError, GuestExceptionError,
    *   GuestStackOverflowError, GuestUnknownPortError, GuestProtocolError or HypervisorError;
    *   {@link RunCancelled} when the run is cancelled (e.g. after `timeoutMs`).
    */
-  run(op: EntryOperation, handlers: ExitHandlers, timeoutMs: number | undefined): Uint8Array {
+  run(op: EntryOperation, handlers: ExitHandlers, timeoutMs: number | undefined): void {
     const guard = this.vm.callGuard;
     guard.begin(timeoutMs);
     const state: RunState = { abortMessage: '', open: true };
@@ -217,7 +244,7 @@ export class GuestVm {
       let exit = hypervisorCall('run the vCPU', () => this.vm.run(entryRegisters(this.layout, op, this.entryGva)));
       for (;;) {
         const next = this.step(exit, state, handlers);
-        if (next instanceof Uint8Array) return this.closeCall(state, next);
+        if (next === DONE) return this.closeCall(state);
         if (next !== RESUME) this.writeReply(handlers.callHost(next, this.input.byteLength));
         exit = hypervisorCall('run the vCPU', () => this.vm.run());
       }
@@ -232,7 +259,7 @@ export class GuestVm {
    * wait for a host function.
    * @throws as {@link run} (the promise rejects).
    */
-  async runAsync(op: EntryOperation, handlers: ExitHandlers, timeoutMs: number | undefined): Promise<Uint8Array> {
+  async runAsync(op: EntryOperation, handlers: ExitHandlers, timeoutMs: number | undefined): Promise<void> {
     const guard = this.vm.callGuard;
     guard.begin(timeoutMs);
     const state: RunState = { abortMessage: '', open: true };
@@ -240,7 +267,7 @@ export class GuestVm {
       let exit = await hypervisorCallAsync(() => this.vm.runAsync(entryRegisters(this.layout, op, this.entryGva)));
       for (;;) {
         const next = this.step(exit, state, handlers);
-        if (next instanceof Uint8Array) return this.closeCall(state, next);
+        if (next === DONE) return this.closeCall(state);
         if (next !== RESUME) this.writeReply(await this.unlessCancelled(handlers.callHostAsync(next, this.input.byteLength)));
         exit = await hypervisorCallAsync(() => this.vm.runAsync());
       }
@@ -254,11 +281,10 @@ export class GuestVm {
    * guest's last exit still wins, so a `kill()` that reported success always
    * means the call fails.
    */
-  private closeCall(state: RunState, output: Uint8Array): Uint8Array {
+  private closeCall(state: RunState): void {
     state.open = false;
     const reason = this.vm.callGuard.end();
     if (reason !== undefined) throw new RunCancelled(reason);
-    return output;
   }
 
   /** Waits for `promise`, or throws the cancel error as soon as the run is cancelled. */
@@ -279,10 +305,10 @@ export class GuestVm {
   }
 
   /**
-   * Handles one exit: the output message when the guest is done, a host call
-   * to answer, or {@link RESUME} to run on.
+   * Handles one exit: {@link DONE} when the guest halted, a host call to
+   * answer, or {@link RESUME} to run on.
    */
-  private step(exit: VmExit, state: RunState, handlers: ExitHandlers): Uint8Array | FunctionCallMessage | typeof RESUME {
+  private step(exit: VmExit, state: RunState, handlers: ExitHandlers): FunctionCallMessage | typeof DONE | typeof RESUME {
     this.drainLog(handlers);
     if (exit.kind === 'cancelled') {
       const reason = this.vm.callGuard.cancelReason;
@@ -293,7 +319,7 @@ export class GuestVm {
     const { port, value } = exit as Extract<VmExit, { kind: 'io-out' }>;
     switch (port) {
       case Ports.HALT:
-        return readFrame(this.output);
+        return DONE;
       case Ports.CALL_HOST:
         return decodeFunctionCall(readFrame(this.output));
       case Ports.ABORT:

@@ -24,10 +24,11 @@ import {
 import type { SnapshotState } from '../snapshot/snapshot-state.js';
 import type { EntryOperation } from '../arch/x86_64/entry-registers.js';
 import {
-  decodeFunctionCallResult, decodeGuestFunctionDetails, encodeFunctionCall, ErrorCode, type CallResult, type GuestFunctionSignature,
+  decodeGuestFunctionDetails, ErrorCode, type CallResult, type GuestFunctionSignature,
 } from '../protocol/codec.js';
+import { planCall, type CallPlan } from '../protocol/call-encoder.js';
 import type { LogRecord } from '../protocol/log-area.js';
-import { checkValue, describeValue, type TypedValue, type ValueOf, type ValueTypeName } from '../protocol/values.js';
+import { checkValue, describeValue, type ValueOf, type ValueTypeName } from '../protocol/values.js';
 import { DEFAULT_CONFIGURATION, parseTimeoutMs, resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
 import { sha256Hex } from './guest-binary.js';
 import { GuestVm, hypervisorCall, RunCancelled, type ExitHandlers } from './guest-vm.js';
@@ -76,6 +77,8 @@ export interface GuestFunctionInfo {
 /** A sandbox ready for guest calls. Create one with `UninitializedSandbox.evolve()`. */
 export class MultiUseSandbox implements Disposable {
   private functions = new Map<string, GuestFunctionInfo>();
+  /** Encoding templates of the functions called so far (call-encoder.ts). */
+  private plans = new Map<string, CallPlan>();
   private poison: HyperlightError | undefined;
   private callbackFailure: HostCallbackError | undefined;
   private disposed = false;
@@ -118,12 +121,14 @@ export class MultiUseSandbox implements Disposable {
    * @throws like {@link call}, for the guest's initialisation code.
    */
   initialize(): void {
-    this.setGuestFunctions(decodeGuestFunctionDetails(this.runGuest(Abi.OP_INIT, undefined, NO_OPTIONS)));
+    this.runGuest(Abi.OP_INIT, undefined, NO_OPTIONS);
+    this.setGuestFunctions(decodeGuestFunctionDetails(this.guest.readOutput()));
   }
 
   /** @internal {@link initialize} with the guest on a backend thread. */
   async initializeAsync(): Promise<void> {
-    this.setGuestFunctions(decodeGuestFunctionDetails(await this.runGuestAsync(Abi.OP_INIT, undefined, NO_OPTIONS)));
+    await this.runGuestAsync(Abi.OP_INIT, undefined, NO_OPTIONS);
+    this.setGuestFunctions(decodeGuestFunctionDetails(this.guest.readOutput()));
   }
 
   /**
@@ -131,10 +136,11 @@ export class MultiUseSandbox implements Disposable {
    * run once the guest is done. `name` is the guest function (undefined for
    * initialisation). Errors that poison the sandbox do so here.
    */
-  private runGuest(op: EntryOperation, name: string | undefined, options: CallOptions): Uint8Array {
+  private runGuest(op: EntryOperation, name: string | undefined, options: CallOptions): void {
     const onAbort = this.beginRun(name, options);
     try {
-      return this.checkCallbacks(this.guest.run(op, this.exitHandlers, tighterLimit(this.timeoutMs, options.timeoutMs)));
+      this.guest.run(op, this.exitHandlers, tighterLimit(this.timeoutMs, options.timeoutMs));
+      if (this.callbackFailure) throw this.callbackFailure;
     } catch (error) {
       throw this.failRun(error, name, options);
     } finally {
@@ -143,10 +149,11 @@ export class MultiUseSandbox implements Disposable {
   }
 
   /** {@link runGuest} with the vCPU on a backend thread. */
-  private async runGuestAsync(op: EntryOperation, name: string | undefined, options: CallOptions): Promise<Uint8Array> {
+  private async runGuestAsync(op: EntryOperation, name: string | undefined, options: CallOptions): Promise<void> {
     const onAbort = this.beginRun(name, options);
     try {
-      return this.checkCallbacks(await this.guest.runAsync(op, this.exitHandlers, tighterLimit(this.timeoutMs, options.timeoutMs)));
+      await this.guest.runAsync(op, this.exitHandlers, tighterLimit(this.timeoutMs, options.timeoutMs));
+      if (this.callbackFailure) throw this.callbackFailure;
     } catch (error) {
       this.hostFunctions.abandonPending();
       throw this.failRun(error, name, options);
@@ -178,11 +185,6 @@ export class MultiUseSandbox implements Disposable {
     this.running = false;
     // dispose() during the run only cancelled it; release now that the guest has stopped.
     if (this.disposed) this.guest.dispose();
-  }
-
-  private checkCallbacks(output: Uint8Array): Uint8Array {
-    if (this.callbackFailure) throw this.callbackFailure;
-    return output;
   }
 
   /**
@@ -232,6 +234,7 @@ export class MultiUseSandbox implements Disposable {
       functions.set(s.name, { name: s.name, params: s.parameters as GuestFunctionInfo['params'], returns: s.returnType });
     }
     this.functions = functions;
+    this.plans = new Map();
   }
 
   /** The functions the guest exports, by name. */
@@ -325,7 +328,8 @@ export class MultiUseSandbox implements Disposable {
     this.assertIdle(`call "${name}"`);
     if (this.poison) throw new PoisonedSandboxError(this.poison);
     this.writeCall(name, returns, args);
-    return this.readResult(name, returns, this.runGuest(Abi.OP_CALL, name, options));
+    this.runGuest(Abi.OP_CALL, name, options);
+    return this.readResult(name, returns);
   }
 
   private async callAsyncWith<R extends ValueTypeName>(options: CallOptions, name: string, returns: R, args: unknown[]): Promise<ValueOf<R>> {
@@ -341,7 +345,8 @@ export class MultiUseSandbox implements Disposable {
       if (this.disposed) throw new SandboxStateError(`cannot call "${name}": the sandbox was disposed while the call waited its turn`);
       if (this.poison) throw new PoisonedSandboxError(this.poison);
       this.writeCall(name, returns, args);
-      return this.readResult(name, returns, await this.runGuestAsync(Abi.OP_CALL, name, options));
+      await this.runGuestAsync(Abi.OP_CALL, name, options);
+      return this.readResult(name, returns);
     } finally {
       this.asyncCalls--;
       done();
@@ -362,20 +367,22 @@ export class MultiUseSandbox implements Disposable {
     const info = this.functions.get(name);
     if (!info) throw new GuestFunctionNotFoundError(name);
     if (info.returns !== returns) throw new WrongReturnTypeError(name, String(returns), info.returns);
-    if (args.length !== info.params.length) throw new WrongArgumentCountError(name, info.params.length, args.length);
-    const typed = info.params.map((type, index): TypedValue => {
-      const problem = checkValue(type, args[index]);
-      if (problem !== undefined) throw new WrongArgumentTypeError(name, index, type, `${describeValue(args[index])} (${problem})`);
-      return { type, value: args[index] } as TypedValue;
-    });
-    this.guest.writeInput(encodeFunctionCall({ functionName: name, args: typed, returnType: returns }), `call of "${name}"`);
+    const { params } = info;
+    if (args.length !== params.length) throw new WrongArgumentCountError(name, params.length, args.length);
+    for (let index = 0; index < params.length; index++) {
+      const problem = checkValue(params[index]!, args[index]);
+      if (problem !== undefined) throw new WrongArgumentTypeError(name, index, params[index]!, `${describeValue(args[index])} (${problem})`);
+    }
+    let plan = this.plans.get(name);
+    if (!plan) this.plans.set(name, (plan = planCall(name, params, info.returns)));
+    this.guest.writeCall(plan, args);
   }
 
-  /** Decodes a call's output message into its value or error. */
-  private readResult<R extends ValueTypeName>(name: string, returns: R, output: Uint8Array): ValueOf<R> {
+  /** Decodes the call's result from the output buffer into its value or error. */
+  private readResult<R extends ValueTypeName>(name: string, returns: R): ValueOf<R> {
     let result: CallResult;
     try {
-      result = decodeFunctionCallResult(output);
+      result = this.guest.readCallResult();
     } catch (error) {
       throw this.failRun(error, name, NO_OPTIONS);
     }
