@@ -45,6 +45,12 @@ describe('buildRustGuest', () => {
     expect(e.message).toContain(e.output);
   });
 
+  it('fails to build a guest with two #[guest_init] functions, at the second', async () => {
+    const e = await failure(buildRustGuest({ crateDir: fixture('two-init-hooks') }));
+    expect(e.reason).toBe('cargo-failed');
+    expect(e.output).toMatch(/symbol `only_one_guest_init_per_guest` is already defined\n\s*--> src[/\\]main\.rs:11:1/);
+  });
+
   it('rejects a binary that is not a guest', async () => {
     const e = await failure(buildRustGuest({ crateDir: fixture('not-a-guest') }));
     expect(e.reason).toBe('not-static-pie');

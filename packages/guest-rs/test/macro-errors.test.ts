@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { cargo, fixture } from './helpers.js';
 
-describe('#[guest_function] / #[host_function] misuse', () => {
+describe('#[guest_function] / #[host_function] / #[guest_init] misuse', () => {
   it('gets one clear compile error per mistake, at the mistake', () => {
     const r = cargo(fixture('macro-errors'), ['check', '--offline', '--target', 'x86_64-unknown-linux-gnu', '--message-format=short']);
     expect(r.status).not.toBe(0);
@@ -19,6 +19,10 @@ describe('#[guest_function] / #[host_function] misuse', () => {
       [48, /a host function is declared without a body: end the signature with `;`/],
       [53, /`(\w+::)*Vec<i32>` cannot be a host function parameter/],
       [56, /`Option<u8>` cannot be a host function return type/],
+      [58, /#\[guest_init\] takes no arguments/],
+      [62, /a #\[guest_init\] function takes no parameters/],
+      [65, /a #\[guest_init\] function returns nothing; to fail initialisation, panic or call `abort`/],
+      [70, /#\[guest_init\] functions cannot be `async`/],
     ];
     for (const [line, message] of expected) {
       const at = r.stderr.split('\n').find((l) => l.startsWith(`src/main.rs:${line}:`));

@@ -1,6 +1,7 @@
-//! `#[guest_function]` and `#[host_function]` for `hyperlight-guest`.
+//! `#[guest_function]`, `#[host_function]` and `#[guest_init]` for
+//! `hyperlight-guest`.
 //!
-//! Use them through `hyperlight_guest` (which re-exports both); the generated
+//! Use them through `hyperlight_guest` (which re-exports them); the generated
 //! code names `::hyperlight_guest`, so the guest must depend on that crate
 //! under its own name.
 //!
@@ -70,6 +71,37 @@ pub fn host_function(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand_host_function(attr, item).unwrap_or_else(Error::into_compile_error)
 }
 
+/// Marks the guest's initialisation hook: a `fn()` the runtime calls once,
+/// while the host evolves the sandbox (`OP_INIT`), after the heap is ready and
+/// before the guest function table is published.
+///
+/// ```ignore
+/// #[guest_init]
+/// fn init() {
+///     let config = hyperlight_guest::init_data();
+///     info!("{} bytes of init data", config.len());
+/// }
+/// ```
+///
+/// The hook may allocate, print, log, read init data and call host
+/// functions. It takes no parameters and returns nothing; to fail
+/// initialisation, panic or `abort` (the host's `evolve()` then throws and
+/// nothing is published). A guest has at most one: with two, initialisation
+/// panics naming both. The attribute takes no arguments, and the function must
+/// be a free, non-generic, non-`async` `fn` with a body.
+#[proc_macro_attribute]
+pub fn guest_init(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand_guest_init(attr, item.clone()) {
+        Ok(out) => out,
+        Err(e) => {
+            // Keep the function so its own uses do not cascade into more errors.
+            let mut out = item;
+            out.extend(e.into_compile_error());
+            out
+        }
+    }
+}
+
 /// A compile error at a span.
 struct Error {
     span: Span,
@@ -113,6 +145,7 @@ impl Error {
 enum Kind {
     Guest,
     Host,
+    Init,
 }
 
 impl Kind {
@@ -120,6 +153,7 @@ impl Kind {
         match self {
             Kind::Guest => "guest_function",
             Kind::Host => "host_function",
+            Kind::Init => "guest_init",
         }
     }
 }
@@ -206,6 +240,7 @@ fn parse_fn(item: TokenStream, kind: Kind) -> Result<FnItem, Error> {
     let what = match kind {
         Kind::Guest => "guest functions",
         Kind::Host => "host function declarations",
+        Kind::Init => "#[guest_init] functions",
     };
     for qualifier in ["const", "async", "unsafe", "extern"] {
         if is_ident(tokens.get(i), qualifier) {
@@ -259,10 +294,11 @@ fn parse_fn(item: TokenStream, kind: Kind) -> Result<FnItem, Error> {
     }
 
     let body = match (kind, tokens.get(i)) {
-        (Kind::Guest, Some(TokenTree::Group(g))) if g.delimiter() == Delimiter::Brace => Some(g.clone()),
-        (Kind::Guest, other) => {
+        (Kind::Guest | Kind::Init, Some(TokenTree::Group(g))) if g.delimiter() == Delimiter::Brace => Some(g.clone()),
+        (Kind::Guest | Kind::Init, other) => {
             let span = other.map_or_else(|| name.span(), TokenTree::span);
-            return error(span, "a guest function needs a body");
+            let noun = if kind == Kind::Guest { "a guest function" } else { "a #[guest_init] function" };
+            return error(span, format!("{noun} needs a body"));
         }
         (Kind::Host, Some(t)) if is_punct(Some(t), ';') => None,
         (Kind::Host, other) => {
@@ -309,6 +345,14 @@ fn parse_params(group: &Group, kind: Kind) -> Result<Vec<Param>, Error> {
     }
     if parts.last().is_some_and(Vec::is_empty) {
         parts.pop(); // trailing comma, or no parameters
+    }
+    if kind == Kind::Init {
+        if let Some(first) = parts.first() {
+            return error(
+                span_of(first),
+                "a #[guest_init] function takes no parameters: read init data with `init_data()`",
+            );
+        }
     }
     if parts.len() > MAX_PARAMETERS {
         let noun = if kind == Kind::Guest { "guest" } else { "host" };
@@ -481,5 +525,43 @@ fn expand_host_function(attr: TokenStream, item: TokenStream) -> Result<TokenStr
     out.extend([f.fn_token, TokenTree::Ident(f.name), TokenTree::Group(f.params_group)]);
     out.extend(f.arrow_and_return);
     out.extend(body);
+    Ok(out)
+}
+
+/// Whether `tokens` spell the unit type `()`.
+fn is_unit(tokens: &[TokenTree]) -> bool {
+    matches!(tokens, [TokenTree::Group(g)] if g.delimiter() == Delimiter::Parenthesis && g.stream().is_empty())
+}
+
+fn expand_guest_init(attr: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
+    if let Some(first) = attr.into_iter().next() {
+        return error(first.span(), "#[guest_init] takes no arguments: the runtime calls the function itself");
+    }
+    let f = parse_fn(item.clone(), Kind::Init)?;
+    if !f.return_type.is_empty() && !is_unit(&f.return_type) {
+        return error(
+            span_of(&f.return_type),
+            "a #[guest_init] function returns nothing; to fail initialisation, panic or call `abort`",
+        );
+    }
+    let template = format!(
+        "const _: () = {{
+            #[used]
+            #[unsafe(link_section = \"hyperlight_guest_init\")]
+            static __HL_REGISTRATION: ::hyperlight_guest::__private::GuestInitRegistration =
+                ::hyperlight_guest::__private::GuestInitRegistration {{ rust_name: {rust_name}, run: __HL_FN }};
+            // One symbol per hook: a second hook is a duplicate-symbol error
+            // when the guest is built, not only a panic when it starts.
+            #[unsafe(no_mangle)]
+            static only_one_guest_init_per_guest: u8 = 0;
+        }};",
+        rust_name = str_literal(&f.name.to_string()),
+    );
+    let registration = expand(&template, &|placeholder| match placeholder {
+        "__HL_FN" => Some(vec![TokenTree::Ident(f.name.clone())]),
+        _ => None,
+    });
+    let mut out = item;
+    out.extend(registration);
     Ok(out)
 }

@@ -9,6 +9,10 @@
 //!   |                      |
 //!   +--OP_CALL--> abort    +--OP_INIT--> abort   (ABORT_CODE_BAD_ENVIRONMENT)
 //! ```
+//!
+//! `OP_INIT` makes the heap ready, runs the guest's `#[guest_init]` function
+//! (if any), and only then counts as initialised and publishes the function
+//! table.
 
 use crate::abi::{ABI_VERSION, ABORT_CODE_BAD_ENVIRONMENT, FRAME_HEADER_SIZE, OP_CALL, OP_INIT, PEB_MAGIC, Peb};
 use crate::buffer::SharedBuffer;
@@ -16,6 +20,7 @@ use crate::cell::GlobalCell;
 use crate::dispatch;
 use crate::exit::{abort_fmt, abort_without_message};
 use crate::heap::ALLOCATOR;
+use crate::init;
 
 /// `ABORT_CODE_BAD_ENVIRONMENT` as the `u32` an abort writes.
 const BAD_ENVIRONMENT: u32 = ABORT_CODE_BAD_ENVIRONMENT;
@@ -192,6 +197,9 @@ unsafe fn run(peb: *const Peb, op: u64) -> ! {
             // SAFETY: the PEB's heap arena is mapped read/write for the guest
             // and nothing is allocated yet (this is the first run).
             unsafe { ALLOCATOR.init(env.heap_gva, env.heap_size) };
+            // User code may allocate, print, log and call the host from here
+            // on. A hook that aborts leaves the guest uninitialised.
+            init::run_guest_init();
             INITIALISED.set(true);
             dispatch::publish_functions(&env)
         }

@@ -6,8 +6,8 @@
 //! needs and the host expects (`docs/abi.md`):
 //!
 //! - the ELF entry point `hyperlight_entry(peb, op)`, which validates the PEB,
-//!   publishes the guest function table on `OP_INIT` and runs one guest
-//!   function on `OP_CALL`;
+//!   runs the guest's [`guest_init`] function and publishes the guest
+//!   function table on `OP_INIT`, and runs one guest function on `OP_CALL`;
 //! - the global allocator over the PEB's heap arena;
 //! - the panic handler, which reports panics (and heap exhaustion) as aborts;
 //! - printing (`print!`) and logging (`info!` & co.) to the host;
@@ -25,6 +25,21 @@
 //! fn say_hello(name: String) -> Result<String> {
 //!     let weekday = get_weekday()?;
 //!     Ok(format!("Hello, {name}! Today is {weekday}."))
+//! }
+//! ```
+//!
+//! A guest that needs set-up before its first call (tables built from
+//! [`init_data`], a greeting to the host) marks one `fn()` with
+//! [`guest_init`]; the runtime runs it once, while the host evolves the
+//! sandbox:
+//!
+//! ```ignore
+//! static CONFIG_SIZE: AtomicUsize = AtomicUsize::new(0);
+//!
+//! #[guest_init]
+//! fn init() {
+//!     CONFIG_SIZE.store(hyperlight_guest::init_data().len(), Ordering::Relaxed);
+//!     info!("ready");
 //! }
 //! ```
 //!
@@ -55,6 +70,7 @@ mod exit;
 #[path = "alloc.rs"]
 mod heap;
 mod host_call;
+mod init;
 pub mod log;
 mod mem;
 mod panic;
@@ -70,7 +86,7 @@ mod tests;
 pub use error::{ErrorCode, GuestError, HostError, Result};
 pub use exit::abort;
 pub use host_call::{call_host, call_host_value};
-pub use hyperlight_guest_macros::{guest_function, host_function};
+pub use hyperlight_guest_macros::{guest_function, guest_init, host_function};
 pub use log::LogLevel;
 pub use value::{Param, Value, ValueType, WireValue};
 
@@ -90,7 +106,7 @@ pub fn init_data() -> &'static [u8] {
 pub mod prelude {
     pub use crate::{
         ErrorCode, GuestError, HostError, LogLevel, Result, Value, ValueType, abort, call_host, debug, error,
-        guest_function, host_function, info, log, print, println, trace, warn,
+        guest_function, guest_init, host_function, info, log, print, println, trace, warn,
     };
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;
@@ -104,5 +120,6 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::dispatch::{Args, GuestFunctionRegistration, REGISTRATION_SECTION};
+    pub use crate::init::{GuestInitRegistration, INIT_SECTION};
     pub use crate::value::{GuestReturn, HostArg, HostReturn, param_type};
 }

@@ -113,6 +113,136 @@ fn abort_now(code: u32, message: String) {
     abort(code, &message)
 }
 
+// ---- the initialisation hook -------------------------------------------------
+
+/// What the `#[guest_init]` hook below saw on its latest run.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct InitObservation {
+    /// Runs so far (over every fake sandbox of the process).
+    runs: u64,
+    /// Whether the guest allocator handed out a block.
+    heap_ready: bool,
+    /// The init data it read.
+    init_data: Vec<u8>,
+    /// What `HostAdd(20, 22)` returned, when the init data asked for it.
+    host_add: Option<core::result::Result<i32, (ErrorCode, String)>>,
+}
+
+static INIT_SEEN: std::sync::Mutex<Option<InitObservation>> = std::sync::Mutex::new(None);
+
+fn init_seen() -> InitObservation {
+    INIT_SEEN.lock().unwrap().clone().unwrap_or_default()
+}
+
+/// The hook of this test binary, so every `FakeHost::init()` runs it. It
+/// records what it saw and, for init data starting with `init:`, does what
+/// the rest says: `print`, `host`, `log`, `abort`.
+#[guest_init]
+fn record_init() {
+    use core::alloc::{GlobalAlloc, Layout};
+    let layout = Layout::from_size_align(64, 16).unwrap();
+    // SAFETY: a non-zero-size layout; the block is freed at once.
+    let heap_ready = unsafe {
+        let block = crate::heap::ALLOCATOR.alloc(layout);
+        let ready = !block.is_null();
+        if ready {
+            crate::heap::ALLOCATOR.dealloc(block, layout);
+        }
+        ready
+    };
+    let data = crate::init_data();
+    let actions = data.strip_prefix(b"init:").unwrap_or_default();
+    let has = |word: &[u8]| actions.split(|&b| b == b',').any(|a| a == word);
+    let host_add = has(b"host").then(|| host_add(20, 22).map_err(|e| (e.code, e.message)));
+    let mut seen = INIT_SEEN.lock().unwrap();
+    let runs = seen.as_ref().map_or(0, |s| s.runs) + 1;
+    *seen = Some(InitObservation { runs, heap_ready, init_data: data.to_vec(), host_add });
+    drop(seen);
+    if has(b"print") {
+        crate::print!("hello from init");
+    }
+    if has(b"log") {
+        crate::warn!(target: "init", "initialising");
+    }
+    if has(b"abort") {
+        abort(77, "init refused");
+    }
+}
+
+#[test]
+fn the_init_hook_runs_once_during_op_init_with_the_heap_ready() {
+    let mut host = FakeHost::with(Sizes::default(), b"plain".to_vec());
+    let before = init_seen().runs;
+    let functions = host.init();
+    assert!(signature(&functions, "Echo").is_some(), "the table is published after the hook");
+    let seen = init_seen();
+    assert_eq!(seen.runs, before + 1);
+    assert!(seen.heap_ready, "the guest heap is ready before the hook runs");
+    assert_eq!(seen.init_data, b"plain", "the hook sees the init data");
+    assert_eq!(seen.host_add, None);
+    assert_eq!(host.call("Echo", &["x".into()], 7), Ok(Ok("x".into())));
+    assert_eq!(host.call("Counter", &[], 4).map(|r| r.is_ok()), Ok(true));
+    assert_eq!(init_seen().runs, before + 1, "calls do not run the hook again");
+    assert!(host.prints().is_empty() && host.host_calls().is_empty());
+}
+
+#[test]
+fn the_init_hook_can_print_log_and_call_the_host() {
+    let mut host = FakeHost::with(Sizes::default(), b"init:print,host,log".to_vec());
+    host.edit_peb(|p| p.max_log_level = LogLevel::Info as u64);
+    host.register("HostAdd", |args| match args.as_slice() {
+        [Value::I32(a), Value::I32(b)] => Ok(Value::I32(a + b)),
+        _ => Err((ErrorCode::HostFunctionFailed, "bad arguments".into())),
+    });
+    host.init();
+    assert_eq!(init_seen().host_add, Some(Ok(42)));
+    assert_eq!(host.host_calls(), vec![("HostAdd".into(), vec![Value::I32(20), Value::I32(22)], 1)]);
+    assert_eq!(host.prints(), vec!["hello from init"]);
+    let (logs, _) = host.logs();
+    assert_eq!(
+        logs.iter().map(|r| (r.0, r.1.as_str(), r.2.as_str())).collect::<Vec<_>>(),
+        vec![(3, "initialising", "init")]
+    );
+}
+
+#[test]
+fn host_errors_reach_the_init_hook() {
+    let mut host = FakeHost::with(Sizes::default(), b"init:host".to_vec());
+    host.init();
+    assert_eq!(
+        init_seen().host_add,
+        Some(Err((ErrorCode::HostFunctionNotFound, "host function \"HostAdd\" is not registered".into())))
+    );
+}
+
+#[test]
+fn an_abort_in_the_init_hook_fails_init_and_publishes_nothing() {
+    let mut host = FakeHost::with(Sizes::default(), b"init:abort".to_vec());
+    assert_eq!(host.enter(OP_INIT as u64), Exit::Abort { code: 77, message: "init refused".into() });
+    assert_eq!(
+        host.enter(OP_CALL as u64),
+        Exit::Abort { code: BAD_ENVIRONMENT, message: "OP_CALL before OP_INIT; the guest is not initialised".into() },
+        "a guest whose hook aborted is not initialised"
+    );
+}
+
+#[test]
+fn a_guest_has_at_most_one_init_hook() {
+    use crate::init::{GuestInitRegistration, select};
+    fn noop() {}
+    static NONE: [GuestInitRegistration; 1] = [GuestInitRegistration { rust_name: "", run: noop }];
+    static ONE: [GuestInitRegistration; 2] =
+        [GuestInitRegistration { rust_name: "", run: noop }, GuestInitRegistration { rust_name: "setup", run: noop }];
+    static TWO: [GuestInitRegistration; 3] = [
+        GuestInitRegistration { rust_name: "first", run: noop },
+        GuestInitRegistration { rust_name: "", run: noop },
+        GuestInitRegistration { rust_name: "second", run: noop },
+    ];
+    assert!(matches!(select(&NONE), Ok(None)), "the sentinel is not a hook");
+    assert!(matches!(select(&ONE), Ok(Some(hook)) if hook.rust_name == "setup"));
+    assert!(matches!(select(&TWO), Err([a, b]) if a.rust_name == "first" && b.rust_name == "second"));
+}
+
 fn signature<'a>(functions: &'a [(String, Vec<u8>, u8)], name: &str) -> Option<&'a (String, Vec<u8>, u8)> {
     functions.iter().find(|f| f.0 == name)
 }
