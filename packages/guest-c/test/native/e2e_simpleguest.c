@@ -28,12 +28,20 @@ static hl_result host_throws(const hl_value *args, size_t argc) {
   return (hl_result){HL_ERROR_HOST_FUNCTION_FAILED, "HostThrows: the host function threw", {0}};
 }
 
+static hl_result host_name(const hl_value *args, size_t argc) {
+  (void)args;
+  if (argc != 0) return (hl_result){HL_ERROR_HOST_FUNCTION_FAILED, "HostName: takes no arguments", {0}};
+  return hl_ok(hl_string("the emulator"));
+}
+
 __attribute__((constructor)) static void register_hosts(void) {
   static const char *echoes[] = {"HostEchoI32", "HostEchoU32", "HostEchoI64", "HostEchoU64", "HostEchoF32",
                                  "HostEchoF64", "HostEchoString", "HostEchoBool", "HostEchoBytes"};
   for (size_t i = 0; i < sizeof echoes / sizeof echoes[0]; i++) emu_register_host(echoes[i], host_echo);
   emu_register_host("HostAdd", host_add);
   emu_register_host("HostThrows", host_throws);
+  emu_register_host("HostName", host_name);
+  emu_register_host("HostNameHostName", host_name);
 }
 
 /* ---- helpers ----------------------------------------------------------------------- */
@@ -113,7 +121,7 @@ TEST(e2e_init_publishes_every_function) {
   bool present;
   CHECK(!hl_wire_frame(emu_output(g), 64 * 1024, &payload, &len), "details frame");
   CHECK(hl_fb_root(payload, len, &root) && hl_fb_vector_field(&root, 0, 4, &fns, &present) && present, "details table");
-  CHECK(fns.count == 66, "%u functions, want 66", fns.count);
+  CHECK(fns.count == 71, "%u functions, want 71", fns.count);
   bool found_eleven = false;
   for (uint32_t i = 0; i < fns.count; i++) {
     const char *name;
@@ -186,6 +194,69 @@ TEST(e2e_host_calls) {
                                 "RoundTripHostU64", "RoundTripHostF32", "RoundTripHostF64",
                                 "RoundTripHostString", "RoundTripHostBool", "RoundTripHostBytes"};
   for (size_t i = 0; i < 9; i++) expect_value(g, names[i], vals[i].type, 1, &vals[i], vals[i]);
+  emu_free(g);
+}
+
+/* CallHostNamed / CallHostNamedRepeated pass the host's reply or error on unchanged. */
+TEST(e2e_host_calls_by_name) {
+  emu_guest *g = start(NULL);
+  if (!g) return;
+  hl_value name = hl_string("HostName");
+  expect_value(g, "CallHostNamed", HL_TYPE_STRING, 1, &name, hl_string("the emulator"));
+  name = hl_string("HostThrows");
+  expect_error(g, "CallHostNamed", HL_TYPE_STRING, 1, &name, HL_ERROR_HOST_FUNCTION_FAILED, "HostThrows: the host function threw");
+  name = hl_string("HostEchoString"); /* called with no arguments: the host's complaint comes back */
+  expect_error(g, "CallHostNamed", HL_TYPE_STRING, 1, &name, HL_ERROR_HOST_FUNCTION_FAILED, "HostEcho*: takes 1 argument");
+  name = hl_string("NoSuchHostFunction");
+  expect_error(g, "CallHostNamed", HL_TYPE_STRING, 1, &name, HL_ERROR_HOST_FUNCTION_NOT_FOUND, "host function is not registered");
+  hl_value twice[2] = {hl_string("HostName"), hl_u32(2)};
+  expect_value(g, "CallHostNamedRepeated", HL_TYPE_STRING, 2, twice, hl_string("the emulator"));
+  /* A 60000-byte name: built in the guest, sent in the 64 KiB output buffer. */
+  hl_value long_name[2] = {hl_string("x"), hl_u32(60000)};
+  hl_result r;
+  const emu_run *run;
+  expect_error(g, "CallHostNamedRepeated", HL_TYPE_STRING, 2, long_name, HL_ERROR_HOST_FUNCTION_NOT_FOUND, NULL);
+  CHECK(emu_call(g, "CallHostNamedRepeated", HL_TYPE_STRING, 2, long_name, &r, &run) && run->host_calls == 1,
+        "the long name reaches the host");
+  emu_free(g);
+}
+
+/* Cpuid returns eax, ebx, ecx, edx little-endian: here the emulator's own CPU. */
+TEST(e2e_cpuid) {
+  emu_guest *g = start(NULL);
+  if (!g) return;
+  for (uint32_t leaf = 0; leaf <= 1; leaf++) {
+    uint32_t regs[4];
+    __asm__ volatile("cpuid" : "=a"(regs[0]), "=b"(regs[1]), "=c"(regs[2]), "=d"(regs[3]) : "a"(leaf), "c"(0));
+    if (leaf == 1) regs[1] &= 0x00ffffff; /* EBX[31:24] is the initial APIC ID of whichever CPU ran it */
+    hl_value args[2] = {hl_u32(leaf), hl_u32(0)};
+    hl_result r;
+    const emu_run *run;
+    bool ok = emu_call(g, "Cpuid", HL_TYPE_BYTES, 2, args, &r, &run);
+    CHECK(ok && r.error == HL_ERROR_NONE && r.value.type == HL_TYPE_BYTES && r.value.as.bytes.len == 16, "Cpuid(%u): a 16-byte result",
+          leaf);
+    if (!ok || r.error || r.value.as.bytes.len != 16) continue;
+    uint32_t got[4];
+    memcpy(got, r.value.as.bytes.data, 16);
+    if (leaf == 1) got[1] &= 0x00ffffff;
+    CHECK(!memcmp(got, regs, 16), "Cpuid(%u): %08x %08x %08x %08x, want %08x %08x %08x %08x", leaf, got[0], got[1], got[2], got[3],
+          regs[0], regs[1], regs[2], regs[3]);
+  }
+  emu_free(g);
+}
+
+/* Init data "spin-in-init" keeps OP_INIT from ever halting; similar data does not. */
+TEST(e2e_spin_in_init) {
+  emu_config cfg = {.init_data = "spin-in-init", .init_data_size = 12};
+  emu_guest *g = emu_load(getenv("HL_SIMPLEGUEST"), &cfg);
+  if (!g) return;
+  const emu_run *run = emu_enter(g, HL_OP_INIT, 300);
+  CHECK(run->kind == EMU_TIMEOUT, "spin-in-init: kind %d", run->kind);
+  emu_free(g);
+  cfg.init_data_size = 11; /* "spin-in-ini" */
+  g = start(&cfg);
+  if (!g) return;
+  expect_value(g, "ReadInitData", HL_TYPE_BYTES, 0, NULL, hl_bytes("spin-in-ini", 11));
   emu_free(g);
 }
 
