@@ -8,6 +8,7 @@ import { isMainThread } from 'node:worker_threads';
 import type {
   Backend, BackendStatus, BackendUnavailableReason, CancelReason, CancelToken, MemorySnapshot, VirtualMachine, VmOptions,
 } from '@hyperlight-ts/core';
+import { guestCpuid } from './guest-cpuid.js';
 import { cancelReasonCode } from './kvm-call-guard.js';
 import { KVM } from './kvm-constants.js';
 import { KvmVirtualMachine } from './kvm-virtual-machine.js';
@@ -37,6 +38,8 @@ interface KvmHost {
   readonly addon: NativeAddon;
   readonly kvm: Kvm;
   readonly supportedCpuid: readonly CpuidEntry[];
+  /** What every vCPU's `cpuid` answers: {@link guestCpuid} of `supportedCpuid`. */
+  readonly vcpuCpuid: readonly CpuidEntry[];
   readonly hasXcrs: boolean;
 }
 
@@ -57,10 +60,12 @@ function kvmHost(): KvmHost {
         code: 'ERR_HYPERLIGHT_KVM_API_MISMATCH',
       });
     }
+    const supportedCpuid = kvm.getSupportedCpuid();
     host = {
       addon,
       kvm,
-      supportedCpuid: kvm.getSupportedCpuid(),
+      supportedCpuid,
+      vcpuCpuid: guestCpuid(supportedCpuid),
       hasXcrs: kvm.checkExtension(KVM.KVM_CAP_XCRS) > 0,
     };
     return host;
@@ -161,8 +166,8 @@ export function openFailure(devicePath: string, error: unknown): BackendStatus {
 
 /**
  * Creates a VM with `options.memorySize` bytes of memory at guest-physical 0
- * (zeroed, or `options.memory` mapped copy-on-write), one vCPU with the host's
- * supported CPUID, and XSAVE enabled when KVM allows it.
+ * (zeroed, or `options.memory` mapped copy-on-write), one vCPU with the minimal
+ * CPUID of {@link guestCpuid} (no host identity), and XSAVE enabled when KVM allows it.
  * @throws RangeError (`code: 'ERR_OUT_OF_RANGE'`) unless memorySize is a positive multiple of 4096
  *   equal to `options.memory.size`.
  * @throws TypeError (`code: 'ERR_INVALID_ARG_TYPE'`) when `options.memory` is not a snapshot of this backend.
@@ -174,7 +179,7 @@ export function openFailure(devicePath: string, error: unknown): BackendStatus {
 function createVm(options: VmOptions): VirtualMachine {
   const memorySize = validMemorySize(options?.memorySize);
   const snapshot = options.memory === undefined ? undefined : kvmSnapshot(options.memory, memorySize);
-  const { addon, kvm, supportedCpuid, hasXcrs } = kvmHost();
+  const { addon, kvm, supportedCpuid, vcpuCpuid, hasXcrs } = kvmHost();
   const memory = new addon.GuestMemory(memorySize, snapshot);
   let vm: VmFd | undefined;
   let vcpu: VcpuFd | undefined;
@@ -185,8 +190,8 @@ function createVm(options: VmOptions): VirtualMachine {
     // that worker.terminate() can take effect (see src/native/watchdog.h).
     vcpu = vm.createVcpu(0, { workerThread: !isMainThread });
     // Without a CPUID table the guest's `cpuid` answers zeros.
-    vcpu.setCpuid2(supportedCpuid);
-    const xsaveEnabled = hasXcrs && enableXsave(vcpu, supportedCpuid);
+    vcpu.setCpuid2(vcpuCpuid);
+    const xsaveEnabled = hasXcrs && enableXsave(vcpu, vcpuCpuid);
     return new KvmVirtualMachine({ memory, vm, vcpu, xsaveEnabled, availableTss: isAmd(supportedCpuid) });
   } catch (error) {
     vcpu?.dispose();
@@ -215,13 +220,14 @@ function isAmd(supportedCpuid: readonly CpuidEntry[]): boolean {
 }
 
 /**
- * Sets XCR0 to the supported subset of {@link XCR0_ENABLED} and reports
+ * Sets XCR0 to the subset of {@link XCR0_ENABLED} that `cpuid` (the vCPU's
+ * table) lists in leaf 0xD, and reports
  * whether the guest may now set CR4.OSXSAVE: that needs XSAVE in the CPUID
  * KVM actually stored for the vCPU (read back, because some KVMs, e.g. kvm_pvm,
  * report XSAVE as unsupported yet store and honour it) and an accepted XCR0.
  */
-function enableXsave(vcpu: VcpuFd, supportedCpuid: readonly CpuidEntry[]): boolean {
-  const xstate = supportedCpuid.find((entry) => entry.function === CPUID_LEAF_XSTATE && entry.index === 0);
+function enableXsave(vcpu: VcpuFd, cpuid: readonly CpuidEntry[]): boolean {
+  const xstate = cpuid.find((entry) => entry.function === CPUID_LEAF_XSTATE && entry.index === 0);
   if (xstate === undefined) return false;
   const xcr0 = ((BigInt(xstate.edx) << 32n) | BigInt(xstate.eax)) & XCR0_ENABLED;
   if ((xcr0 & XCR0_REQUIRED) !== XCR0_REQUIRED) return false;

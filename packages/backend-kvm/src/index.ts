@@ -10,6 +10,7 @@
  * console.log(backend.check()); // { usable: true, detail: 'KVM API 12 on /dev/kvm' }
  */
 export { backend, KVM_DEVICE_PATH } from './backend.js';
+export { guestCpuid, HYPERVISOR_LEAF, HYPERVISOR_SIGNATURE } from './guest-cpuid.js';
 export { KvmVirtualMachine, DISPOSED_ERROR_CODE, RUN_PENDING_ERROR_CODE } from './kvm-virtual-machine.js';
 export { KvmCallGuard, cancelReasonCode, type CallGuardVcpu } from './kvm-call-guard.js';
 export { CALL_STATE, CANCEL_REASON_CODES } from './call-state.js';

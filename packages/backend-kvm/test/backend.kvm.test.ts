@@ -183,7 +183,7 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
     expect(vm.run()).toEqual({ kind: 'halt' });
   });
 
-  it('loads the supported CPUID, so `cpuid` answers in the guest', () => {
+  it('loads a CPUID table, so `cpuid` answers in the guest (leaf 0 names the host vendor)', () => {
     const vm = createVm();
     const entry = loadRealModeGuest(vm, 0x1000, [
       0x66, 0x31, 0xc0, // xor eax, eax
