@@ -14,6 +14,7 @@ import { InterruptHandle } from '../../src/sandbox/interrupt-handle.js';
 import type { MultiUseSandbox } from '../../src/sandbox/multi-use-sandbox.js';
 import { UninitializedSandbox } from '../../src/sandbox/uninitialized-sandbox.js';
 import { placeholderBinary, scriptedBackend, type ScriptedGuestContext } from '../support/scripted-backend.js';
+import { rejection, thrown } from '../support/thrown.js';
 
 /** What the scripted guest did, across calls. */
 interface Trace {
@@ -75,23 +76,7 @@ function setup(host: () => number | Promise<number> = () => 1, config: SandboxCo
   return { sandbox, trace, vm };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('InterruptHandle', () => {
   it('a kill with no call running does nothing and does not cancel the next call', () => {

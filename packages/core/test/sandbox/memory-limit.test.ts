@@ -7,6 +7,7 @@ import { MultiUseSandbox } from '../../src/sandbox/multi-use-sandbox.js';
 import { UninitializedSandbox } from '../../src/sandbox/uninitialized-sandbox.js';
 import { buildElf, minimalPie } from '../fixtures/elf-builder.js';
 import { scriptedBackend, type ScriptedGuest } from '../support/scripted-backend.js';
+import { thrown } from '../support/thrown.js';
 
 const MIB = 1024 * 1024;
 
@@ -21,14 +22,6 @@ const idle: ScriptedGuest = function* (ctx) {
   return yield* ctx.init([]);
 };
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('maxMemorySize', () => {
   it('defaults to 256 MiB: a binary with a 512 MiB .bss is refused with an error naming the option', () => {
