@@ -21,6 +21,8 @@ export interface CallsSuiteOptions {
 
 /** How long a guest spins before it is stopped, in ms. */
 const SPIN_MS = 20;
+/** A time limit on every spinning call, so a kill that never lands fails the bench instead of hanging it. */
+const STOP_LIMIT_MS = 30_000;
 
 function plan(quick: boolean): { call: Iterations; guard: Iterations; stop: Iterations } {
   return quick
@@ -62,6 +64,9 @@ export async function callsSuite(options: CallsSuiteOptions): Promise<{ rows: Ro
   const sandbox = make((a, b) => a + b);
   const asyncHost = make(async (a, b) => a + b);
   const killer = new Worker(KILLER, { eval: true });
+  killer.on('error', (error) => {
+    console.error(`calls: the killer worker failed: ${String(error)}`);
+  });
   try {
     const sync = 'call EchoI32';
     record.add(sync, 'µs', summarize(timeMicros(iterations.call, () => sandbox.call('EchoI32', 'i32', 42))));
@@ -111,7 +116,7 @@ export async function callsSuite(options: CallsSuiteOptions): Promise<{ rows: Ro
         expectStopped(await pending, 'HL_ERR_GUEST_CANCELLED');
       },
       async () => {
-        const pending = sandbox.callAsync('Spin', 'void').catch((error: unknown) => error);
+        const pending = sandbox.with({ timeoutMs: STOP_LIMIT_MS }).callAsync('Spin', 'void').catch((error: unknown) => error);
         await sleep(SPIN_MS);
         return pending;
       },
@@ -126,7 +131,8 @@ export async function callsSuite(options: CallsSuiteOptions): Promise<{ rows: Ro
       killer.postMessage({ handle, delayMs: SPIN_MS, stamp });
       let error: unknown;
       try {
-        sandbox.call('Spin', 'void');
+        // The limit only keeps a killer that never kills from hanging the bench.
+        sandbox.with({ timeoutMs: STOP_LIMIT_MS }).call('Spin', 'void');
       } catch (e) {
         error = e;
       }
