@@ -137,7 +137,7 @@ forEachGuest('errors', (language) => {
   });
 
   it('a panic message longer than the output buffer arrives whole', () => {
-    using sandbox = simpleSandbox(language, { outputSize: 4096 });
+    using sandbox = simpleSandbox(language, { outputSize: 8192 });
     const error = thrownAs(GuestPanicError, () => sandbox.call('PanicLarge', 'void', 10_000));
     const prefix = language === 'rust' ? `panicked at simpleguest/src/main.rs:${rustLocation('panic!("{}", Repeat("x", size))')}: ` : '';
     expect(error.guestMessage).toHaveLength(prefix.length + 10_000);
@@ -146,8 +146,8 @@ forEachGuest('errors', (language) => {
   });
 
   it('a long Panic argument arrives exactly', () => {
-    using sandbox = simpleSandbox(language, { outputSize: 4096 });
-    const message = 'é'.repeat(3000) + '!';
+    using sandbox = simpleSandbox(language, { outputSize: 8192 });
+    const message = 'é'.repeat(6000) + '!'; // 12 001 bytes: more than the output buffer
     const error = thrownAs(GuestPanicError, () => sandbox.call('Panic', 'void', message));
     const prefix = language === 'rust' ? `panicked at simpleguest/src/main.rs:${rustLocation('panic!("{message}")')}: ` : '';
     expect(error.guestMessage).toBe(prefix + message);
@@ -197,7 +197,7 @@ forEachGuest('errors', (language) => {
   });
 
   it('an abort message longer than the output buffer arrives whole', () => {
-    using sandbox = simpleSandbox(language, { outputSize: 4096 });
+    using sandbox = simpleSandbox(language, { outputSize: 8192 });
     const message = 'abcdefghij'.repeat(5000);
     const error = thrownAs(GuestAbortedError, () => sandbox.call('Abort', 'void', 7, message));
     expect(error.abortCode).toBe(7);

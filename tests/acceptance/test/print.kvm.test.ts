@@ -25,7 +25,7 @@ forEachGuest('host print', (language) => {
 
   it('text longer than the output buffer arrives whole', () => {
     const printed: string[] = [];
-    using sandbox = simpleSandbox(language, { outputSize: 4096, print: (text) => printed.push(text) });
+    using sandbox = simpleSandbox(language, { outputSize: 8192, print: (text) => printed.push(text) });
     const text = 'abcdefghij'.repeat(1000);
     expect(sandbox.call('Print', 'u32', text)).toBe(10_000);
     expect(printed.join('')).toBe(text);
