@@ -111,14 +111,15 @@ export async function callsSuite(options: CallsSuiteOptions): Promise<{ rows: Ro
 
     const killAsync = await timeMicrosAsync(
       iterations.stop,
-      async (pending: Promise<unknown>) => {
+      async ({ pending }: { pending: Promise<unknown> }) => {
         handle.kill();
         expectStopped(await pending, 'HL_ERR_GUEST_CANCELLED');
       },
       async () => {
         const pending = sandbox.with({ timeoutMs: STOP_LIMIT_MS }).callAsync('Spin', 'void').catch((error: unknown) => error);
         await sleep(SPIN_MS);
-        return pending;
+        // Wrapped: an async function returning the promise itself would wait for it to settle.
+        return { pending };
       },
       restore,
     );
