@@ -123,6 +123,7 @@ function frameOf(call: FunctionCallMessage): Uint8Array {
 
 describe.each(Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[])('the %s guest runtime', (language) => {
   const { available } = PROGRAMS[language];
+  if (!available) console.warn(`[cross-language] skipping the ${language} runtime checks: its compiler is not installed`);
   let program = '';
   beforeAll(() => {
     if (available) program = build(language);
@@ -155,7 +156,9 @@ describe.each(Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[])('the %s guest 
   }, 300_000);
 });
 
-describe.skipIf(!works('flatc', ['--version']))('flatc', () => {
+const flatcAvailable = works('flatc', ['--version']);
+if (!flatcAvailable) console.warn('[cross-language] skipping the flatc checks: flatc is not installed');
+describe.skipIf(!flatcAvailable)('flatc', () => {
   /** Runs flatc in the scratch folder. */
   function flatc(args: string[]): void {
     const run = spawnSync('flatc', args, { cwd: scratch, encoding: 'utf8' });
