@@ -1,0 +1,21 @@
+/**
+ * `@hyperlight-ts/core/backend` — for authors of backends: the interface a
+ * backend implements, and the guest's side of the ABI (docs/abi.md) for
+ * in-process stand-in VMs that play the guest in tests and benchmarks: the
+ * constants of the PEB, ports and frames, and encoders of the messages a
+ * guest writes. Applications import `@hyperlight-ts/core` instead.
+ *
+ * @example
+ * import { Abi, encodeFunctionCallResult, Ports, writeFrame } from '@hyperlight-ts/core/backend';
+ * const payload = encodeFunctionCallResult({ ok: true, value: { type: 'i32', value: 42 } });
+ * writeFrame(output, payload, 'result', 'outputSize');
+ * return { kind: 'io-out', port: Ports.HALT, size: 1, value: 0 };
+ */
+export type * from './backend.js';
+export { Abi, PebOffset, Ports } from '../abi/generated.js';
+export {
+  encodeFunctionCall, encodeFunctionCallResult, encodeGuestFunctionDetails, ErrorCode,
+  type CallResult, type FunctionCallMessage, type GuestFunctionSignature,
+} from '../protocol/codec.js';
+export { readFrame, writeFrame } from '../protocol/framing.js';
+export type { TypedValue, ValueTypeName } from '../protocol/values.js';
