@@ -1,0 +1,192 @@
+/**
+ * A backend whose VMs run no guest code: an in-process stand-in that answers
+ * every guest entry at once with messages encoded in advance, so a sandbox
+ * driven through the public API measures the host side of a call alone.
+ *
+ * Initialisation publishes the function table it was given; a call writes
+ * the prepared `FunctionCallResult` frame into the output buffer and exits
+ * with HALT, or first exits once with CALL_HOST and a prepared host call.
+ * Cancels work (between runs; runs never block); time limits, snapshots and
+ * FPU state are not modelled.
+ */
+import {
+  Abi, encodeFunctionCall, encodeFunctionCallResult, encodeGuestFunctionDetails, PebOffset, Ports, writeFrame,
+  type Backend, type CallGuard, type CallResult, type CancelReason, type CancelToken, type FunctionCallMessage,
+  type GuestFunctionSignature, type MemorySnapshot, type Registers, type SpecialRegisters, type VirtualMachine, type VmExit,
+} from '@hyperlight-ts/core/backend';
+
+/** What a stand-in guest does. */
+export interface StandInGuest {
+  /** The guest functions it publishes at initialisation. */
+  readonly functions: readonly GuestFunctionSignature[];
+  /** What every call returns. */
+  readonly result: CallResult;
+  /** A host function it calls once per call, before returning {@link result}. */
+  readonly hostCall?: FunctionCallMessage;
+}
+
+const halt: VmExit = { kind: 'io-out', port: Ports.HALT, size: 1, value: 0 };
+const callHost: VmExit = { kind: 'io-out', port: Ports.CALL_HOST, size: 1, value: 0 };
+const cancelled: VmExit = { kind: 'cancelled' };
+
+/** A frame holding `payload`, ready to copy into a buffer. */
+function frame(payload: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(Abi.FRAME_HEADER_SIZE + payload.byteLength);
+  writeFrame(bytes, payload, 'stand-in message', 'size');
+  return bytes;
+}
+
+let nextTokenId = 1;
+
+/** A {@link CallGuard} for runs that return at once: no watchdog, so no time limits. */
+class StandInCallGuard implements CallGuard {
+  readonly token: CancelToken = { backend: 'kvm', id: nextTokenId++ };
+  private open = false;
+  private reason: CancelReason | undefined;
+  private readonly listeners = new Set<(reason: CancelReason) => void>();
+
+  begin(timeoutMs?: number): void {
+    if (this.open) throw new Error('a call is already open');
+    if (timeoutMs !== undefined) throw new Error('the stand-in backend has no time limits');
+    this.open = true;
+  }
+  end(): CancelReason | undefined {
+    const { reason } = this;
+    this.open = false;
+    this.reason = undefined;
+    return reason;
+  }
+  get cancelReason(): CancelReason | undefined {
+    return this.reason;
+  }
+  cancel(reason: CancelReason): boolean {
+    if (!this.open || this.reason !== undefined) return false;
+    this.reason = reason;
+    for (const listener of this.listeners) queueMicrotask(() => listener(reason));
+    return true;
+  }
+  onCancel(listener: (reason: CancelReason) => void): () => void {
+    this.listeners.add(listener);
+    const { reason } = this;
+    if (reason !== undefined) queueMicrotask(() => listener(reason));
+    return () => this.listeners.delete(listener);
+  }
+}
+
+/** One stand-in VM: plain memory, and a guest that is a fixed reply. */
+export class StandInVm implements VirtualMachine {
+  readonly memory: ArrayBuffer;
+  readonly xsaveEnabled = false;
+  readonly callGuard = new StandInCallGuard();
+  private readonly bytes: Uint8Array;
+  private readonly functionsFrame: Uint8Array;
+  private readonly resultFrame: Uint8Array;
+  private readonly hostCallFrame: Uint8Array | undefined;
+  /** Where the output buffer is (read from the PEB at the first entry). */
+  private outputGva = -1;
+  /** The frame the output buffer holds: the host never writes there, so an unchanged frame is not copied again. */
+  private written: Uint8Array | undefined;
+  /** The call has made its host call and waits to be resumed. */
+  private inHostCall = false;
+  private regs = {} as Registers;
+  private sregs = {} as SpecialRegisters;
+  /** Runs so far, entries and resumes alike. */
+  runs = 0;
+
+  constructor(memorySize: number, guest: StandInGuest) {
+    this.memory = new ArrayBuffer(memorySize);
+    this.bytes = new Uint8Array(this.memory);
+    this.functionsFrame = frame(encodeGuestFunctionDetails(guest.functions));
+    this.resultFrame = frame(encodeFunctionCallResult(guest.result));
+    this.hostCallFrame = guest.hostCall && frame(encodeFunctionCall(guest.hostCall));
+  }
+
+  run(regs?: Registers): VmExit {
+    this.runs++;
+    if (this.callGuard.cancelReason !== undefined) return cancelled;
+    if (regs) {
+      this.regs = regs;
+      this.inHostCall = false;
+      if (this.outputGva < 0) this.outputGva = Number(new DataView(this.memory).getBigUint64(Number(regs.rdi) + PebOffset.outputGva, true));
+      if (Number(regs.rsi) === Abi.OP_INIT) return this.reply(this.functionsFrame, halt);
+      if (this.hostCallFrame) {
+        this.inHostCall = true;
+        return this.reply(this.hostCallFrame, callHost);
+      }
+    } else if (!this.inHostCall) {
+      throw new Error('the stand-in guest was resumed without a host call to return from');
+    }
+    this.inHostCall = false;
+    return this.reply(this.resultFrame, halt);
+  }
+
+  private reply(message: Uint8Array, exit: VmExit): VmExit {
+    if (this.written !== message) {
+      this.bytes.set(message, this.outputGva);
+      this.written = message;
+    }
+    return exit;
+  }
+
+  async runAsync(regs?: Registers): Promise<VmExit> {
+    return this.run(regs);
+  }
+  getRegisters(): Registers {
+    return this.regs;
+  }
+  setRegisters(regs: Registers): void {
+    this.regs = regs;
+  }
+  getSpecialRegisters(): SpecialRegisters {
+    return this.sregs;
+  }
+  setSpecialRegisters(sregs: SpecialRegisters): void {
+    this.sregs = sregs;
+  }
+  resetFpu(): void {}
+  getFpuState(): Uint8Array {
+    throw new Error('the stand-in backend has no FPU state');
+  }
+  setFpuState(): void {
+    throw new Error('the stand-in backend has no FPU state');
+  }
+  snapshotMemory(): MemorySnapshot {
+    throw new Error('the stand-in backend takes no snapshots');
+  }
+  restoreMemory(): void {
+    throw new Error('the stand-in backend takes no snapshots');
+  }
+  privatePageCount(): number {
+    return 0;
+  }
+  dispose(): void {}
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/**
+ * A backend whose VMs play `guest`. Pass it as the `backend` option of
+ * `UninitializedSandbox.create`.
+ * @example
+ * const backend = standInBackend({ functions: [{ name: 'EchoI32', parameters: ['i32'], returnType: 'i32' }], result: { ok: true, value: { type: 'i32', value: 42 } } });
+ * const sandbox = UninitializedSandbox.create(binary, { backend }).evolve();
+ */
+export function standInBackend(guest: StandInGuest): Backend & { readonly vms: readonly StandInVm[] } {
+  const vms: StandInVm[] = [];
+  return {
+    name: 'kvm',
+    vms,
+    check: () => ({ usable: true, detail: 'in-process stand-in' }),
+    createVm: ({ memorySize, memory }) => {
+      if (memory) throw new Error('the stand-in backend takes no snapshots');
+      const vm = new StandInVm(memorySize, guest);
+      vms.push(vm);
+      return vm;
+    },
+    mapSnapshotFile: () => {
+      throw new Error('the stand-in backend takes no snapshots');
+    },
+    cancelCall: (token, reason) => vms.find((vm) => vm.callGuard.token.id === token.id)?.callGuard.cancel(reason) ?? false,
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The host side of a call, natively: sandboxes of the Rust simpleguest's
+ * binary on an in-process stand-in backend (stand-in-backend.ts) that answers
+ * every call at once, so each row is what `call()` costs the host —
+ * argument checks, encoding, the run loop, the call guard, decoding — with
+ * no hypervisor in it.
+ */
+import { GuestBinary, UninitializedSandbox, type MultiUseSandbox, type ValueTypeName } from '@hyperlight-ts/core';
+import type { CallResult, GuestFunctionSignature } from '@hyperlight-ts/core/backend';
+import { guestPath } from '@hyperlight-ts/fixture-guests';
+import { summarize, timeMicros, type Iterations } from '../measure.js';
+import { Recorder, type Row } from '../report.js';
+import { standInBackend, type StandInGuest } from '../stand-in-backend.js';
+
+const MIB = 1024 * 1024;
+/** Input and output buffers big enough for 1 MiB of bytes and the message around it. */
+const BUFFER_SIZE = 2 * MIB;
+
+/** Timed samples of a batch of calls each (a sample is the mean per call: one call is near the clock's resolution). */
+interface Plan {
+  readonly small: Iterations;
+  readonly large: Iterations;
+  /** Calls per sample of the small rows. */
+  readonly batch: number;
+}
+
+function plan(quick: boolean): Plan {
+  return quick
+    ? { small: { warmup: 20, timed: 20 }, large: { warmup: 3, timed: 10 }, batch: 100 }
+    : { small: { warmup: 500, timed: 2000 }, large: { warmup: 50, timed: 500 }, batch: 100 };
+}
+
+/** The functions of the simpleguest the rows call, with the signatures it declares. */
+const FUNCTIONS: readonly GuestFunctionSignature[] = [
+  { name: 'VoidFunction', parameters: [], returnType: 'void' },
+  { name: 'EchoI32', parameters: ['i32'], returnType: 'i32' },
+  { name: 'EchoString', parameters: ['string'], returnType: 'string' },
+  { name: 'EchoBytes', parameters: ['bytes'], returnType: 'bytes' },
+  { name: 'CallHostAdd', parameters: ['i32', 'i32'], returnType: 'i32' },
+];
+
+/** Throws unless `actual` equals `expected` (byte arrays by content). */
+function expectValue(row: string, actual: unknown, expected: unknown): void {
+  const same =
+    actual instanceof Uint8Array && expected instanceof Uint8Array
+      ? actual.byteLength === expected.byteLength && Buffer.compare(actual, expected) === 0
+      : Object.is(actual, expected);
+  if (!same) throw new Error(`${row}: the stand-in call returned ${String(actual).slice(0, 40)}, expected ${String(expected).slice(0, 40)}`);
+}
+
+/** Runs the suite and returns its rows and notes. */
+export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows: Row[]; notes: string[] }> {
+  const record = new Recorder('host side');
+  const iterations = plan(options.quick);
+  const binary = GuestBinary.fromFile(guestPath('rust', 'simpleguest'));
+  const sandboxes: MultiUseSandbox[] = [];
+  let hostCalls = 0;
+  const make = (guest: Omit<StandInGuest, 'functions'>): MultiUseSandbox => {
+    const u = UninitializedSandbox.create(binary, { backend: standInBackend({ functions: FUNCTIONS, ...guest }), inputSize: BUFFER_SIZE, outputSize: BUFFER_SIZE });
+    u.register('HostAdd', { params: ['i32', 'i32'], returns: 'i32' }, (a, b) => {
+      hostCalls++;
+      return a + b;
+    });
+    const sandbox = u.evolve();
+    sandboxes.push(sandbox);
+    return sandbox;
+  };
+  const returning = (value: CallResult & { ok: true }): MultiUseSandbox => make({ result: value });
+
+  /**
+   * Times `fn` (one call) and records it; every call's result is checked
+   * against `expected` outside the timed part.
+   */
+  const measure = (name: string, fn: () => unknown, expected: unknown, large: boolean, extra: { relativeTo?: string; note?: string } = {}): void => {
+    const batch = large ? 1 : iterations.batch;
+    const results: unknown[] = new Array(batch);
+    const samples = timeMicros(
+      large ? iterations.large : iterations.small,
+      () => {
+        for (let i = 0; i < batch; i++) results[i] = fn();
+      },
+      undefined,
+      () => {
+        for (const result of results) expectValue(name, result, expected);
+      },
+    );
+    record.add(name, 'µs', summarize(samples.map((micros) => micros / batch)), extra);
+  };
+  const call = <R extends ValueTypeName>(sandbox: MultiUseSandbox, fn: string, returns: R, ...args: unknown[]) => () => sandbox.call(fn, returns, ...args);
+
+  record.note(
+    `Natively, no hypervisor: a stand-in backend answers each call at once with a result encoded in advance. Input and output buffers ${BUFFER_SIZE / MIB} MiB. ` +
+      `Small rows: each sample is the mean of ${iterations.batch} calls; the 1 MiB rows time single calls.`,
+  );
+  try {
+    measure('call VoidFunction', call(returning({ ok: true, value: { type: 'void', value: undefined } }), 'VoidFunction', 'void'), undefined, false);
+    const scalar = 'call EchoI32';
+    measure(scalar, call(returning({ ok: true, value: { type: 'i32', value: 42 } }), 'EchoI32', 'i32', 42), 42, false);
+
+    const text = 'The quick brown fox jumps over the lazy dog. '.repeat(23).slice(0, 1000);
+    measure('call EchoString, 1000 chars', call(returning({ ok: true, value: { type: 'string', value: text } }), 'EchoString', 'string', text), text, false);
+
+    const kib = Uint8Array.from({ length: 1024 }, (_, i) => i * 7);
+    measure('call EchoBytes, 1 KiB', call(returning({ ok: true, value: { type: 'bytes', value: kib } }), 'EchoBytes', 'bytes', kib), kib, false);
+
+    const mib = Uint8Array.from({ length: MIB }, (_, i) => (i * 31) >>> 3);
+    const target = new Uint8Array(MIB).fill(1);
+    const memcpy = 'memcpy 1 MiB';
+    measure(memcpy, () => (target.set(mib), target), mib, true, { note: '`Uint8Array#set` into a buffer already written' });
+    const echoMib = returning({ ok: true, value: { type: 'bytes', value: mib } });
+    measure('call EchoBytes, 1 MiB', call(echoMib, 'EchoBytes', 'bytes', mib), mib, true, {
+      relativeTo: memcpy,
+      note: 'copies 1 MiB in and 1 MiB out; the result is a new Uint8Array',
+    });
+
+    const before = hostCalls;
+    const host = make({
+      hostCall: { functionName: 'HostAdd', args: [{ type: 'i32', value: 1 }, { type: 'i32', value: 2 }], returnType: 'i32' },
+      result: { ok: true, value: { type: 'i32', value: 3 } },
+    });
+    measure('call CallHostAdd', call(host, 'CallHostAdd', 'i32', 1, 2), 3, false, { relativeTo: scalar, note: 'one host call (HostAdd) inside the call' });
+    const calls = (iterations.small.warmup + iterations.small.timed) * iterations.batch;
+    if (hostCalls - before !== calls) throw new Error(`call CallHostAdd: HostAdd ran ${hostCalls - before} times in ${calls} calls`);
+  } finally {
+    for (const sandbox of sandboxes) sandbox.dispose();
+  }
+  return { rows: record.rows, notes: record.notes };
+}
