@@ -144,7 +144,9 @@ pub(crate) fn call_guest_function(env: &Env) -> ! {
     halt()
 }
 
-fn run(env: &Env) {
+/// The per-call work: decode and check the call in the input buffer, run
+/// the function, write its `FunctionCallResult` to the output buffer.
+pub(crate) fn run(env: &Env) {
     let (outcome, function) = match decode_call(env) {
         Ok((f, args)) => ((f.invoke)(Args { values: args.into_iter(), function: f.name }), f.name),
         Err(e) => (Err(e), ""),

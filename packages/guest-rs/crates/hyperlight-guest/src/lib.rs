@@ -74,6 +74,8 @@ mod init;
 pub mod log;
 mod mem;
 mod panic;
+#[cfg(test)]
+mod per_call_bench;
 pub mod print;
 mod value;
 mod wire;
