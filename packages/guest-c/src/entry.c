@@ -35,8 +35,8 @@ static const char *check_peb(const hl_peb *p) {
   return NULL;
 }
 
-/* Writes `r` as the call's FunctionCallResult and halts. */
-HL_NORETURN static void finish_call(const char *name, hl_result r) {
+/* Writes `r` as the call's FunctionCallResult. */
+static void write_result(const char *name, hl_result r) {
   void *out = (void *)(uintptr_t)hl_rt_peb->output_gva;
   size_t cap = hl_rt_peb->output_size;
   hl_stdio_flush(); /* uses the output buffer: before encoding into it */
@@ -47,8 +47,6 @@ HL_NORETURN static void finish_call(const char *name, hl_result r) {
     if (!hl_wire_encode_result(out, cap, &too_big))
       hl_abortf(HL_ABORT_CODE_BAD_ENVIRONMENT, "the %lu-byte output buffer cannot hold a call result", (unsigned long)cap);
   }
-  hl_rt_run_end();
-  hl_rt_halt();
 }
 
 /* Runs the FunctionCall in the input buffer; `*name` is set once the function is known. */
@@ -92,6 +90,13 @@ static hl_result dispatch(const char **name) {
   return r;
 }
 
+void hl_rt_call(void) {
+  const char *name = "?"; /* points into the registry, which outlives the run */
+  hl_result r = dispatch(&name);
+  write_result(name, r);
+  hl_rt_run_end();
+}
+
 void hl_entry(const hl_peb *peb, uint64_t op) {
   hl_rt_peb = NULL;
   if (!peb) hl_abort(HL_ABORT_CODE_BAD_ENVIRONMENT, NULL);
@@ -117,9 +122,8 @@ void hl_entry(const hl_peb *peb, uint64_t op) {
   }
   if (op == HL_OP_CALL) {
     if (!initialised) hl_abort(HL_ABORT_CODE_BAD_ENVIRONMENT, "OP_CALL before OP_INIT");
-    const char *name = "?"; /* points into the registry, which outlives the run */
-    hl_result r = dispatch(&name);
-    finish_call(name, r);
+    hl_rt_call();
+    hl_rt_halt();
   }
   hl_abortf(HL_ABORT_CODE_BAD_ENVIRONMENT, "unknown entry operation %lu", (unsigned long)op);
 }

@@ -7,6 +7,13 @@
 /** PEB of the current run; NULL until hl_entry has checked it. */
 extern const hl_peb *hl_rt_peb;
 
+/**
+ * OP_CALL's work short of the exit: decodes and checks the FunctionCall in
+ * the input buffer, runs the function, writes the FunctionCallResult to the
+ * output buffer and frees the run memory.
+ */
+void hl_rt_call(void);
+
 /** Ends the run at HALT (the output buffer already holds the message). */
 HL_NORETURN void hl_rt_halt(void);
 

@@ -13,6 +13,8 @@
  *                R_X86_64_RELATIVE relocations
  *  4. e2e      - the fixture guest and test/guests/probe.c run in an
  *                in-process host emulator (test/native/host_emulator.c)
+ *  5. bench    - the per-call benchmark harness (test/bench-per-call.mjs)
+ *                builds, and its one checked call per case passes
  *
  * Ends with "N passed, M failed".
  */
@@ -343,6 +345,14 @@ await step('e2e: build', async () => {
 if (existsSync(join(out, 'e2e')) && existsSync(fixtureElf) && existsSync(probeElf)) {
   native('e2e', join(out, 'e2e'), { HL_SIMPLEGUEST: fixtureElf, HL_PROBE: probeElf });
 }
+
+// ---- 5. bench harness --------------------------------------------------------------------
+await step('bench: per-call harness checks its results', async () => {
+  const env = { ...process.env, HYPERLIGHT_BENCH_SAMPLES: '1', HYPERLIGHT_BENCH_BATCH: '1' };
+  const { stdout } = await run(process.execPath, [join(pkg, 'test', 'bench-per-call.mjs')], { env });
+  const cases = Object.keys(JSON.parse(stdout).samples);
+  check('bench: per-call harness checks its results', cases.length === 4, stdout);
+});
 
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed ? 1 : 0);
