@@ -1,0 +1,104 @@
+/**
+ * The guest runtimes' per-call work, natively: what the Rust and the C guest
+ * runtime do for one call between entry and the exit — decode and check the
+ * `FunctionCall` in the input buffer, run the guest function, encode the
+ * `FunctionCallResult` into the output buffer. Each runtime has a harness
+ * that runs that code in a normal process, with no hypervisor:
+ *
+ * - Rust: the ignored test `per_call_bench` of packages/guest-rs, built with
+ *   `cargo test --release` (into packages/guest-rs/target);
+ * - C: packages/guest-c/test/bench-per-call.mjs, which links
+ *   test/native/bench_per_call.c against the guest library guests link
+ *   (into packages/guest-c/build/bench).
+ *
+ * Both print one JSON line of samples in ns per call, each the mean of a
+ * batch of calls (one call is near the clock's resolution).
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { summarize } from '../measure.js';
+import { Recorder, type Row } from '../report.js';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** What a harness prints: the size of its function table and ns-per-call samples by case. */
+interface HarnessOutput {
+  readonly functions: number;
+  readonly samples: Readonly<Record<string, readonly number[]>>;
+}
+
+/** The cases both harnesses run, by the name they print, and the row label of each. */
+const CASES: readonly (readonly [string, string])[] = [
+  ['EchoI32', 'EchoI32'],
+  ['VoidFunction', 'VoidFunction'],
+  ['EchoString 1000 chars', '1000-char string'],
+  ['EchoBytes 1 KiB', '1 KiB bytes'],
+];
+
+/** A build or run takes minutes at most (the first release build of the Rust crate is the slow one). */
+const HARNESS_TIMEOUT_MS = 10 * 60_000;
+
+/** Throws a readable error unless `tool` runs (`tool --version`). */
+function requireTool(tool: string, why: string): void {
+  const probe = spawnSync(tool, ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    const reason = (probe.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? 'is not installed' : `does not run (${probe.error?.message ?? `exit ${probe.status}`})`;
+    throw new Error(`guest runtime: ${tool} ${reason}; it is needed to ${why}`);
+  }
+}
+
+/** Runs a harness and parses the JSON line it prints. */
+function runHarness(label: string, command: string, args: readonly string[], cwd: string, env: Record<string, string>): HarnessOutput {
+  const r = spawnSync(command, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 << 20, timeout: HARNESS_TIMEOUT_MS });
+  const line = r.stdout?.split('\n').find((l) => l.startsWith('{"functions"'));
+  if (r.error || r.status !== 0 || line === undefined) {
+    const why = r.error ? r.error.message : `exit ${r.status ?? r.signal}`;
+    throw new Error(`guest runtime: the ${label} harness failed (${why})\n${`${r.stdout ?? ''}${r.stderr ?? ''}`.slice(-4000)}`);
+  }
+  return JSON.parse(line) as HarnessOutput;
+}
+
+/**
+ * Builds and runs both harnesses and returns one row per runtime and case,
+ * in µs per call; each C row is compared with the Rust row of its case.
+ *
+ * @throws Error when cargo, the C compiler or objcopy is missing, or when a
+ *   harness fails to build, fails its own check of a call's result, or
+ *   prints no samples.
+ */
+export function guestRuntimeSuite(options: { quick: boolean }): { rows: Row[]; notes: string[] } {
+  const record = new Recorder('guest runtime');
+  const cc = process.env.CC ?? 'gcc';
+  requireTool('cargo', 'build the Rust runtime harness');
+  requireTool(cc, 'build the C runtime harness');
+  requireTool('objcopy', 'build the C runtime harness');
+  const env = options.quick ? { HYPERLIGHT_BENCH_SAMPLES: '20', HYPERLIGHT_BENCH_BATCH: '200' } : { HYPERLIGHT_BENCH_SAMPLES: '1000', HYPERLIGHT_BENCH_BATCH: '1000' };
+
+  const rust = runHarness(
+    'Rust',
+    'cargo',
+    ['test', '--offline', '--release', '--quiet', '-p', 'hyperlight-guest', '--lib', '--', '--ignored', '--exact', 'per_call_bench::per_call_bench', '--nocapture'],
+    join(repoRoot, 'packages', 'guest-rs'),
+    env,
+  );
+  const c = runHarness('C', process.execPath, [join(repoRoot, 'packages', 'guest-c', 'test', 'bench-per-call.mjs')], repoRoot, env);
+
+  record.note(
+    'Timed natively, per call: decode and check the FunctionCall already in the input buffer, run a guest function that echoes its argument, ' +
+      `encode the FunctionCallResult into the output buffer; not the exit (one \`out\` in a VM). Each sample is the mean of ${env.HYPERLIGHT_BENCH_BATCH} calls.`,
+  );
+  record.note(
+    `Rust: the runtime crate in a \`cargo test --release\` build (std's allocator and mem* functions, ${rust.functions} guest functions in the table). ` +
+      `C: libhyperlight_guest.a as guests link it (its own heap and mem* functions, ${c.functions} functions with the measured ones last).`,
+  );
+  for (const [runtime, output] of [['rust', rust], ['c', c]] as const) {
+    for (const [key, label] of CASES) {
+      const samples = output.samples[key];
+      if (!samples?.length) throw new Error(`guest runtime: the ${runtime} harness printed no samples for ${key}`);
+      const name = `${runtime}: ${label}`;
+      record.add(name, 'µs', summarize(samples.map((ns) => ns / 1000)), runtime === 'c' ? { relativeTo: `rust: ${label}` } : {});
+    }
+  }
+  return { rows: record.rows, notes: record.notes };
+}
