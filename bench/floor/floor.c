@@ -19,8 +19,9 @@
 //
 //   create, per guest memory size: memfd + mmap of the memory, KVM_CREATE_VM,
 //     KVM_SET_USER_MEMORY_REGION, KVM_CREATE_VCPU + mmap of kvm_run,
-//     KVM_SET_CPUID2 (a minimal table), KVM_SET_XCRS, page tables, GDT, TSS and
-//     code written, special and general registers staged through sync_regs,
+//     KVM_SET_CPUID2 (a minimal table), KVM_SET_XCRS (when KVM offers XSAVE),
+//     page tables, GDT, TSS and code written, special and general registers
+//     staged through sync_regs (KVM_SET_SREGS where KVM cannot sync them),
 //     then KVM_RUN to the first `out` ("toFirstExitUs"); then munmap and close
 //     of everything ("teardownUs"); "totalUs" spans both. The floor for
 //     creating a sandbox up to the end of its initialisation, and for
