@@ -1,5 +1,5 @@
 /**
- * Figures from outside the public API. `privatePageCount` and `callGuard`
+ * Figures from outside the public API. `privatePageCount`, `memorySizeBytes`, `timeGuestRuns` and `callGuard`
  * reach into a sandbox's internals on purpose (the public API does not expose
  * the VM); they depend on the private fields `guest` and `guest.vm`.
  */
@@ -15,6 +15,40 @@ function vmOf(sandbox: MultiUseSandbox): VirtualMachine {
 /** Pages of guest memory the sandbox's VM holds privately (what a restore discards). */
 export function privatePageCount(sandbox: MultiUseSandbox): number {
   return vmOf(sandbox).privatePageCount();
+}
+
+/** Bytes of guest memory the sandbox's VM has (its whole guest-physical range). */
+export function memorySizeBytes(sandbox: MultiUseSandbox): number {
+  return vmOf(sandbox).memory.byteLength;
+}
+
+/**
+ * Wraps the sandbox VM's `run` so the time spent inside it (entering the
+ * guest, the guest's own work, the exit) adds up in `elapsedUs`; `stop()`
+ * unwraps it.
+ */
+export function timeGuestRuns(sandbox: MultiUseSandbox): { readonly elapsedUs: () => number; readonly reset: () => void; readonly stop: () => void } {
+  const vm = vmOf(sandbox) as VirtualMachine & { run: VirtualMachine['run'] };
+  const original = vm.run;
+  let elapsedNs = 0n;
+  vm.run = function timedRun(this: VirtualMachine, ...args: Parameters<VirtualMachine['run']>) {
+    const start = process.hrtime.bigint();
+    try {
+      return original.apply(this, args);
+    } finally {
+      elapsedNs += process.hrtime.bigint() - start;
+    }
+  };
+  return {
+    elapsedUs: () => Number(elapsedNs) / 1000,
+    reset: () => {
+      elapsedNs = 0n;
+    },
+    stop: () => {
+      delete (vm as { run?: unknown }).run;
+      if (vm.run !== original) vm.run = original;
+    },
+  };
 }
 
 /** The call guard every guest run of the sandbox opens and closes. */

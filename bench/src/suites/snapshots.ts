@@ -1,12 +1,11 @@
 /**
  * Snapshot figures for a 64 MiB sandbox: restore after the guest dirtied a
- * few or many pages (next to copying the whole memory, the alternative),
- * snapshot(), fromSnapshot() against create + evolve, and the resident
- * memory each extra sandbox from one snapshot costs.
+ * few or many pages (next to copying the whole memory, the alternative) and
+ * snapshot(). fromSnapshot is in the sandboxes suite.
  */
-import { GuestBinary, MultiUseSandbox, UninitializedSandbox, type SandboxConfiguration } from '@hyperlight-ts/core';
+import { GuestBinary, UninitializedSandbox, type MultiUseSandbox, type SandboxConfiguration } from '@hyperlight-ts/core';
 import { guestPath } from '@hyperlight-ts/fixture-guests';
-import { privatePageCount, pssBytes, settle } from '../internals.js';
+import { privatePageCount } from '../internals.js';
 import { summarize, timeMicros, type Iterations } from '../measure.js';
 import { Recorder, type Row } from '../report.js';
 
@@ -22,42 +21,10 @@ export interface SnapshotSuiteOptions {
 }
 
 /** Iteration counts per kind of case. */
-function plan(quick: boolean): { restore: Iterations; copy: Iterations; snapshot: Iterations; create: Iterations; batches: number; sandboxes: number } {
+function plan(quick: boolean): { restore: Iterations; copy: Iterations; snapshot: Iterations } {
   return quick
-    ? { restore: { warmup: 2, timed: 10 }, copy: { warmup: 1, timed: 5 }, snapshot: { warmup: 1, timed: 5 }, create: { warmup: 1, timed: 3 }, batches: 2, sandboxes: 4 }
-    : { restore: { warmup: 20, timed: 300 }, copy: { warmup: 3, timed: 30 }, snapshot: { warmup: 5, timed: 50 }, create: { warmup: 3, timed: 30 }, batches: 5, sandboxes: 20 };
-}
-
-/**
- * Resident memory (Pss, KiB) each sandbox adds when made by `make` and
- * called once: per batch, the growth over `perBatch` sandboxes divided by
- * `perBatch` (single-sandbox steps are swamped by memory other code releases
- * meanwhile). Two sandboxes made before each baseline keep one-time costs
- * (snapshot pages read in, lazily opened handles) out of the figures.
- */
-function pssPerSandbox(batches: number, perBatch: number, make: () => MultiUseSandbox): number[] {
-  const figures: number[] = [];
-  for (let batch = 0; batch < batches; batch++) {
-    const sandboxes: MultiUseSandbox[] = [];
-    try {
-      for (let i = 0; i < 2; i++) {
-        const warm = make();
-        sandboxes.push(warm);
-        warm.call('Increment', 'i32');
-      }
-      settle();
-      const before = pssBytes();
-      for (let i = 0; i < perBatch; i++) {
-        const sandbox = make();
-        sandboxes.push(sandbox);
-        sandbox.call('Increment', 'i32');
-      }
-      figures.push((pssBytes() - before) / KIB / perBatch);
-    } finally {
-      for (const sandbox of sandboxes) sandbox.dispose();
-    }
-  }
-  return figures;
+    ? { restore: { warmup: 2, timed: 10 }, copy: { warmup: 1, timed: 5 }, snapshot: { warmup: 1, timed: 5 } }
+    : { restore: { warmup: 20, timed: 300 }, copy: { warmup: 3, timed: 30 }, snapshot: { warmup: 5, timed: 50 } };
 }
 
 /** Runs the suite and returns its rows and notes. */
@@ -109,46 +76,6 @@ export function snapshotSuite(options: SnapshotSuiteOptions): { rows: Row[]; not
       );
       sandbox.restore(snapshot);
 
-      const evolveName = 'create + evolve';
-      record.add(evolveName, 'µs', summarize(timeMicros(iterations.create, evolve, undefined, (s) => s.dispose())), {
-        note: 'UninitializedSandbox.create(binary, config).evolve(): VM, ELF load, guest init',
-      });
-      record.add(
-        'create + evolve + first call',
-        'µs',
-        summarize(timeMicros(iterations.create, () => {
-          const s = evolve();
-          s.call('Increment', 'i32');
-          return s;
-        }, undefined, (s) => s.dispose())),
-      );
-      record.add(
-        'fromSnapshot',
-        'µs',
-        summarize(timeMicros(iterations.create, () => MultiUseSandbox.fromSnapshot(snapshot), undefined, (s) => s.dispose())),
-        { relativeTo: evolveName, note: 'no ELF load, no guest init; memory mapped copy-on-write' },
-      );
-      record.add(
-        'fromSnapshot + first call',
-        'µs',
-        summarize(timeMicros(iterations.create, () => {
-          const s = MultiUseSandbox.fromSnapshot(snapshot);
-          s.call('Increment', 'i32');
-          return s;
-        }, undefined, (s) => s.dispose())),
-        { relativeTo: 'create + evolve + first call' },
-      );
-
-      const evolvedPss = 'Pss per sandbox: evolve';
-      record.add(evolvedPss, 'KiB', summarize(pssPerSandbox(iterations.batches, iterations.sandboxes, evolve)), {
-        note: `growth of Pss (/proc/self/smaps_rollup) over ${iterations.sandboxes} sandboxes made by create + evolve and called once, divided by ${iterations.sandboxes}; n = batches`,
-      });
-      record.add(
-        'Pss per sandbox: fromSnapshot',
-        'KiB',
-        summarize(pssPerSandbox(iterations.batches, iterations.sandboxes, () => MultiUseSandbox.fromSnapshot(snapshot))),
-        { relativeTo: evolvedPss, note: `the same for fromSnapshot; the ${sizeText} snapshot is shared` },
-      );
     } finally {
       snapshot.dispose();
     }
