@@ -10,7 +10,7 @@ export const HOST_CPU_ENV = 'HYPERLIGHT_BENCH_HOST_CPU';
 
 /** The machine and software a run measured. */
 export interface Environment {
-  /** What `/dev/kvm` was: `bare-metal`, `virtualized` (KVM inside a VM with hardware nesting) or `kvm-vm` (tools/kvm-vm: QEMU TCG, software-emulated). */
+  /** Where the process ran: `bare-metal`, `virtualized` (inside a VM; for KVM figures, KVM with hardware nesting) or `kvm-vm` (tools/kvm-vm: QEMU TCG, software-emulated). */
   readonly kind: 'bare-metal' | 'virtualized' | 'kvm-vm';
   /** A sentence for the report header. */
   readonly description: string;
@@ -50,8 +50,11 @@ function gitCommit(): string | undefined {
   }
 }
 
-/** Describes the machine this process runs on. */
-export function detectEnvironment(): Environment {
+/**
+ * Describes the machine this process runs on.
+ * @param hypervisor - whether the figures come from KVM (the description then says what kind of KVM)
+ */
+export function detectEnvironment(hypervisor: boolean): Environment {
   const cpuinfo = read('/proc/cpuinfo') ?? '';
   const underHypervisor = /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo);
   const vendor = read('/sys/class/dmi/id/sys_vendor');
@@ -62,11 +65,14 @@ export function detectEnvironment(): Environment {
   const kvmVm = process.env[IN_KVM_VM_ENV] === '1' || (/QEMU/.test(system ?? '') && /TCG/.test(model));
   const kind = kvmVm ? 'kvm-vm' : underHypervisor ? 'virtualized' : 'bare-metal';
   const hostCpuModel = process.env[HOST_CPU_ENV] || undefined;
-  const description = {
-    'kvm-vm': `nested KVM inside tools/kvm-vm (QEMU TCG, software-emulated AMD SVM; expect 20-100x hardware times)${hostCpuModel ? ` on ${hostCpuModel}` : ''}`,
-    virtualized: `KVM inside a virtual machine${system ? ` (${system})` : ''}`,
-    'bare-metal': 'KVM on bare metal',
-  }[kind];
+  const inVm = `a virtual machine${system ? ` (${system})` : ''}`;
+  const description = hypervisor
+    ? {
+        'kvm-vm': `nested KVM inside tools/kvm-vm (QEMU TCG, software-emulated AMD SVM; expect 20-100x hardware times)${hostCpuModel ? ` on ${hostCpuModel}` : ''}`,
+        virtualized: `KVM inside ${inVm}`,
+        'bare-metal': 'KVM on bare metal',
+      }[kind]
+    : `a normal process on ${kind === 'bare-metal' ? 'bare metal' : inVm}`;
   return {
     kind,
     description,

@@ -68,7 +68,7 @@ interface SuiteResult {
 
 /** Runs suites in order; each sees the rows of the ones before it. */
 async function runSuites(kind: Part['kind'], suites: readonly [string, (earlier: readonly Row[]) => SuiteResult | Promise<SuiteResult>][]): Promise<Part> {
-  const environment = detectEnvironment();
+  const environment = detectEnvironment(kind === 'hypervisor');
   console.error(`bench (${mode}), ${kind}: ${environment.description}; ${environment.cpuModel}; Node ${environment.node}`);
   const rows: Row[] = [];
   const notes: Record<string, readonly string[]> = {};
