@@ -105,7 +105,8 @@ export class GuestVm {
   private readonly input: Uint8Array;
   private readonly output: Uint8Array;
   private readonly logArea: Uint8Array;
-  private readonly entryGva: bigint;
+  /** The registers of each entry operation: the same for every run, so built once (and frozen). */
+  private readonly entries: Readonly<Record<EntryOperation, Registers>>;
   private readonly callEncoder: CallEncoder;
   private readonly resultDecoder: ResultDecoder;
 
@@ -125,7 +126,11 @@ export class GuestVm {
     this.logArea = this.memory.subarray(layout.logGpa, layout.logSize);
     this.callEncoder = new CallEncoder(this.input);
     this.resultDecoder = new ResultDecoder(this.output);
-    this.entryGva = BigInt(layout.imageGpa) + BigInt(entryOffset);
+    const entryGva = BigInt(layout.imageGpa) + BigInt(entryOffset);
+    this.entries = {
+      [Abi.OP_INIT]: Object.freeze(entryRegisters(layout, Abi.OP_INIT, entryGva)),
+      [Abi.OP_CALL]: Object.freeze(entryRegisters(layout, Abi.OP_CALL, entryGva)),
+    };
   }
 
   /**
@@ -241,12 +246,12 @@ export class GuestVm {
     guard.begin(timeoutMs);
     const state: RunState = { abortMessage: '', open: true };
     try {
-      let exit = hypervisorCall('run the vCPU', () => this.vm.run(entryRegisters(this.layout, op, this.entryGva)));
+      let exit = this.runVcpu(this.entries[op]);
       for (;;) {
         const next = this.step(exit, state, handlers);
         if (next === DONE) return this.closeCall(state);
         if (next !== RESUME) this.writeReply(handlers.callHost(next, this.input.byteLength));
-        exit = hypervisorCall('run the vCPU', () => this.vm.run());
+        exit = this.runVcpu();
       }
     } finally {
       if (state.open) guard.end();
@@ -264,7 +269,7 @@ export class GuestVm {
     guard.begin(timeoutMs);
     const state: RunState = { abortMessage: '', open: true };
     try {
-      let exit = await hypervisorCallAsync(() => this.vm.runAsync(entryRegisters(this.layout, op, this.entryGva)));
+      let exit = await hypervisorCallAsync(() => this.vm.runAsync(this.entries[op]));
       for (;;) {
         const next = this.step(exit, state, handlers);
         if (next === DONE) return this.closeCall(state);
@@ -273,6 +278,15 @@ export class GuestVm {
       }
     } finally {
       if (state.open) guard.end();
+    }
+  }
+
+  /** `vm.run(regs)`, with what the backend throws wrapped as by {@link hypervisorCall} (without a closure per run). */
+  private runVcpu(regs?: Registers): VmExit {
+    try {
+      return this.vm.run(regs);
+    } catch (error) {
+      throw asHyperlightError('run the vCPU', error);
     }
   }
 
