@@ -327,7 +327,7 @@ async function measure(options: PeersSuiteOptions): Promise<{ rows: Row[]; notes
   const ivm = (await import('isolated-vm')).default;
   const peers: Peer<unknown>[] = [isolatedVmPeer(ivm), await quickJsPeer(), nodeVmPeer(), workerPeer()];
 
-  record.note('Measured natively (no hypervisor) in a child process started with `--no-node-snapshot`, which isolated-vm requires on Node 20 and later.');
+  record.note('Measured natively (no hypervisor), in a process with `--no-node-snapshot` (isolated-vm requires it on Node 20 and later).');
   record.note('Every peer runs the same guest, `echo(value)`, which returns its argument; "trivial call" is `echo(42)`, the counterpart of `call(\'EchoI32\', 42)`.');
   for (const peer of peers) {
     record.note(peer.description);
