@@ -9,8 +9,23 @@
 
 static bool in_bounds(size_t len, size_t pos, size_t size) { return pos <= len && size <= len - pos; }
 
-static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+/* Fixed-size copies use __builtin_memcpy: -ffreestanding turns every plain
+ * memcpy into a call (a `rep movsb` here), even for 2 bytes, while the
+ * builtin with a constant size is a single move. */
+static uint16_t rd16(const uint8_t *p) { uint16_t v; __builtin_memcpy(&v, p, 2); return v; }
+static uint32_t rd32(const uint8_t *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }
+static void wr16(uint8_t *p, uint16_t v) { __builtin_memcpy(p, &v, 2); }
+static void wr32(uint8_t *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
+
+/* Copies a scalar field: 1, 4 or 8 bytes inline, other sizes through memcpy. */
+static void copy_scalar(void *dst, const void *src, size_t size) {
+  switch (size) {
+    case 1: __builtin_memcpy(dst, src, 1); break;
+    case 4: __builtin_memcpy(dst, src, 4); break;
+    case 8: __builtin_memcpy(dst, src, 8); break;
+    default: memcpy(dst, src, size); break;
+  }
+}
 
 static bool open_table(const uint8_t *buf, size_t len, size_t pos, hl_fb_table *out) {
   if (!in_bounds(len, pos, 4)) return false;
@@ -57,7 +72,7 @@ bool hl_fb_has(const hl_fb_table *t, unsigned id) {
 bool hl_fb_scalar(const hl_fb_table *t, unsigned id, size_t size, const void *def, void *out) {
   size_t pos;
   if (!field_pos(t, id, size, &pos)) return false;
-  memcpy(out, pos ? t->buf + pos : (const uint8_t *)def, size);
+  copy_scalar(out, pos ? t->buf + pos : (const uint8_t *)def, size);
   return true;
 }
 
@@ -117,10 +132,7 @@ bool hl_fb_vector_table(const hl_fb_vector *v, uint32_t i, hl_fb_table *out) {
 /* ---- builder ----------------------------------------------------------- */
 
 void hl_fb_init(hl_fb_builder *b, void *region, size_t cap) {
-  memset(b, 0, sizeof *b);
-  b->region = region;
-  b->cap = cap;
-  b->max_align = 4;
+  *b = (hl_fb_builder){.region = region, .cap = cap, .max_align = 4};
 }
 
 /* Pads so that after writing `size` more bytes, `used` is a multiple of
@@ -130,7 +142,8 @@ static void prealign(hl_fb_builder *b, size_t size, size_t align) {
   if (align > b->max_align) b->max_align = align;
   size_t pad = (align - ((b->used + size) & (align - 1))) & (align - 1);
   if (b->failed || pad > b->cap - b->used) { b->failed = true; return; }
-  memset(b->region + b->cap - b->used - pad, 0, pad);
+  uint8_t *end = b->region + b->cap - b->used;
+  for (uint8_t *p = end - pad; p < end; p++) *p = 0; /* at most 7 bytes: no memset call */
   b->used += pad;
 }
 
@@ -143,7 +156,7 @@ static uint8_t *grow(hl_fb_builder *b, size_t size) {
 
 static void push32(hl_fb_builder *b, uint32_t v) {
   uint8_t *p = grow(b, 4);
-  if (p) memcpy(p, &v, 4);
+  if (p) wr32(p, v);
 }
 
 /* Pushes an offset to `ref`, stored relative to its own position. */
@@ -186,7 +199,7 @@ void hl_fb_start_table(hl_fb_builder *b) {
   b->in_table = true;
   b->table_start = b->used;
   b->field_count = 0;
-  memset(b->field_at, 0, sizeof b->field_at);
+  __builtin_memset(b->field_at, 0, sizeof b->field_at);
 }
 
 static void note_field(hl_fb_builder *b, unsigned id) {
@@ -198,7 +211,7 @@ static void note_field(hl_fb_builder *b, unsigned id) {
 void hl_fb_add_scalar(hl_fb_builder *b, unsigned id, const void *value, size_t size) {
   prealign(b, size, size);
   uint8_t *p = grow(b, size);
-  if (p) memcpy(p, value, size);
+  if (p) copy_scalar(p, value, size);
   note_field(b, id);
 }
 
@@ -218,15 +231,15 @@ hl_fb_ref hl_fb_end_table(hl_fb_builder *b) {
   uint8_t *vt = grow(b, vt_size);
   b->in_table = false;
   if (!vt || table_size > UINT16_MAX) { b->failed = true; return 0; }
-  uint16_t h[2] = {(uint16_t)vt_size, (uint16_t)table_size};
-  memcpy(vt, h, 4);
+  wr16(vt, (uint16_t)vt_size);
+  wr16(vt + 2, (uint16_t)table_size);
   for (unsigned i = 0; i < b->field_count; i++) {
     uint16_t off = b->field_at[i] ? (uint16_t)(table - b->field_at[i]) : 0;
-    memcpy(vt + 4 + 2 * i, &off, 2);
+    wr16(vt + 4 + 2 * i, off);
   }
   /* soffset = table position - vtable position (vtable lies before it). */
   int32_t soff = (int32_t)(b->used - table);
-  memcpy(b->region + b->cap - table, &soff, 4);
+  wr32(b->region + b->cap - table, (uint32_t)soff);
   return table;
 }
 

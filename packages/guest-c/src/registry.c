@@ -10,6 +10,51 @@ static hl_rt_function *functions;
 static size_t function_count, function_cap;
 static bool registration_open;
 
+/* Open-addressing index of `functions` by name hash, so a call finds its
+ * function in a probe or two whatever the table size: each slot holds a
+ * function's position + 1 (0 = empty); the slot count is a power of two and
+ * at least twice the function count. */
+static uint32_t *index_slots;
+static size_t index_mask;
+
+/* Mixes the name in 8 bytes at a time, one multiply per word (a multiply per
+ * byte, as in FNV, costs more than comparing a short table). A multiply only
+ * carries bits upwards, so each step folds the high half back down: every
+ * input bit then reaches the low bits the index masks. */
+static uint32_t name_hash(const char *name, size_t len) {
+  const uint64_t k = 0x9E3779B97F4A7C15ull;
+  uint64_t h = len, w;
+  for (; len >= 8; name += 8, len -= 8) {
+    __builtin_memcpy(&w, name, 8); /* one load: see fb.c */
+    h = (h ^ w) * k;
+    h ^= h >> 32;
+  }
+  for (w = 0; len; len--) w = w << 8 | (uint8_t)name[len - 1];
+  h = (h ^ w) * k;
+  h ^= h >> 32;
+  h *= k;
+  return (uint32_t)(h ^ h >> 32);
+}
+
+static void index_insert(uint32_t *slots, size_t mask, size_t i) {
+  size_t s = functions[i].name_hash & mask;
+  while (slots[s]) s = (s + 1) & mask;
+  slots[s] = (uint32_t)i + 1;
+}
+
+/* Makes room in the index for one more function. */
+static void index_reserve(const char *name) {
+  size_t slots = index_slots ? index_mask + 1 : 0;
+  if (2 * (function_count + 1) <= slots) return;
+  size_t grown = slots ? 2 * slots : 64;
+  uint32_t *fresh = calloc(grown, sizeof *fresh);
+  if (!fresh) hl_abortf(HL_ABORT_CODE_OUT_OF_MEMORY, "out of guest heap memory registering \"%s\"", name);
+  for (size_t i = 0; i < function_count; i++) index_insert(fresh, grown - 1, i);
+  free(index_slots);
+  index_slots = fresh;
+  index_mask = grown - 1;
+}
+
 void hl_rt_registry_open(void) { registration_open = true; }
 
 static bool valid_param(hl_type t) { return t >= HL_TYPE_I32 && t <= HL_TYPE_BYTES; }
@@ -26,6 +71,7 @@ void hl_register_function_v(const char *name, hl_guest_fn fn, hl_type return_typ
              HL_MAX_GUEST_FUNCTION_PARAMETERS);
   size_t len = strlen(name);
   if (hl_rt_find_function(name, len)) hl_panic("hl_register_function(\"%s\"): already registered", name);
+  index_reserve(name);
   if (function_count == function_cap) {
     size_t cap = function_cap ? 2 * function_cap : 16;
     hl_rt_function *grown = realloc(functions, cap * sizeof *grown);
@@ -38,6 +84,7 @@ void hl_register_function_v(const char *name, hl_guest_fn fn, hl_type return_typ
   f->name = strdup(name);
   if (!f->name) hl_abortf(HL_ABORT_CODE_OUT_OF_MEMORY, "out of guest heap memory registering \"%s\"", name);
   f->name_len = len;
+  f->name_hash = name_hash(name, len);
   f->fn = fn;
   f->return_type = return_type;
   f->param_count = param_count;
@@ -46,6 +93,7 @@ void hl_register_function_v(const char *name, hl_guest_fn fn, hl_type return_typ
       hl_panic("hl_register_function(\"%s\"): parameter %zu has invalid type %d", name, i, (int)param_types[i]);
     f->params[i] = param_types[i];
   }
+  index_insert(index_slots, index_mask, function_count);
   function_count++;
 }
 
@@ -60,8 +108,12 @@ void hl_register_function(const char *name, hl_guest_fn fn, hl_type return_type,
 }
 
 const hl_rt_function *hl_rt_find_function(const char *name, size_t len) {
-  for (size_t i = 0; i < function_count; i++)
-    if (functions[i].name_len == len && !memcmp(functions[i].name, name, len)) return &functions[i];
+  if (!index_slots) return NULL;
+  uint32_t h = name_hash(name, len);
+  for (size_t s = h & index_mask; index_slots[s]; s = (s + 1) & index_mask) {
+    const hl_rt_function *f = &functions[index_slots[s] - 1];
+    if (f->name_hash == h && f->name_len == len && !memcmp(f->name, name, len)) return f;
+  }
   return NULL;
 }
 

@@ -35,6 +35,7 @@ hl_result hl_rt_static_error(hl_error_code code, const char *fmt, ...) HL_PRINTF
 typedef struct hl_rt_function {
   const char *name;
   size_t name_len;
+  uint32_t name_hash; /* indexes the table (registry.c) */
   hl_guest_fn fn;
   hl_type return_type;
   size_t param_count;

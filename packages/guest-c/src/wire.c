@@ -19,7 +19,7 @@ enum {
 const char *hl_wire_frame(const uint8_t *buffer, size_t size, const uint8_t **payload, size_t *len) {
   uint32_t n;
   if (size < HL_FRAME_HEADER_SIZE) return "buffer smaller than a frame header";
-  memcpy(&n, buffer, 4);
+  __builtin_memcpy(&n, buffer, 4); /* one load: see fb.c */
   if (n > size - HL_FRAME_HEADER_SIZE) return "frame length exceeds the buffer";
   *payload = buffer + HL_FRAME_HEADER_SIZE;
   *len = n;
@@ -38,7 +38,7 @@ static const char *decode_value(const hl_fb_table *holder, unsigned type_id, hl_
   if (!hl_fb_subtable(holder, type_id + 1, &v, &present)) return "bad value table";
   if (!present) return "missing value";
   static const uint64_t zero64 = 0;
-  memset(out, 0, sizeof *out);
+  *out = (hl_value){0};
   out->type = (hl_type)tag;
   switch (out->type) {
     case HL_TYPE_I32: case HL_TYPE_U32: case HL_TYPE_F32:
@@ -79,7 +79,7 @@ const char *hl_wire_decode_call(const uint8_t *fb, size_t len, hl_wire_call *out
   hl_fb_table t;
   bool present;
   uint8_t ret, none = HL_TYPE_NONE;
-  memset(out, 0, sizeof *out);
+  *out = (hl_wire_call){0};
   if (!hl_fb_root(fb, len, &t)) return "bad root table";
   if (!hl_fb_string(&t, CALL_NAME, &out->name, &out->name_len, &present)) return "bad function_name";
   if (!present) return "missing function_name";
@@ -100,7 +100,7 @@ const char *hl_wire_decode_result(const uint8_t *fb, size_t len, hl_result *out,
   hl_fb_table t, outcome;
   bool present;
   uint8_t tag, zero = 0;
-  memset(out, 0, sizeof *out);
+  *out = (hl_result){0};
   *message_len = 0;
   if (!hl_fb_root(fb, len, &t)) return "bad root table";
   if (!hl_fb_scalar(&t, RESULT_OUTCOME_TYPE, 1, &zero, &tag)) return "bad outcome type";
