@@ -6,7 +6,9 @@
  * that runs that code in a normal process, with no hypervisor:
  *
  * - Rust: the ignored test `per_call_bench` of packages/guest-rs, built with
- *   `cargo test --release` (into packages/guest-rs/target);
+ *   `cargo test --release` and `--cfg hyperlight_guest_mem`, which gives the
+ *   test binary the guest's `memcpy` & co. (into
+ *   packages/guest-rs/target/per-call-bench);
  * - C: packages/guest-c/test/bench-per-call.mjs, which links
  *   test/native/bench_per_call.c against the guest library guests link
  *   (into packages/guest-c/build/bench).
@@ -75,12 +77,13 @@ export function guestRuntimeSuite(options: { quick: boolean }): { rows: Row[]; n
   requireTool('objcopy', 'build the C runtime harness');
   const env = options.quick ? { HYPERLIGHT_BENCH_SAMPLES: '20', HYPERLIGHT_BENCH_BATCH: '200' } : { HYPERLIGHT_BENCH_SAMPLES: '1000', HYPERLIGHT_BENCH_BATCH: '1000' };
 
+  const rustflags = [process.env.RUSTFLAGS, '--cfg hyperlight_guest_mem'].filter(Boolean).join(' ');
   const rust = runHarness(
     'Rust',
     'cargo',
-    ['test', '--offline', '--release', '--quiet', '-p', 'hyperlight-guest', '--lib', '--', '--ignored', '--exact', 'per_call_bench::per_call_bench', '--nocapture'],
+    ['test', '--offline', '--release', '--quiet', '--target-dir', 'target/per-call-bench', '-p', 'hyperlight-guest', '--lib', '--', '--ignored', '--exact', 'per_call_bench::per_call_bench', '--nocapture'],
     join(repoRoot, 'packages', 'guest-rs'),
-    env,
+    { ...env, RUSTFLAGS: rustflags },
   );
   const c = runHarness('C', process.execPath, [join(repoRoot, 'packages', 'guest-c', 'test', 'bench-per-call.mjs')], repoRoot, env);
 
@@ -89,7 +92,7 @@ export function guestRuntimeSuite(options: { quick: boolean }): { rows: Row[]; n
       `encode the FunctionCallResult into the output buffer; not the exit (one \`out\` in a VM). Each sample is the mean of ${env.HYPERLIGHT_BENCH_BATCH} calls.`,
   );
   record.note(
-    `Rust: the runtime crate in a \`cargo test --release\` build (std's allocator and mem* functions, ${rust.functions} guest functions in the table). ` +
+    `Rust: the runtime crate in a \`cargo test --release\` build with the guest's mem* functions but std's allocator (${rust.functions} guest functions in the table). ` +
       `C: libhyperlight_guest.a as guests link it (its own heap and mem* functions, ${c.functions} functions with the measured ones last).`,
   );
   for (const [runtime, output] of [['rust', rust], ['c', c]] as const) {

@@ -14,7 +14,9 @@
 //! is clear on function entry.
 //!
 //! Under `cfg(test)` the functions keep Rust names so the test binary keeps
-//! libc's versions and the tests can call these directly.
+//! libc's versions and the tests can call these directly, unless
+//! `--cfg hyperlight_guest_mem` is set: then they replace libc's in the test
+//! binary too, so `per_call_bench` times the copies a guest makes.
 
 use core::arch::asm;
 
@@ -23,7 +25,7 @@ use core::arch::asm;
 /// # Safety
 /// `src` must be valid for `n` reads and `dest` for `n` writes, and the ranges
 /// must not overlap (the C contract).
-#[cfg_attr(not(test), unsafe(no_mangle))]
+#[cfg_attr(any(not(test), hyperlight_guest_mem), unsafe(no_mangle))]
 pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     // SAFETY: the caller upholds the C contract above; DF is clear on entry,
     // so `rep movsb` copies rcx bytes forward from rsi to rdi.
@@ -43,7 +45,7 @@ pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut
 ///
 /// # Safety
 /// `src` must be valid for `n` reads and `dest` for `n` writes.
-#[cfg_attr(not(test), unsafe(no_mangle))]
+#[cfg_attr(any(not(test), hyperlight_guest_mem), unsafe(no_mangle))]
 pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     if (dest as usize).wrapping_sub(src as usize) >= n {
         // `dest` is below `src` or past the end of the source: a forward copy
@@ -74,7 +76,7 @@ pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mu
 ///
 /// # Safety
 /// `dest` must be valid for `n` writes.
-#[cfg_attr(not(test), unsafe(no_mangle))]
+#[cfg_attr(any(not(test), hyperlight_guest_mem), unsafe(no_mangle))]
 pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
     // SAFETY: the caller guarantees `dest` is valid for `n` bytes; DF is clear.
     unsafe {
@@ -93,7 +95,7 @@ pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
 ///
 /// # Safety
 /// `a` and `b` must be valid for `n` reads.
-#[cfg_attr(not(test), unsafe(no_mangle))]
+#[cfg_attr(any(not(test), hyperlight_guest_mem), unsafe(no_mangle))]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     if n == 0 {
         return 0;
@@ -125,7 +127,7 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 ///
 /// # Safety
 /// `a` and `b` must be valid for `n` reads.
-#[cfg_attr(not(test), unsafe(no_mangle))]
+#[cfg_attr(any(not(test), hyperlight_guest_mem), unsafe(no_mangle))]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     // SAFETY: forwarded with the same contract.
     unsafe { memcmp(a, b, n) }
@@ -135,7 +137,7 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 ///
 /// # Safety
 /// `s` must point to a NUL-terminated string.
-#[cfg_attr(not(test), unsafe(no_mangle))]
+#[cfg_attr(any(not(test), hyperlight_guest_mem), unsafe(no_mangle))]
 pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
     let next: *const u8;
     // SAFETY: the caller guarantees a NUL before the end of the allocation;

@@ -5,14 +5,16 @@
 //! run by unwinding, which costs microseconds here.
 //!
 //! ```text
-//! cargo test --release -- --ignored --nocapture per_call_bench
+//! RUSTFLAGS='--cfg hyperlight_guest_mem' cargo test --release --target-dir target/per-call-bench \
+//!     -- --ignored --nocapture per_call_bench
 //! ```
 //!
 //! prints one JSON line: the size of the function table and, per case, the
 //! samples in nanoseconds per call (each sample averages a batch of calls).
 //! `HYPERLIGHT_BENCH_SAMPLES` and `HYPERLIGHT_BENCH_BATCH` override the
-//! default 200 samples of 1000 calls. Under `cfg(test)` the runtime allocates
-//! from the process allocator, not from the guest heap.
+//! default 200 samples of 1000 calls. `hyperlight_guest_mem` makes the
+//! runtime copy with the guest's `memcpy` & co. (`mem.rs`) instead of
+//! libc's; it still allocates from the process allocator, not the guest heap.
 
 use std::time::Instant;
 

@@ -114,9 +114,14 @@ impl<'a> Builder<'a> {
         self.pos += bytes.len();
     }
 
+    /// Writes `n` zero bytes. Up to 8 (padding, placeholders) are one 8-byte
+    /// store where it fits: nothing has been written past `pos` yet, and a
+    /// guest's `memset` is a `rep stosb`, slow to start for a few bytes.
     fn push_zeros(&mut self, n: usize) {
         let end = self.pos + n;
-        if let Some(dst) = self.buf.get_mut(self.pos..end) {
+        if let Some(word) = self.buf.get_mut(self.pos..self.pos + 8).filter(|_| n <= 8) {
+            word.copy_from_slice(&[0; 8]);
+        } else if let Some(dst) = self.buf.get_mut(self.pos..end) {
             dst.fill(0);
         }
         self.pos = end;
@@ -163,14 +168,15 @@ impl<'a> Builder<'a> {
         let pos = self.pos;
         // soffset: the vtable is `soffset` bytes before the table.
         self.push(&((pos - vtable_pos) as i32).to_le_bytes());
-        self.push_zeros(table_size - 4);
+        // The fields fill the rest of the table without gaps.
+        self.pos += table_size - 4;
         for (i, field) in fields.iter().enumerate() {
             let at = pos + usize::from(field_offsets[i]);
             match *field {
                 Field::U8(v) => self.write_at(at, &[v]),
                 Field::B4(b) => self.write_at(at, &b),
                 Field::B8(b) => self.write_at(at, &b),
-                Field::Offset => {} // patched by `set`
+                Field::Offset => self.write_at(at, &[0; 4]), // patched by `set`
             }
         }
         TableRef { pos, field_offsets }
