@@ -45,6 +45,30 @@ const OUTCOME_CALL_ERROR = 2;
 /** Size of the `value` field of each `Value` member, by tag (a string or vector field is a 4-byte uoffset; `VoidValue` has none). */
 const MEMBER_FIELD_SIZE = [0, 4, 4, 8, 8, 4, 8, 4, 1, 4, 0] as const;
 
+/** Byte arrays from this size up are allocated without zero-filling: they are overwritten at once, and zeroing costs as much as the copy. */
+const UNFILLED_ALLOCATION_SIZE = 4096;
+
+/**
+ * Gives the array a byte-array result is copied into: exactly `byteLength`
+ * bytes, every one of which the decoder then overwrites. It is called only
+ * once the whole message has been checked, so when it throws nothing has
+ * been written and the decode fails with its error.
+ */
+export type ByteArrayAllocator = (byteLength: number) => Uint8Array;
+
+/**
+ * The default {@link ByteArrayAllocator}: a new `Uint8Array` over an
+ * `ArrayBuffer` of its own, never shared with another result. Large ones are
+ * not zero-filled first (every byte is overwritten before anyone sees it).
+ * @throws RangeError when memory for it cannot be had.
+ */
+export function newByteArray(byteLength: number): Uint8Array {
+  if (byteLength < UNFILLED_ALLOCATION_SIZE) return new Uint8Array(byteLength);
+  const unfilled = Buffer.allocUnsafeSlow(byteLength);
+  // A plain Uint8Array, as smaller results are (a Buffer's slice() would be a view, not a copy).
+  return new Uint8Array(unfilled.buffer, unfilled.byteOffset, byteLength);
+}
+
 /** What {@link ResultDecoder.field} returns for a field the vtable omits. */
 const ABSENT = -1;
 /** What it returns for a field that breaks a rule. */
@@ -83,17 +107,19 @@ export class ResultDecoder {
    * with the same result and the same errors. Strings and byte arrays are
    * copied, so the result stays valid after the guest overwrites the buffer.
    * @param what - the message expected, for the frame errors (as `readFrame`)
+   * @param allocate - where a byte-array result is copied to (default: a new array)
    * @throws GuestProtocolError when the frame does not fit in the buffer or the message is malformed.
+   * @throws what `allocate` throws, for a valid message whose byte array it refuses.
    * @example
    * const decoder = new ResultDecoder(output); // once per output buffer
    * const result = decoder.decodeFrame();      // after every HALT
    */
-  decodeFrame(what = 'frame'): CallResult {
+  decodeFrame(what = 'frame', allocate: ByteArrayAllocator = newByteArray): CallResult {
     const areaSize = this.bytes.byteLength;
     const length = areaSize < Abi.FRAME_HEADER_SIZE ? -1 : this.view.getUint32(0, true);
     // readFrame throws the error a bad header deserves.
     if (length < 0 || length > areaSize - Abi.FRAME_HEADER_SIZE) readFrame(this.bytes, what);
-    return this.decode(Abi.FRAME_HEADER_SIZE, length);
+    return this.decode(Abi.FRAME_HEADER_SIZE, length, allocate);
   }
 
   /**
@@ -101,14 +127,16 @@ export class ResultDecoder {
    * aligned as if its frame header were the 4 bytes before `start`:
    * `decodeFunctionCallResult(bytes.subarray(start, start + size))` with the
    * same result and the same errors.
+   * @param allocate - as for {@link decodeFrame}
    * @throws GuestProtocolError when it is malformed.
    * @throws RangeError when `start` and `size` do not lie inside the buffer (a bug of the caller).
+   * @throws what `allocate` throws, for a valid message whose byte array it refuses.
    */
-  decode(start: number, size: number): CallResult {
+  decode(start: number, size: number, allocate: ByteArrayAllocator = newByteArray): CallResult {
     if (!(start >= 0 && size >= 0 && start + size <= this.bytes.byteLength)) {
       throw new RangeError(`payload [${start}, ${start + size}) is not inside the ${this.bytes.byteLength}-byte buffer`);
     }
-    return this.tryDecode(start, size) ?? decodeFunctionCallResult(this.bytes.subarray(start, start + size));
+    return this.tryDecode(start, size, allocate) ?? decodeFunctionCallResult(this.bytes.subarray(start, start + size));
   }
 
   /**
@@ -117,22 +145,23 @@ export class ResultDecoder {
    * returns a result exactly when `decodeFunctionCallResult` would; callers
    * want {@link decode} or {@link decodeFrame}, which turn `undefined` into
    * the verifier's error.
-   * @throws never (for `start` and `size` inside the buffer)
+   * @param allocate - as for {@link decodeFrame}
+   * @throws only what `allocate` throws (for `start` and `size` inside the buffer)
    */
-  tryDecode(start: number, size: number): CallResult | undefined {
+  tryDecode(start: number, size: number, allocate: ByteArrayAllocator = newByteArray): CallResult | undefined {
     this.base = start;
     this.size = size;
     this.budget = size * VISITS_PER_BYTE;
     // The root uoffset: 4 bytes at 0 (aligned, as the frame header is 4 bytes).
     if (size > MAX_MESSAGE_SIZE || size < OFFSET_SIZE || !this.table(this.follow(0))) return undefined;
     const outcome = this.union(OUTCOME_CALL_ERROR);
-    if (outcome === OUTCOME_RETURN_VALUE) return this.returnValue();
+    if (outcome === OUTCOME_RETURN_VALUE) return this.returnValue(allocate);
     if (outcome === OUTCOME_CALL_ERROR) return this.callError();
     return undefined;
   }
 
   /** Reads the current table as a `ReturnValue`. */
-  private returnValue(): CallResult | undefined {
+  private returnValue(allocate: ByteArrayAllocator): CallResult | undefined {
     const tag = this.union(ValueType.Void);
     if (tag === INVALID) return undefined;
     const fieldSize = MEMBER_FIELD_SIZE[tag]!;
@@ -157,7 +186,7 @@ export class ResultDecoder {
         break;
       }
       case ValueType.Bytes: {
-        const bytes = at === ABSENT ? undefined : this.byteVector(this.follow(at));
+        const bytes = at === ABSENT ? undefined : this.byteVector(this.follow(at), allocate);
         if (bytes === undefined) return undefined;
         value = { type: 'bytes', value: bytes };
         break;
@@ -247,13 +276,20 @@ export class ResultDecoder {
     return decodeText(this.bytes.subarray(start, start + length));
   }
 
-  /** Checks the `[ubyte]` vector at `pos` and copies it out, or `undefined`. */
-  private byteVector(pos: number): Uint8Array | undefined {
+  /**
+   * Checks the `[ubyte]` vector at `pos` and copies it into an array from
+   * `allocate`, or `undefined`. The last step of a decode: nothing is
+   * checked after it.
+   */
+  private byteVector(pos: number, allocate: ByteArrayAllocator): Uint8Array | undefined {
     if (pos % 4 !== 0 || !this.inside(pos, OFFSET_SIZE)) return undefined;
     const count = this.view.getUint32(this.base + pos, true);
     if (!this.inside(pos + OFFSET_SIZE, count) || (this.budget -= OFFSET_SIZE + count) < 0) return undefined;
     const start = this.base + pos + OFFSET_SIZE;
-    return this.bytes.slice(start, start + count);
+    const target = allocate(count);
+    if (target.byteLength !== count) throw new RangeError(`the allocator gave ${target.byteLength} bytes for a ${count}-byte array`);
+    target.set(this.bytes.subarray(start, start + count));
+    return target;
   }
 }
 

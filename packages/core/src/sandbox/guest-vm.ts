@@ -18,7 +18,7 @@ import type { MemoryLayout } from '../mem/layout.js';
 import { writePeb } from '../mem/peb.js';
 import { CallEncoder, type CallPlan } from '../protocol/call-encoder.js';
 import { decodeFunctionCall, type CallResult, type FunctionCallMessage, type LogLevel } from '../protocol/codec.js';
-import { ResultDecoder } from '../protocol/result-decoder.js';
+import { ResultDecoder, type ByteArrayAllocator } from '../protocol/result-decoder.js';
 import { readFrame, readTextFrame, writeFrame } from '../protocol/framing.js';
 import { drainLogArea, type LogRecord } from '../protocol/log-area.js';
 
@@ -206,10 +206,11 @@ export class GuestVm {
 
   /**
    * The `FunctionCallResult` the guest left in the output buffer.
-   * @throws GuestProtocolError when it is malformed.
+   * @param allocate - where a byte-array result is copied to (default: a new array)
+   * @throws GuestProtocolError when it is malformed; what `allocate` throws.
    */
-  readCallResult(): CallResult {
-    return this.resultDecoder.decodeFrame('guest output');
+  readCallResult(allocate?: ByteArrayAllocator): CallResult {
+    return this.resultDecoder.decodeFrame('guest output', allocate);
   }
 
   /**

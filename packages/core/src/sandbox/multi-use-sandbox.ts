@@ -55,13 +55,31 @@ export interface CallOptions {
   readonly timeoutMs?: number;
   /** Cancels the call when it aborts (`GuestCancelledError`, reason `'aborted'`). */
   readonly signal?: AbortSignal;
+  /**
+   * Where a `bytes` result goes. The call copies the guest's bytes into this
+   * array and returns `into.subarray(0, length)` instead of a new array, which
+   * spares allocating fresh memory on every call (for large results, the
+   * biggest cost of the call). The returned view is good until the next call
+   * that writes into the same array. Only for calls that return `bytes`; a
+   * result longer than the array fails with `MessageTooLargeError` and leaves
+   * the array as it was.
+   */
+  readonly into?: Uint8Array;
 }
 
 /** Calls with fixed {@link CallOptions}; made by {@link MultiUseSandbox.with}. */
 export interface CallScope {
-  /** {@link MultiUseSandbox.call} with these options. */
+  /**
+   * {@link MultiUseSandbox.call} with these options.
+   * @throws as {@link MultiUseSandbox.call}; with `into`, also ConfigurationError (before the call
+   *   enters the VM) when the call does not return `bytes`, and MessageTooLargeError (after the
+   *   guest ran; no poison) when the result is longer than `into`.
+   */
   call<R extends ValueTypeName>(name: string, returns: R, ...args: unknown[]): ValueOf<R>;
-  /** {@link MultiUseSandbox.callAsync} with these options. */
+  /**
+   * {@link MultiUseSandbox.callAsync} with these options.
+   * @returns a promise that rejects as {@link call} throws.
+   */
   callAsync<R extends ValueTypeName>(name: string, returns: R, ...args: unknown[]): Promise<ValueOf<R>>;
 }
 
@@ -292,11 +310,14 @@ export class MultiUseSandbox implements Disposable {
   }
 
   /**
-   * Calls with options: a time limit for the call and an `AbortSignal`.
-   * @throws ConfigurationError for an invalid `timeoutMs` or a `signal` that is not an AbortSignal.
+   * Calls with options: a time limit for the call, an `AbortSignal`, and a
+   * destination for `bytes` results.
+   * @throws ConfigurationError for an invalid `timeoutMs`, a `signal` that is not an AbortSignal
+   *   or an `into` that is not a Uint8Array.
    * @example
    * sandbox.with({ timeoutMs: 100 }).call('Transform', 'string', input);
    * await sandbox.with({ signal: request.signal }).callAsync('Render', 'string', page);
+   * const frame = sandbox.with({ into: frameBuffer }).call('RenderFrame', 'bytes', scene); // a view of frameBuffer
    */
   with(options: CallOptions): CallScope {
     const timeoutMs = parseTimeoutMs(options?.timeoutMs, 'timeoutMs');
@@ -304,7 +325,11 @@ export class MultiUseSandbox implements Disposable {
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new ConfigurationError('signal', `expected an AbortSignal, got ${describeValue(signal)}`);
     }
-    const fixed: CallOptions = { timeoutMs, signal };
+    const into: unknown = options?.into;
+    if (into !== undefined && !(into instanceof Uint8Array)) {
+      throw new ConfigurationError('into', `expected a Uint8Array (or Buffer), got ${describeValue(into)}`);
+    }
+    const fixed: CallOptions = { timeoutMs, signal, into };
     return {
       call: (name, returns, ...args) => this.callWith(fixed, name, returns, args),
       callAsync: (name, returns, ...args) => this.callAsyncWith(fixed, name, returns, args),
@@ -327,9 +352,9 @@ export class MultiUseSandbox implements Disposable {
   private callWith<R extends ValueTypeName>(options: CallOptions, name: string, returns: R, args: unknown[]): ValueOf<R> {
     this.assertIdle(`call "${name}"`);
     if (this.poison) throw new PoisonedSandboxError(this.poison);
-    this.writeCall(name, returns, args);
+    this.writeCall(name, returns, args, options);
     this.runGuest(Abi.OP_CALL, name, options);
-    return this.readResult(name, returns);
+    return this.readResult(name, returns, options);
   }
 
   private async callAsyncWith<R extends ValueTypeName>(options: CallOptions, name: string, returns: R, args: unknown[]): Promise<ValueOf<R>> {
@@ -344,9 +369,9 @@ export class MultiUseSandbox implements Disposable {
       if (previous) await previous;
       if (this.disposed) throw new SandboxStateError(`cannot call "${name}": the sandbox was disposed while the call waited its turn`);
       if (this.poison) throw new PoisonedSandboxError(this.poison);
-      this.writeCall(name, returns, args);
+      this.writeCall(name, returns, args, options);
       await this.runGuestAsync(Abi.OP_CALL, name, options);
-      return this.readResult(name, returns);
+      return this.readResult(name, returns, options);
     } finally {
       this.asyncCalls--;
       done();
@@ -362,11 +387,12 @@ export class MultiUseSandbox implements Disposable {
     if (this.running || this.asyncCalls > 0) throw new SandboxStateError(`cannot ${action}: a callAsync() is running or queued; await it first`);
   }
 
-  /** Checks the call against the guest's declared signature and writes it to the input buffer. */
-  private writeCall(name: string, returns: ValueTypeName, args: unknown[]): void {
+  /** Checks the call against the guest's declared signature and its options, and writes it to the input buffer. */
+  private writeCall(name: string, returns: ValueTypeName, args: unknown[], { into }: CallOptions): void {
     const info = this.functions.get(name);
     if (!info) throw new GuestFunctionNotFoundError(name);
     if (info.returns !== returns) throw new WrongReturnTypeError(name, String(returns), info.returns);
+    if (into !== undefined && returns !== 'bytes') throw new ConfigurationError('into', `only calls that return bytes take a destination; "${name}" returns ${returns}`);
     const { params } = info;
     if (args.length !== params.length) throw new WrongArgumentCountError(name, params.length, args.length);
     for (let index = 0; index < params.length; index++) {
@@ -378,11 +404,11 @@ export class MultiUseSandbox implements Disposable {
     this.guest.writeCall(plan, args);
   }
 
-  /** Decodes the call's result from the output buffer into its value or error. */
-  private readResult<R extends ValueTypeName>(name: string, returns: R): ValueOf<R> {
+  /** Decodes the call's result from the output buffer into its value or error; a byte array into `into` when given. */
+  private readResult<R extends ValueTypeName>(name: string, returns: R, { into }: CallOptions): ValueOf<R> {
     let result: CallResult;
     try {
-      result = this.guest.readCallResult();
+      result = this.guest.readCallResult(into && ((byteLength) => viewOfDestination(into, name, byteLength)));
     } catch (error) {
       throw this.failRun(error, name, NO_OPTIONS);
     }
@@ -557,6 +583,15 @@ export class MultiUseSandbox implements Disposable {
     }
     return new GuestFunctionError(name, message);
   }
+}
+
+/**
+ * The first `byteLength` bytes of a call's `into` array, for its result.
+ * @throws MessageTooLargeError when the array is shorter (nothing is written then).
+ */
+function viewOfDestination(into: Uint8Array, name: string, byteLength: number): Uint8Array {
+  if (byteLength > into.byteLength) throw new MessageTooLargeError(`the result of "${name}"`, byteLength, into.byteLength, 'into');
+  return into.subarray(0, byteLength);
 }
 
 /** The time limit that applies: the smaller of the sandbox's and the call's. */

@@ -15,7 +15,7 @@ import { U32Value } from '../../src/protocol/generated/hyperlight/wire/u32value.
 import { U64Value } from '../../src/protocol/generated/hyperlight/wire/u64value.js';
 import { ValueType } from '../../src/protocol/generated/hyperlight/wire/value-type.js';
 import { Value } from '../../src/protocol/generated/hyperlight/wire/value.js';
-import { decodeResultPayload, ResultDecoder } from '../../src/protocol/result-decoder.js';
+import { decodeResultPayload, newByteArray, ResultDecoder } from '../../src/protocol/result-decoder.js';
 import { afterTrip, EDGE_STRINGS, EDGE_VALUES, LARGE_BYTES, randomValue, PARAMETER_TYPE_LIST, wellFormed } from './fast-codec-cases.js';
 import { prng } from './helpers.js';
 
@@ -61,7 +61,19 @@ function expectAgreement(payload: Uint8Array, label = ''): CallResult | undefine
   }
   // The fast path answers exactly when codec.ts does (it never leans on the fallback to accept).
   expect(fastPath === undefined ? undefined : comparable(fastPath), label).toEqual('error' in old ? undefined : old.result);
-  return 'error' in old ? undefined : decodeFunctionCallResult(payload);
+  // With an allocator (as `into` uses): asked once, for a valid message's byte array only; nothing else is written.
+  const requests: number[] = [];
+  const destination = new Uint8Array(payload.byteLength + 1).fill(0xee);
+  const allocated = outcome(() => new ResultDecoder(areas[1]!).decodeFrame('frame', (byteLength) => {
+    requests.push(byteLength);
+    return destination.subarray(0, byteLength);
+  }));
+  expect(allocated, label).toEqual(old);
+  const bytes = 'error' in old ? undefined : decodeFunctionCallResult(payload);
+  const expectedRequests = bytes?.ok && bytes.value.type === 'bytes' ? [bytes.value.value.byteLength] : [];
+  expect(requests, label).toEqual(expectedRequests);
+  expect(destination.subarray(expectedRequests[0] ?? 0).every((b) => b === 0xee), label).toBe(true);
+  return bytes;
 }
 
 /** Writes a payload by hand at explicit positions (payload offsets; alignment counts from the frame, 4 bytes earlier). */
@@ -246,6 +258,39 @@ describe('ResultDecoder', () => {
       const defaults = { i32: 0, u32: 0, i64: 0n, u64: 0n, f32: 0, f64: 0, bool: false };
       expect(expectAgreement(withoutDefaults(type), type)).toEqual({ ok: true, value: { type, value: defaults[type] } });
     }
+  });
+
+  it('copies a byte array into the allocator\'s array, which is asked for only after every check', () => {
+    const area = new Uint8Array(256);
+    const decoder = new ResultDecoder(area);
+    writeFrame(area, encodeFunctionCallResult({ ok: true, value: { type: 'bytes', value: new Uint8Array([1, 2, 3]) } }), 'r', 'o');
+    const destination = new Uint8Array(8).fill(9);
+    const result = decoder.decodeFrame('r', (byteLength) => destination.subarray(2, 2 + byteLength));
+    expect(result).toEqual({ ok: true, value: { type: 'bytes', value: new Uint8Array([1, 2, 3]) } });
+    expect((result as { value: { value: Uint8Array } }).value.value.buffer).toBe(destination.buffer);
+    expect([...destination]).toEqual([9, 9, 1, 2, 3, 9, 9, 9]);
+
+    const refusal = new Error('no room');
+    expect(() => decoder.decodeFrame('r', () => { throw refusal; })).toThrow(refusal);
+    expect(() => decoder.decodeFrame('r', () => new Uint8Array(2))).toThrow(RangeError);
+    // Not asked for other results.
+    writeFrame(area, encodeFunctionCallResult({ ok: false, code: ErrorCode.GuestFunctionFailed, message: 'x' }), 'r', 'o');
+    expect(decoder.decodeFrame('r', () => { throw refusal; })).toEqual({ ok: false, code: ErrorCode.GuestFunctionFailed, message: 'x' });
+  });
+
+  it('allocates byte arrays of their own by default: exactly their length, plain Uint8Arrays, below and above the unfilled size', () => {
+    for (const byteLength of [0, 1, 4095, 4096, 1 << 20]) {
+      const bytes = newByteArray(byteLength);
+      expect(bytes.constructor).toBe(Uint8Array);
+      expect([bytes.byteOffset, bytes.byteLength, bytes.buffer.byteLength]).toEqual([0, byteLength, byteLength]);
+    }
+    const area = new Uint8Array(8192);
+    const decoder = new ResultDecoder(area);
+    const large = Uint8Array.from({ length: 5000 }, (_, i) => i);
+    writeFrame(area, encodeFunctionCallResult({ ok: true, value: { type: 'bytes', value: large } }), 'r', 'o');
+    const [first, second] = [decoder.decodeFrame(), decoder.decodeFrame()].map((r) => (r as { value: { value: Uint8Array } }).value.value);
+    expect(first!.buffer).not.toBe(second!.buffer);
+    expect(Buffer.compare(first!, large)).toBe(0);
   });
 
   it('fails on a bad frame header exactly as readFrame', () => {

@@ -1,10 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Ports } from '../../src/abi/generated.js';
-import { GuestProtocolError, HostCallbackError, HostFunctionError, MessageTooLargeError } from '../../src/errors.js';
-import { decodeFunctionCall, encodeFunctionCall, encodeFunctionCallResult, LogLevel, type LogRecord } from '../../src/protocol/codec.js';
+import {
+  ConfigurationError, GuestFunctionError, GuestProtocolError, HostCallbackError, HostFunctionError, MessageTooLargeError,
+} from '../../src/errors.js';
+import { decodeFunctionCall, encodeFunctionCall, encodeFunctionCallResult, ErrorCode, LogLevel, type LogRecord } from '../../src/protocol/codec.js';
 import type { SandboxConfiguration } from '../../src/sandbox/config.js';
 import { UninitializedSandbox } from '../../src/sandbox/uninitialized-sandbox.js';
 import { placeholderBinary, scriptedBackend, type ScriptedGuest, type ScriptedGuestContext } from '../support/scripted-backend.js';
+import { rejection, thrown } from '../support/thrown.js';
 
 const record = (level: LogLevel, message: string): LogRecord => ({ level, message, target: 'guest', sourceFile: 'main.rs', line: 7 });
 
@@ -190,5 +193,99 @@ describe('host call failures the guest passes on', () => {
     })();
     expect(error).toBeInstanceOf(HostFunctionError);
     expect(error?.message).toBe('host function "Get" failed: argument 0 must be u32, the guest passed i64');
+  });
+});
+
+describe('bytes results into a destination (with({ into }))', () => {
+  /**
+   * `Bytes(u32) -> bytes` returns that many bytes (1, 2, 3, ...); `Fail() -> bytes`
+   * fails; `Garbage() -> bytes` writes a result that is not a message;
+   * `Count() -> u32` returns how many calls the guest has run.
+   */
+  function destinationGuest(): ScriptedGuest {
+    let calls = 0;
+    return function* (ctx: ScriptedGuestContext) {
+      if (ctx.op === 0) {
+        return yield* ctx.init([
+          { name: 'Bytes', parameters: ['u32'], returnType: 'bytes' },
+          { name: 'Fail', parameters: [], returnType: 'bytes' },
+          { name: 'Garbage', parameters: [], returnType: 'bytes' },
+          { name: 'Count', parameters: [], returnType: 'u32' },
+        ]);
+      }
+      calls++;
+      const call = decodeFunctionCall(ctx.memory.readBytes(ctx.peb('inputGva') + 4, ctx.memory.readU32(ctx.peb('inputGva'))));
+      const length = Number(call.args[0]?.value ?? 0);
+      switch (call.functionName) {
+        case 'Bytes': ctx.writeOutput(encodeFunctionCallResult({ ok: true, value: { type: 'bytes', value: Uint8Array.from({ length }, (_, i) => i + 1) } })); break;
+        case 'Fail': ctx.writeOutput(encodeFunctionCallResult({ ok: false, code: ErrorCode.GuestFunctionFailed, message: 'no bytes today' })); break;
+        case 'Garbage': ctx.writeOutput(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8)); break;
+        default: ctx.writeOutput(encodeFunctionCallResult({ ok: true, value: { type: 'u32', value: calls } }));
+      }
+      yield ctx.out(Ports.HALT);
+    };
+  }
+  const untouched = (bytes: Uint8Array): boolean => bytes.every((b) => b === 0xee);
+
+  it('returns a view of the destination holding the result; the next call into it overwrites it', async () => {
+    const { sandbox: s } = sandbox(destinationGuest());
+    const into = new Uint8Array(8).fill(0xee);
+    const scope = s.with({ into });
+    const first = scope.call('Bytes', 'bytes', 3);
+    expect(first).toEqual(Uint8Array.of(1, 2, 3));
+    expect([first.buffer, first.byteOffset]).toEqual([into.buffer, 0]);
+    expect([...into]).toEqual([1, 2, 3, 0xee, 0xee, 0xee, 0xee, 0xee]);
+    const second = await scope.callAsync('Bytes', 'bytes', 8);
+    expect(second.buffer).toBe(into.buffer);
+    expect([...first]).toEqual([1, 2, 3]);
+    expect([...second]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(scope.call('Bytes', 'bytes', 0).byteLength).toBe(0);
+    // A Buffer works too, and so does a view into a larger buffer.
+    const region = Buffer.alloc(16);
+    expect([...s.with({ into: region.subarray(4, 8) }).call('Bytes', 'bytes', 2)]).toEqual([1, 2]);
+    expect([...region.subarray(0, 8)]).toEqual([0, 0, 0, 0, 1, 2, 0, 0]);
+  });
+
+  it('a result longer than the destination fails with MessageTooLargeError, writes nothing and does not poison', async () => {
+    const { sandbox: s } = sandbox(destinationGuest());
+    const into = new Uint8Array(4).fill(0xee);
+    const error = thrown(() => s.with({ into }).call('Bytes', 'bytes', 5)) as MessageTooLargeError;
+    expect(error).toBeInstanceOf(MessageTooLargeError);
+    expect(error).toMatchObject({ sizeBytes: 5, capacityBytes: 4, option: 'into' });
+    expect(error.message).toBe('the result of "Bytes" needs 5 bytes, more than the 4-byte buffer (raise into)');
+    expect(await rejection(s.with({ into }).callAsync('Bytes', 'bytes', 1000))).toBeInstanceOf(MessageTooLargeError);
+    expect(untouched(into)).toBe(true);
+    expect(s.poisoned).toBe(false);
+    expect(s.with({ into }).call('Bytes', 'bytes', 4)).toEqual(Uint8Array.of(1, 2, 3, 4));
+  });
+
+  it('a guest error or a malformed result leaves the destination as it was', () => {
+    const { sandbox: s } = sandbox(destinationGuest());
+    const into = new Uint8Array(64).fill(0xee);
+    expect(() => s.with({ into }).call('Fail', 'bytes')).toThrow(new GuestFunctionError('Fail', 'no bytes today'));
+    expect(() => s.with({ into }).call('Garbage', 'bytes')).toThrow(GuestProtocolError);
+    expect(untouched(into)).toBe(true);
+    expect(s.poisoned).toBe(true);
+  });
+
+  it('is refused before the call enters the VM when it is not a Uint8Array or the call does not return bytes', () => {
+    const { sandbox: s } = sandbox(destinationGuest());
+    for (const into of [[1, 2], new ArrayBuffer(4), new Uint16Array(2), 'bytes', null]) {
+      expect(() => s.with({ into } as never)).toThrow(ConfigurationError);
+    }
+    const error = thrown(() => s.with({ into: new Uint8Array(8) }).call('Count', 'u32')) as ConfigurationError;
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toMatch(/only calls that return bytes take a destination; "Count" returns u32/);
+    expect(s.call('Count', 'u32')).toBe(1);
+  });
+
+  it('without it, every bytes result is a new Uint8Array of its own', () => {
+    const { sandbox: s } = sandbox(destinationGuest(), { outputSize: 64 * 1024 });
+    for (const length of [3, 5000]) {
+      const [a, b] = [s.call('Bytes', 'bytes', length), s.call('Bytes', 'bytes', length)];
+      expect(a.constructor).toBe(Uint8Array);
+      expect(a.buffer).not.toBe(b.buffer);
+      expect([a.buffer.byteLength, a[length - 1]]).toEqual([length, length & 0xff]);
+    }
   });
 });
