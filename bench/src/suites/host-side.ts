@@ -101,7 +101,14 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
     measure('call EchoString, 1000 chars', call(returning({ ok: true, value: { type: 'string', value: text } }), 'EchoString', 'string', text), text, false);
 
     const kib = Uint8Array.from({ length: 1024 }, (_, i) => i * 7);
-    measure('call EchoBytes, 1 KiB', call(returning({ ok: true, value: { type: 'bytes', value: kib } }), 'EchoBytes', 'bytes', kib), kib, false);
+    const echoKib = returning({ ok: true, value: { type: 'bytes', value: kib } });
+    const kibRow = 'call EchoBytes, 1 KiB';
+    measure(kibRow, call(echoKib, 'EchoBytes', 'bytes', kib), kib, false, { note: 'the result is a new Uint8Array' });
+    const kibInto = echoKib.with({ into: new Uint8Array(kib.byteLength) });
+    measure('call EchoBytes, 1 KiB, into', () => kibInto.call('EchoBytes', 'bytes', kib), kib, false, {
+      relativeTo: kibRow,
+      note: 'the result is copied into a caller\'s array (`with({ into })`)',
+    });
 
     const mib = Uint8Array.from({ length: MIB }, (_, i) => (i * 31) >>> 3);
     const target = new Uint8Array(MIB).fill(1);
@@ -111,6 +118,11 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
     measure('call EchoBytes, 1 MiB', call(echoMib, 'EchoBytes', 'bytes', mib), mib, true, {
       relativeTo: memcpy,
       note: 'copies 1 MiB in and 1 MiB out; the result is a new Uint8Array',
+    });
+    const mibInto = echoMib.with({ into: new Uint8Array(MIB).fill(1) });
+    measure('call EchoBytes, 1 MiB, into', () => mibInto.call('EchoBytes', 'bytes', mib), mib, true, {
+      relativeTo: memcpy,
+      note: 'the result is copied into a caller\'s array, already written (`with({ into })`)',
     });
 
     const before = hostCalls;
