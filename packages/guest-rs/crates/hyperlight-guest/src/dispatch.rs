@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::abi::MAX_GUEST_FUNCTION_PARAMETERS;
+use crate::cell::GlobalCell;
 use crate::entry::Env;
 use crate::error::{ErrorCode, GuestError};
 use crate::exit::{abort_fmt, halt};
@@ -105,21 +106,76 @@ pub(crate) fn functions() -> impl Iterator<Item = &'static GuestFunctionRegistra
     all.iter().filter(|f| !f.name.is_empty())
 }
 
-fn find(name: &str) -> Option<&'static GuestFunctionRegistration> {
-    functions().find(|f| f.name == name)
+/// An open-addressing hash table of every registered function by name, built
+/// by `OP_INIT`, so a call finds its function in a probe or two whatever the
+/// table size. Each slot holds a name hash and its function; the slot count
+/// is a power of two and at least twice the function count.
+type Index = Vec<Option<(u32, &'static GuestFunctionRegistration)>>;
+
+static INDEX: GlobalCell<Index> = GlobalCell::new(Vec::new());
+
+/// `name` as little-endian 8-byte words, the last one zero-padded.
+fn words(name: &str) -> impl Iterator<Item = u64> + '_ {
+    name.as_bytes().chunks(8).map(|chunk| match <[u8; 8]>::try_from(chunk) {
+        Ok(word) => u64::from_le_bytes(word),
+        Err(_) => chunk.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b)),
+    })
 }
 
-/// `OP_INIT`: checks the table and writes `GuestFunctionDetails`, then halts.
-pub(crate) fn publish_functions(env: &Env) -> ! {
-    for (i, f) in functions().enumerate() {
-        if let Some(other) = functions().skip(i + 1).find(|g| g.name == f.name) {
-            panic!(
-                "guest function \"{}\" is registered twice (by `{}` and `{}`)",
-                f.name, f.rust_name, other.rust_name
-            );
-        }
-        assert!(f.parameter_types.len() <= MAX_GUEST_FUNCTION_PARAMETERS, "too many parameters in \"{}\"", f.name);
+/// Mixes the name in a word at a time, one multiply per word. A multiply
+/// only carries bits upwards, so each step folds the high half back down:
+/// every input bit then reaches the low bits the index masks.
+fn name_hash(name: &str) -> u32 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = name.len() as u64;
+    for word in words(name) {
+        h = (h ^ word).wrapping_mul(K);
+        h ^= h >> 32;
     }
+    h = h.wrapping_mul(K);
+    (h ^ h >> 32) as u32
+}
+
+/// `a == b`, a word at a time: `==` calls `bcmp`, whose `repe cmpsb` takes
+/// longer to start in a guest than a short name takes to compare.
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && words(a).eq(words(b))
+}
+
+/// The slot of `name` in `index`: where it is, or the empty slot where it
+/// would go, with what is there.
+fn probe(index: &Index, name: &str, hash: u32) -> (usize, Option<&'static GuestFunctionRegistration>) {
+    let mask = index.len() - 1;
+    let mut slot = hash as usize & mask;
+    while let Some((h, f)) = index[slot] {
+        if h == hash && same_name(f.name, name) {
+            return (slot, Some(f));
+        }
+        slot = (slot + 1) & mask;
+    }
+    (slot, None)
+}
+
+fn find(name: &str) -> Option<&'static GuestFunctionRegistration> {
+    INDEX.with(|index| if index.is_empty() { None } else { probe(index, name, name_hash(name)).1 })
+}
+
+/// `OP_INIT`: checks the table, indexes it and writes `GuestFunctionDetails`,
+/// then halts.
+pub(crate) fn publish_functions(env: &Env) -> ! {
+    let mut index: Index = alloc::vec![None; (2 * functions().count()).next_power_of_two()];
+    for f in functions() {
+        assert!(f.parameter_types.len() <= MAX_GUEST_FUNCTION_PARAMETERS, "too many parameters in \"{}\"", f.name);
+        let hash = name_hash(f.name);
+        match probe(&index, f.name, hash) {
+            (_, Some(other)) => panic!(
+                "guest function \"{}\" is registered twice (by `{}` and `{}`)",
+                f.name, other.rust_name, f.rust_name
+            ),
+            (slot, None) => index[slot] = Some((hash, f)),
+        }
+    }
+    INDEX.with(|slots| *slots = index);
     let signatures =
         functions().map(|f| Signature { name: f.name, parameters: f.parameter_types, return_type: f.return_type });
     let count = functions().count();
@@ -193,10 +249,10 @@ fn decode_call(env: &Env) -> Result<(&'static GuestFunctionRegistration, Vec<Val
             )
         })?;
         check_call(f, &call)?;
-        let args = (0..call.argument_count())
-            .map(|i| call.argument(i))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| malformed("FunctionCall argument", e))?;
+        let mut args = Vec::with_capacity(call.argument_count());
+        for i in 0..call.argument_count() {
+            args.push(call.argument(i).map_err(|e| malformed("FunctionCall argument", e))?);
+        }
         Ok((f, args))
     });
     decoded.unwrap_or_else(|bad| {
@@ -246,4 +302,36 @@ fn check_call(f: &GuestFunctionRegistration, call: &FunctionCallView<'_>) -> Res
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_host::FakeHost;
+
+    #[test]
+    fn the_index_finds_each_function_by_its_exact_name_only() {
+        let mut host = FakeHost::new();
+        host.init();
+        for f in functions() {
+            assert!(core::ptr::eq(find(f.name).expect("indexed"), f));
+            assert!(find(&alloc::format!("{}_", f.name)).is_none());
+            assert!(find(&f.name[..f.name.len() - 1]).is_none());
+        }
+        assert!(find("").is_none());
+    }
+
+    #[test]
+    fn colliding_hashes_probe_on() {
+        let mut index: Index = alloc::vec![None; 64];
+        for f in functions() {
+            let (slot, found) = probe(&index, f.name, 7);
+            assert!(found.is_none());
+            index[slot] = Some((7, f));
+        }
+        for f in functions() {
+            assert!(core::ptr::eq(probe(&index, f.name, 7).1.expect("found"), f));
+        }
+        assert!(probe(&index, "missing", 7).1.is_none());
+    }
 }
