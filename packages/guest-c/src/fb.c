@@ -132,7 +132,16 @@ bool hl_fb_vector_table(const hl_fb_vector *v, uint32_t i, hl_fb_table *out) {
 /* ---- builder ----------------------------------------------------------- */
 
 void hl_fb_init(hl_fb_builder *b, void *region, size_t cap) {
-  *b = (hl_fb_builder){.region = region, .cap = cap, .max_align = 4};
+  /* Field by field: clearing the whole struct is a `rep stos`, and
+   * field_at is reset by every hl_fb_start_table anyway. */
+  b->region = region;
+  b->cap = cap;
+  b->used = 0;
+  b->max_align = 4;
+  b->failed = false;
+  b->in_table = false;
+  b->table_start = 0;
+  b->field_count = 0;
 }
 
 /* Pads so that after writing `size` more bytes, `used` is a multiple of
