@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import type { VirtualMachine } from '@hyperlight-ts/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backend, KVM, loadNative } from '../src/index.js';
@@ -259,6 +260,21 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
     }
     expect(interrupted).toBe(1); // signals do stop KVM_RUN here...
     expect([...kinds]).toEqual(['halt']); // ...but never surface from VirtualMachine.run()
+  }, 120_000);
+
+  it('creates VMs while signals keep arriving (the CPU profiler samples with SIGPROF): no EINTR surfaces', async () => {
+    const session = new Session();
+    session.connect();
+    try {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 50 }); // µs: far shorter than a VM creation
+      await session.post('Profiler.start');
+      for (let i = 0; i < 20; i++) backend.createVm({ memorySize: MEMORY_SIZE }).dispose();
+      const { profile } = await session.post('Profiler.stop');
+      expect(profile.samples?.length ?? 0).toBeGreaterThan(20); // the signals did arrive meanwhile
+    } finally {
+      session.disconnect();
+    }
   }, 120_000);
 
   it('creating and disposing 50 VMs leaves the fd count and the mappings unchanged', () => {

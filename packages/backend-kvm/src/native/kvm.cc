@@ -11,6 +11,7 @@
 
 #include "addon_data.h"
 #include "convert.h"
+#include "ioctl_retry.h"
 #include "kvm_abi.h"
 #include "throw.h"
 #include "vm_fd.h"
@@ -110,7 +111,7 @@ Napi::Value Kvm::CreateVm(const Napi::CallbackInfo& info) {
   if (sync_regs < 0) sync_regs = 0;
 
   VmFd::Init init;
-  init.fd.Reset(ioctl(fd, KVM_CREATE_VM, 0));  // machine type 0: the default x86 VM
+  init.fd.Reset(IoctlRetryingEintr(fd, KVM_CREATE_VM, 0));  // machine type 0: the default x86 VM
   if (!init.fd.Valid()) ThrowSystemError(env, errno, "KVM_CREATE_VM");
   init.vcpu_mmap_size = static_cast<size_t>(mmap_size);
   init.sync_regs_mask = static_cast<uint32_t>(sync_regs);

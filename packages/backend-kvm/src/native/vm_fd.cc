@@ -11,6 +11,7 @@
 
 #include "addon_data.h"
 #include "convert.h"
+#include "ioctl_retry.h"
 #include "kvm_abi.h"
 #include "throw.h"
 #include "vcpu_fd.h"
@@ -100,7 +101,7 @@ Napi::Value VmFd::SetUserMemoryRegion(const Napi::CallbackInfo& info) {
   // SAFETY: [offset, offset + size) lies inside the mapping (checked above), and
   // the slot table below keeps the mapping mapped for as long as the VM exists.
   kvm_region.userspace_addr = reinterpret_cast<uint64_t>(mapping->address() + offset);
-  if (ioctl(fd, KVM_SET_USER_MEMORY_REGION, &kvm_region) < 0) {
+  if (IoctlRetryingEintr(fd, KVM_SET_USER_MEMORY_REGION, &kvm_region) < 0) {
     ThrowSystemError(env, errno, "KVM_SET_USER_MEMORY_REGION");
   }
   if (size == 0) {
@@ -123,7 +124,7 @@ Napi::Value VmFd::CreateVcpu(const Napi::CallbackInfo& info) {
   }
 
   VcpuFd::Init init;
-  init.fd.Reset(ioctl(fd, KVM_CREATE_VCPU, vcpu_id));
+  init.fd.Reset(IoctlRetryingEintr(fd, KVM_CREATE_VCPU, vcpu_id));
   if (!init.fd.Valid()) ThrowSystemError(env, errno, "KVM_CREATE_VCPU");
   init.mmap_size = vcpu_mmap_size_;
   init.sync_regs_mask = sync_regs_mask_;
