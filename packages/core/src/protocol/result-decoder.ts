@@ -25,7 +25,7 @@
  */
 import { Abi } from '../abi/generated.js';
 import { decodeFunctionCallResult, type CallResult } from './codec.js';
-import { decodeText, readFrame } from './framing.js';
+import { decodeTextRange, readFrame } from './framing.js';
 import { ErrorCode } from './generated/hyperlight/wire/error-code.js';
 import { ValueType } from './generated/hyperlight/wire/value-type.js';
 import type { TypedValue } from './values.js';
@@ -81,6 +81,8 @@ const INVALID = -2;
  */
 export class ResultDecoder {
   private readonly view: DataView;
+  /** The same memory as `bytes`, for decoding text. */
+  private readonly text: Buffer;
   /** Where the payload being decoded starts in `bytes`. */
   private base = 0;
   /** Its length. */
@@ -99,6 +101,7 @@ export class ResultDecoder {
    */
   constructor(private readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /**
@@ -273,7 +276,7 @@ export class ResultDecoder {
     if (!this.inside(pos, OFFSET_SIZE + length + 1)) return undefined;
     const start = this.base + pos + OFFSET_SIZE;
     if (this.bytes[start + length] !== 0 || (this.budget -= OFFSET_SIZE + length + 1) < 0) return undefined;
-    return decodeText(this.bytes.subarray(start, start + length));
+    return decodeTextRange(this.text, start, start + length);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GuestProtocolError, MessageTooLargeError } from '../../src/errors.js';
-import { decodeText, readFrame, readTextFrame, writeFrame } from '../../src/protocol/framing.js';
+import { decodeText, decodeTextRange, readFrame, readTextFrame, writeFrame } from '../../src/protocol/framing.js';
+import { prng } from './helpers.js';
 
 const text = new TextEncoder();
 
@@ -86,5 +87,31 @@ describe('readTextFrame', () => {
     const area = frame(text.encode('abc'));
     new DataView(area.buffer).setUint32(0, 1000, true);
     expect(() => readTextFrame(area)).toThrow(/text frame: frame claims 1000 payload bytes/);
+  });
+});
+
+describe('decodeTextRange', () => {
+  it('decodes exactly as decodeText: valid, invalid and truncated UTF-8, BOMs, surrogates, overlongs, random bytes', () => {
+    const random = prng(0x7e47);
+    /** Pieces that UTF-8 decoders disagree on when they get it wrong. */
+    const pieces = [
+      [0x61], [0x00], [0xef, 0xbb, 0xbf], [0xc3, 0xa9], [0xe4, 0xb8, 0x96], [0xf0, 0x9f, 0xa6, 0x80], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf],
+      [0xc0, 0x80], [0xc1, 0xbf], [0xe0, 0x80, 0x80], [0xf0, 0x80, 0x80, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf5], [0xff], [0x80], [0xbf],
+      [0xc3], [0xe4, 0xb8], [0xf0, 0x9f, 0xa6], [0xef, 0xbf, 0xbe], [0xef, 0xbf, 0xbf],
+    ];
+    const area = Buffer.alloc(4096);
+    for (let i = 0; i < 20_000; i++) {
+      const bytes: number[] = [];
+      for (let n = Math.floor(random() * 12); n > 0; n--) {
+        if (random() < 0.3) bytes.push(Math.floor(random() * 256));
+        else bytes.push(...pieces[Math.floor(random() * pieces.length)]!);
+      }
+      const start = 1 + Math.floor(random() * 8);
+      area.set(bytes, start);
+      const expected = decodeText(Uint8Array.from(bytes));
+      expect(decodeTextRange(area, start, start + bytes.length), Buffer.from(bytes).toString('hex')).toBe(expected);
+    }
+    const long = Buffer.from('é🦀a'.repeat(500));
+    expect(decodeTextRange(long, 0, long.length)).toBe(decodeText(long));
   });
 });
