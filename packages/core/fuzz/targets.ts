@@ -21,6 +21,7 @@ import {
 } from '../src/protocol/codec.js';
 import { decodeText, readFrame, readTextFrame, writeFrame } from '../src/protocol/framing.js';
 import { drainLogArea } from '../src/protocol/log-area.js';
+import { ResultDecoder } from '../src/protocol/result-decoder.js';
 import type { TypedValue } from '../src/protocol/values.js';
 import {
   PT_DYNAMIC, R_X86_64_RELATIVE, STT_FUNC, STT_OBJECT, buildElf, crowdedPie, mapElfFile, minimalPie, withSymbols,
@@ -336,6 +337,63 @@ const callResultTarget = messageTarget('function-call-result', 'readFrame + deco
 const detailsTarget = messageTarget('guest-function-details', 'readFrame + decodeGuestFunctionDetails, with copy and round-trip checks', functionDetails, encodeGuestFunctionDetails, decodeGuestFunctionDetails);
 const logRecordTarget = messageTarget('log-record', 'readFrame + decodeLogRecord, with copy and round-trip checks', logRecords, encodeLogRecord, decodeLogRecord);
 
+/** Where {@link inPlaceResultTarget} has byte arrays copied; refilled with {@link UNWRITTEN} before each input. */
+let destination = new Uint8Array(0);
+const UNWRITTEN = 0xee;
+
+/**
+ * The decoder of the call path, which reads the output buffer in place,
+ * checked against codec.ts (the same value, or a GuestProtocolError with the
+ * same message), with byte arrays copied into a destination as `with({ into })`
+ * does: the destination is asked for once, for an accepted byte array only,
+ * and nothing else of it is written.
+ */
+const inPlaceResultTarget: FuzzTarget = {
+  name: 'function-call-result-in-place',
+  description: 'ResultDecoder.decodeFrame (the call path) against readFrame + decodeFunctionCallResult, with and without a destination for byte arrays',
+  seeds: () => [...callResults(), { ok: true, value: { type: 'bytes', value: new Uint8Array(5000).fill(3) } } satisfies CallResult].map((result, i) => ({
+    name: `in-place result sample ${i}`,
+    bytes: frameArea(encodeFunctionCallResult(result), [0, 3, 16, 64][i % 4]!),
+    hot: WHOLE,
+  })),
+  dictionary: MESSAGE_DICTIONARY,
+  run(input) {
+    let reference: CallResult | HyperlightError;
+    try {
+      reference = decodeFunctionCallResult(readFrame(input, 'guest output'));
+    } catch (error) {
+      if (!(error instanceof HyperlightError)) throw error;
+      reference = error;
+    }
+    if (destination.length < input.length) destination = new Uint8Array(input.length);
+    destination.fill(UNWRITTEN);
+    const requests: number[] = [];
+    const decoder = new ResultDecoder(input);
+    let decoded: CallResult;
+    try {
+      decoded = decoder.decodeFrame('guest output', (byteLength) => {
+        requests.push(byteLength);
+        return destination.subarray(0, byteLength);
+      });
+    } catch (error) {
+      const agrees = reference instanceof HyperlightError && error instanceof HyperlightError && error.message === reference.message;
+      check(agrees, `the in-place decoder threw "${(error as Error).message}"; codec.ts ${reference instanceof HyperlightError ? `threw "${reference.message}"` : 'accepted it'}`);
+      check(requests.length === 0 && destination.every((b) => b === UNWRITTEN), 'a rejected message wrote to the destination');
+      throw error;
+    }
+    check(!(reference instanceof HyperlightError), `the in-place decoder accepted what codec.ts rejects: ${(reference as Error).message}`);
+    check(same(decoded, reference), 'the in-place decoder and codec.ts decode different results');
+    const bytes = decoded.ok && decoded.value.type === 'bytes' ? decoded.value.value : undefined;
+    check(same(requests, bytes ? [bytes.length] : []), `the destination was asked for ${JSON.stringify(requests)}`);
+    check(!bytes || bytes.buffer === destination.buffer, 'a byte array did not go to the destination');
+    check(destination.subarray(bytes?.length ?? 0).every((b) => b === UNWRITTEN), 'bytes past the result were written to the destination');
+    const copied = decoder.decodeFrame('guest output');
+    input.fill(0xa5);
+    check(same(copied, reference), 'the decoded result changed when the guest overwrote its buffer');
+    return 'decoded';
+  },
+};
+
 /** A log area holding `records`, each framed and padded to 4 bytes, then `slack` zero bytes. */
 function logArea(records: readonly LogRecord[], slack: number): Uint8Array {
   const frames = records.map((record) => frameArea(encodeLogRecord(record), 0));
@@ -395,7 +453,7 @@ const textFrameTarget: FuzzTarget = {
 
 /** Every target, in report order. */
 export const TARGETS: readonly FuzzTarget[] = [
-  elfLoad, elfSymbols, functionCallTarget, callResultTarget, detailsTarget, logRecordTarget, logAreaTarget, textFrameTarget,
+  elfLoad, elfSymbols, functionCallTarget, callResultTarget, inPlaceResultTarget, detailsTarget, logRecordTarget, logAreaTarget, textFrameTarget,
 ];
 
 /**
