@@ -128,12 +128,32 @@ function search(options: DiscoveryOptions): { backend?: Backend; candidates: Bac
 }
 
 /**
- * Returns the backend to use.
+ * Returns the backend to use. A backend found usable is remembered for later
+ * calls with the same loader, platform and choice; {@link checkHypervisor}
+ * always checks afresh.
  * @throws BackendUnavailableError listing why each candidate is unusable.
  * @throws ConfigurationError when `HYPERLIGHT_BACKEND` names no known backend.
  */
 export function discoverBackend(options: DiscoveryOptions = {}): Backend {
-  const { backend, candidates } = search(options);
+  const choice = explicitChoice(options);
+  if (typeof choice === 'object') return found(search(options));
+  // Each sandbox discovers its backend; once one was usable, later creations reuse it
+  // (a backend that stops working fails its createVm() with a typed error).
+  const load = options.load ?? defaultLoader;
+  const key = `${options.platform ?? process.platform}/${choice ?? ''}`;
+  let byChoice = discovered.get(load);
+  const cached = byChoice?.get(key);
+  if (cached) return cached;
+  const backend = found(search(options));
+  if (!byChoice) discovered.set(load, (byChoice = new Map()));
+  byChoice.set(key, backend);
+  return backend;
+}
+
+/** Backends {@link discoverBackend} found usable, per loader and per platform and choice. */
+const discovered = new WeakMap<PackageLoader, Map<string, Backend>>();
+
+function found({ backend, candidates }: { backend?: Backend; candidates: BackendCandidateFailure[] }): Backend {
   if (!backend) throw new BackendUnavailableError(candidates);
   return backend;
 }

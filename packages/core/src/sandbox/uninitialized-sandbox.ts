@@ -128,14 +128,16 @@ export class UninitializedSandbox {
   private origin(): SandboxOrigin {
     const { binary, config, layoutOptions } = this;
     return {
-      // Hashing the ELF costs a little; only snapshots need it.
+      // Hashes cost a little; only snapshots need them.
       get binaryDigest() {
         return binary.digest;
       },
       layout: layoutOptions,
       entryOffset: binary.image.entryOffset,
       maxLogLevel: config.maxLogLevel,
-      initDataDigest: sha256Hex(config.initData),
+      get initDataDigest() {
+        return sha256Hex(config.initData);
+      },
     };
   }
 

@@ -67,6 +67,32 @@ describe('discoverBackend', () => {
     }
   });
 
+  it('remembers a usable backend: later discoveries neither load nor check again, checkHypervisor() does', () => {
+    let loads = 0;
+    let checks = 0;
+    const counted: Backend = { ...usable, check: () => (checks++, { usable: true, detail: 'ok' }) };
+    const load: PackageLoader = (pkg) => {
+      loads++;
+      return loader({ '@hyperlight-ts/backend-kvm': { backend: counted } })(pkg);
+    };
+    expect(discoverBackend({ platform: 'linux', env: {}, load })).toBe(counted);
+    expect(discoverBackend({ platform: 'linux', env: {}, load })).toBe(counted);
+    expect([loads, checks]).toEqual([1, 1]);
+    expect(discoverBackend({ platform: 'linux', env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toBe(counted); // another choice
+    expect([loads, checks]).toEqual([2, 2]);
+    expect(checkHypervisor({ platform: 'linux', env: {}, load }).backend).toBe('kvm');
+    expect([loads, checks]).toEqual([3, 3]);
+  });
+
+  it('does not remember failures: a backend that becomes usable is found', () => {
+    let status: BackendStatus = { usable: false, reason: 'permission-denied', detail: 'x' };
+    const flaky: Backend = { ...usable, check: () => status };
+    const load = loader({ '@hyperlight-ts/backend-kvm': { backend: flaky } });
+    expect(() => discoverBackend({ platform: 'linux', env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toThrow(BackendUnavailableError);
+    status = { usable: true, detail: 'ok' };
+    expect(discoverBackend({ platform: 'linux', env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toBe(flaky);
+  });
+
   it('honours HYPERLIGHT_BACKEND and tries only that backend', () => {
     const load = loader({ '@hyperlight-ts/backend-kvm': { backend: usable } });
     expect(() => discoverBackend({ platform: 'linux', env: { HYPERLIGHT_BACKEND: 'mshv' }, load })).toThrow(/mshv: not-installed/);
