@@ -23,13 +23,12 @@ import {
 } from '../snapshot/snapshot-compatibility.js';
 import type { SnapshotState } from '../snapshot/snapshot-state.js';
 import type { EntryOperation } from '../arch/x86_64/entry-registers.js';
-import {
-  decodeGuestFunctionDetails, ErrorCode, type CallResult, type GuestFunctionSignature,
-} from '../protocol/codec.js';
+import { ErrorCode, type CallResult, type GuestFunctionSignature } from '../protocol/codec.js';
 import { planCall, type CallPlan } from '../protocol/call-encoder.js';
 import type { LogRecord } from '../protocol/log-area.js';
 import { checkValue, describeValue, type ValueOf, type ValueTypeName } from '../protocol/values.js';
 import { DEFAULT_CONFIGURATION, parseTimeoutMs, resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
+import { decodeFunctionTable } from './function-table-cache.js';
 import { sha256Hex } from './guest-binary.js';
 import { GuestVm, hypervisorCall, RunCancelled, type ExitHandlers } from './guest-vm.js';
 import { InterruptHandle } from './interrupt-handle.js';
@@ -140,13 +139,13 @@ export class MultiUseSandbox implements Disposable {
    */
   initialize(): void {
     this.runGuest(Abi.OP_INIT, undefined, NO_OPTIONS);
-    this.setGuestFunctions(decodeGuestFunctionDetails(this.guest.readOutput()));
+    this.setGuestFunctions(decodeFunctionTable(this.guest.readOutput()));
   }
 
   /** @internal {@link initialize} with the guest on a backend thread. */
   async initializeAsync(): Promise<void> {
     await this.runGuestAsync(Abi.OP_INIT, undefined, NO_OPTIONS);
-    this.setGuestFunctions(decodeGuestFunctionDetails(this.guest.readOutput()));
+    this.setGuestFunctions(decodeFunctionTable(this.guest.readOutput()));
   }
 
   /**
