@@ -1,4 +1,4 @@
-// Lint: every exported symbol of a package's source carries TSDoc.
+// Lint: every exported symbol of a package's source (and the bench's) carries TSDoc.
 // publicOnly alone misses TS interfaces and type aliases, so they are listed as contexts.
 import tsParser from '@typescript-eslint/parser';
 import jsdoc from 'eslint-plugin-jsdoc';
@@ -8,7 +8,7 @@ export default [
     ignores: ['**/dist/**', '**/node_modules/**', '**/generated/**', '**/*.generated.ts', '**/build/**', '**/target/**'],
   },
   {
-    files: ['packages/*/src/**/*.ts'],
+    files: ['packages/*/src/**/*.ts', 'bench/src/**/*.ts'],
     languageOptions: { parser: tsParser, ecmaVersion: 'latest', sourceType: 'module' },
     plugins: { jsdoc },
     rules: {
