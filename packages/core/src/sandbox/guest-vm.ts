@@ -18,7 +18,8 @@ import type { MemoryLayout } from '../mem/layout.js';
 import { writePeb } from '../mem/peb.js';
 import { CallEncoder, type CallPlan } from '../protocol/call-encoder.js';
 import { decodeFunctionCall, type CallResult, type FunctionCallMessage, type LogLevel } from '../protocol/codec.js';
-import { ResultDecoder, type ByteArrayAllocator } from '../protocol/result-decoder.js';
+import type { ByteArrayAllocator } from '../protocol/message-reader.js';
+import { ResultDecoder } from '../protocol/result-decoder.js';
 import { readFrame, readTextFrame, writeFrame } from '../protocol/framing.js';
 import { drainLogArea, type LogRecord } from '../protocol/log-area.js';
 
