@@ -74,7 +74,7 @@ class StandInCallGuard implements CallGuard {
 }
 
 /** One stand-in VM: plain memory, and a guest that is a fixed reply. */
-export class StandInVm implements VirtualMachine {
+class StandInVm implements VirtualMachine {
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled = false;
   readonly callGuard = new StandInCallGuard();
@@ -90,8 +90,6 @@ export class StandInVm implements VirtualMachine {
   private inHostCall = false;
   private regs = {} as Registers;
   private sregs = {} as SpecialRegisters;
-  /** Runs so far, entries and resumes alike. */
-  runs = 0;
 
   constructor(memorySize: number, guest: StandInGuest) {
     this.memory = new ArrayBuffer(memorySize);
@@ -102,7 +100,6 @@ export class StandInVm implements VirtualMachine {
   }
 
   run(regs?: Registers): VmExit {
-    this.runs++;
     if (this.callGuard.cancelReason !== undefined) return cancelled;
     if (regs) {
       this.regs = regs;
@@ -172,11 +169,10 @@ export class StandInVm implements VirtualMachine {
  * const backend = standInBackend({ functions: [{ name: 'EchoI32', parameters: ['i32'], returnType: 'i32' }], result: { ok: true, value: { type: 'i32', value: 42 } } });
  * const sandbox = UninitializedSandbox.create(binary, { backend }).evolve();
  */
-export function standInBackend(guest: StandInGuest): Backend & { readonly vms: readonly StandInVm[] } {
+export function standInBackend(guest: StandInGuest): Backend {
   const vms: StandInVm[] = [];
   return {
     name: 'kvm',
-    vms,
     check: () => ({ usable: true, detail: 'in-process stand-in' }),
     createVm: ({ memorySize, memory }) => {
       if (memory) throw new Error('the stand-in backend takes no snapshots');
