@@ -339,13 +339,16 @@ async function measure(options: PeersSuiteOptions): Promise<{ rows: Row[]; notes
     record.add(`${peer.name}: create a ready context`, 'µs', summarize(samples), { note: peer.notes.create });
   }
   for (const peer of peers) {
-    record.add(`${peer.name}: trivial call`, 'µs', summarize(await timeCalls(peer, iterations.call, (c) => peer.echo(c, 42))));
+    record.add(`${peer.name}: trivial call`, 'µs', summarize(await timeCalls(peer, iterations.call, (c) => peer.echo(c, 42))), {
+      payloadBytes: 4,
+      series: peer.name,
+    });
   }
 
   const bytes = new Uint8Array(MIB).fill(0xa5);
   const inward = new Uint8Array(MIB);
   const outward = new Uint8Array(MIB);
-  const floor = 'floor: 1 MiB copied twice';
+  const floor = 'memcpy 1 MiB, twice';
   record.add(
     floor,
     'µs',
@@ -359,6 +362,8 @@ async function measure(options: PeersSuiteOptions): Promise<{ rows: Row[]; notes
     record.add(`${peer.name}: 1 MiB in and out`, 'µs', summarize(await timeCalls(peer, iterations.bytes, (c) => peer.echoBytes(c, bytes))), {
       relativeTo: floor,
       note: peer.notes.bytes,
+      payloadBytes: MIB,
+      series: peer.name,
     });
   }
 
