@@ -1,7 +1,8 @@
 /**
  * The latency chart: median call latency against payload size, log-log, one
  * line per series (rows that carry `series` and `payloadBytes`), as a
- * self-contained SVG.
+ * self-contained SVG. Series measured under software emulation are dashed:
+ * they are not comparable with native ones, only with each other.
  */
 import type { Results, Row } from './report.js';
 
@@ -13,6 +14,8 @@ const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b
 /** One line of the chart. */
 interface Series {
   readonly label: string;
+  /** Measured under software emulation (tools/kvm-vm): drawn dashed. */
+  readonly emulated: boolean;
   readonly points: readonly { readonly bytes: number; readonly us: number }[];
 }
 
@@ -21,14 +24,17 @@ const PART_LABELS = { native: 'natively', hypervisor: 'KVM' } as const;
 /** Series of the run: rows with a series name and a payload, per part (a part's environment is in its label). */
 export function chartSeries(results: Results): Series[] {
   const series = new Map<string, { bytes: number; us: number }[]>();
+  const emulated = new Set<string>();
   for (const part of results.parts) {
-    const where = part.kind === 'hypervisor' && part.environment.kind === 'kvm-vm' ? 'nested KVM, emulated' : PART_LABELS[part.kind];
+    const underEmulation = part.kind === 'hypervisor' && part.environment.kind === 'kvm-vm';
+    const where = underEmulation ? 'nested KVM, emulated' : PART_LABELS[part.kind];
     for (const row of part.rows.filter((r): r is Row & { series: string; payloadBytes: number } => r.series !== undefined && r.payloadBytes !== undefined)) {
       const label = `${row.series} (${where})`;
+      if (underEmulation) emulated.add(label);
       series.set(label, [...(series.get(label) ?? []), { bytes: Math.max(1, row.payloadBytes), us: row.median }]);
     }
   }
-  return [...series].map(([label, points]) => ({ label, points: points.sort((a, b) => a.bytes - b.bytes) }));
+  return [...series].map(([label, points]) => ({ label, emulated: emulated.has(label), points: points.sort((a, b) => a.bytes - b.bytes) }));
 }
 
 const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -84,10 +90,11 @@ export function latencyChart(results: Results): string {
   series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length]!;
     const path = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${f(x(p.bytes))},${f(y(p.us))}`).join(' ');
-    out.push(`<path d="${path}" fill="none" stroke="${colour}" stroke-width="2"/>`);
+    const dash = s.emulated ? ' stroke-dasharray="6 4"' : '';
+    out.push(`<path d="${path}" fill="none" stroke="${colour}" stroke-width="2"${dash}/>`);
     for (const p of s.points) out.push(`<circle cx="${f(x(p.bytes))}" cy="${f(y(p.us))}" r="3" fill="${colour}"/>`);
     const ly = MARGIN.top + 10 + i * 20;
-    out.push(`<line x1="${MARGIN.left + plotW + 12}" y1="${ly}" x2="${MARGIN.left + plotW + 32}" y2="${ly}" stroke="${colour}" stroke-width="2"/>`);
+    out.push(`<line x1="${MARGIN.left + plotW + 12}" y1="${ly}" x2="${MARGIN.left + plotW + 32}" y2="${ly}" stroke="${colour}" stroke-width="2"${dash}/>`);
     out.push(`<text x="${MARGIN.left + plotW + 38}" y="${ly + 4}">${escapeXml(s.label)}</text>`);
   });
   out.push('</svg>');
