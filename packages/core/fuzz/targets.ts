@@ -20,6 +20,7 @@ import {
   type FunctionCallMessage, type GuestFunctionSignature, type LogRecord,
 } from '../src/protocol/codec.js';
 import { decodeText, readFrame, readTextFrame, writeFrame } from '../src/protocol/framing.js';
+import { CallDecoder } from '../src/protocol/call-decoder.js';
 import { drainLogArea } from '../src/protocol/log-area.js';
 import { ResultDecoder } from '../src/protocol/result-decoder.js';
 import type { TypedValue } from '../src/protocol/values.js';
@@ -394,6 +395,39 @@ const inPlaceResultTarget: FuzzTarget = {
   },
 };
 
+/** The decoder of host calls, which reads the output buffer in place, checked against codec.ts. */
+const inPlaceCallTarget: FuzzTarget = {
+  name: 'function-call-in-place',
+  description: 'CallDecoder.decodeFrame (host calls) against readFrame + decodeFunctionCall, with a copy check',
+  seeds: () => functionCalls().map((call, i) => ({
+    name: `in-place call sample ${i}`,
+    bytes: frameArea(encodeFunctionCall(call), [0, 3, 16, 64][i % 4]!),
+    hot: WHOLE,
+  })),
+  dictionary: MESSAGE_DICTIONARY,
+  run(input) {
+    let reference: FunctionCallMessage | HyperlightError;
+    try {
+      reference = decodeFunctionCall(readFrame(input, 'guest output'));
+    } catch (error) {
+      if (!(error instanceof HyperlightError)) throw error;
+      reference = error;
+    }
+    let decoded: FunctionCallMessage;
+    try {
+      decoded = new CallDecoder(input).decodeFrame('guest output');
+    } catch (error) {
+      const agrees = reference instanceof HyperlightError && error instanceof HyperlightError && error.message === reference.message;
+      check(agrees, `the in-place decoder threw "${(error as Error).message}"; codec.ts ${reference instanceof HyperlightError ? `threw "${reference.message}"` : 'accepted it'}`);
+      throw error;
+    }
+    check(!(reference instanceof HyperlightError), `the in-place decoder accepted what codec.ts rejects: ${(reference as Error).message}`);
+    input.fill(0xa5);
+    check(same(decoded, reference), 'the in-place decoder and codec.ts decode different calls, or its call changed when the guest overwrote its buffer');
+    return 'decoded';
+  },
+};
+
 /** A log area holding `records`, each framed and padded to 4 bytes, then `slack` zero bytes. */
 function logArea(records: readonly LogRecord[], slack: number): Uint8Array {
   const frames = records.map((record) => frameArea(encodeLogRecord(record), 0));
@@ -453,7 +487,7 @@ const textFrameTarget: FuzzTarget = {
 
 /** Every target, in report order. */
 export const TARGETS: readonly FuzzTarget[] = [
-  elfLoad, elfSymbols, functionCallTarget, callResultTarget, inPlaceResultTarget, detailsTarget, logRecordTarget, logAreaTarget, textFrameTarget,
+  elfLoad, elfSymbols, functionCallTarget, inPlaceCallTarget, callResultTarget, inPlaceResultTarget, detailsTarget, logRecordTarget, logAreaTarget, textFrameTarget,
 ];
 
 /**

@@ -17,7 +17,8 @@ import { GuestMemory } from '../mem/guest-memory.js';
 import type { MemoryLayout } from '../mem/layout.js';
 import { writePeb } from '../mem/peb.js';
 import { CallEncoder, type CallPlan } from '../protocol/call-encoder.js';
-import { decodeFunctionCall, type CallResult, type FunctionCallMessage, type LogLevel } from '../protocol/codec.js';
+import { CallDecoder } from '../protocol/call-decoder.js';
+import type { CallResult, FunctionCallMessage, LogLevel } from '../protocol/codec.js';
 import type { ByteArrayAllocator } from '../protocol/message-reader.js';
 import { ResultDecoder } from '../protocol/result-decoder.js';
 import { readFrame, readTextFrame, writeFrame } from '../protocol/framing.js';
@@ -110,6 +111,7 @@ export class GuestVm {
   private readonly entries: Readonly<Record<EntryOperation, Registers>>;
   private readonly callEncoder: CallEncoder;
   private readonly resultDecoder: ResultDecoder;
+  private readonly callDecoder: CallDecoder;
 
   /**
    * Wraps a VM whose memory already holds a guest (loaded by {@link GuestVm.load}
@@ -127,6 +129,7 @@ export class GuestVm {
     this.logArea = this.memory.subarray(layout.logGpa, layout.logSize);
     this.callEncoder = new CallEncoder(this.input);
     this.resultDecoder = new ResultDecoder(this.output);
+    this.callDecoder = new CallDecoder(this.output);
     const entryGva = BigInt(layout.imageGpa) + BigInt(entryOffset);
     this.entries = {
       [Abi.OP_INIT]: Object.freeze(entryRegisters(layout, Abi.OP_INIT, entryGva)),
@@ -337,7 +340,7 @@ export class GuestVm {
       case Ports.HALT:
         return DONE;
       case Ports.CALL_HOST:
-        return decodeFunctionCall(readFrame(this.output));
+        return this.callDecoder.decodeFrame();
       case Ports.ABORT:
         throw abortError(value >>> 0, (state.abortMessage + this.abortText()).slice(0, MAX_ABORT_MESSAGE_LENGTH));
       case Ports.ABORT_CHUNK:

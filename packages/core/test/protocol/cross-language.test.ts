@@ -12,9 +12,11 @@
  * (edge values, a megabyte of bytes, random values, every error code), which
  * `ResultDecoder` must decode exactly as codec.ts does; and it decodes the
  * `FunctionCall` frames `CallEncoder` writes, printing what it read, which
- * must be what was sent. (TS's own generated reader is checked against the
- * encoder in call-encoder.test.ts.) A group is skipped when its toolchain is
- * missing; the guest packages' own tests need the same toolchains.
+ * must be what was sent. The same both ways for host calls: each program
+ * builds the `FunctionCall` frames of host calls, which `CallDecoder` must
+ * decode exactly as codec.ts does. (TS's own generated reader is checked
+ * against the encoder in call-encoder.test.ts.) A group is skipped when its
+ * toolchain is missing; the guest packages' own tests need the same toolchains.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,11 +24,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallDecoder } from '../../src/protocol/call-decoder.js';
 import { encodeCallInto } from '../../src/protocol/call-encoder.js';
-import { decodeFunctionCallResult, ErrorCode, type CallResult, type FunctionCallMessage } from '../../src/protocol/codec.js';
+import { decodeFunctionCall, decodeFunctionCallResult, ErrorCode, type CallResult, type FunctionCallMessage } from '../../src/protocol/codec.js';
 import { readFrame } from '../../src/protocol/framing.js';
 import { ResultDecoder } from '../../src/protocol/result-decoder.js';
-import { VALUE_TYPES, type TypedValue } from '../../src/protocol/values.js';
+import { toWireValueType, VALUE_TYPES, type TypedValue } from '../../src/protocol/values.js';
 import {
   afterTrip, canonical, canonicalCall, EDGE_STRINGS, EDGE_VALUES, hex, LARGE_BYTES, PARAMETER_TYPE_LIST, randomValue, wellFormed,
 } from './fast-codec-cases.js';
@@ -103,6 +106,29 @@ const CALLS: readonly FunctionCallMessage[] = [
   })),
 ];
 
+/** Host calls the programs build: at most 11 arguments (as a host function takes), names never empty. */
+const HOST_CALLS: readonly FunctionCallMessage[] = [
+  ...EDGE_VALUES.map((value): FunctionCallMessage => ({ functionName: `Host_${value.type}`, args: [value], returnType: value.type })),
+  { functionName: 'Large', args: [LARGE_BYTES, { type: 'string', value: 'x'.repeat(1000) }], returnType: 'bytes' },
+  ...VALUE_TYPES.map((returnType): FunctionCallMessage => ({ functionName: 'NoArguments', args: [], returnType })),
+  ...EDGE_STRINGS.filter((name) => name !== '').map((functionName): FunctionCallMessage => ({ functionName, args: [{ type: 'u64', value: 7n }], returnType: 'u64' })),
+  ...Array.from({ length: 300 }, (): FunctionCallMessage => ({
+    functionName: `h${Math.floor(random() * 1000)}`,
+    args: Array.from({ length: Math.floor(random() * 12) }, () => randomValue(random, PARAMETER_TYPE_LIST[Math.floor(random() * 9)]!, 60)),
+    returnType: VALUE_TYPES[Math.floor(random() * VALUE_TYPES.length)]!,
+  })),
+];
+
+/** The command that asks a program for the frame of a host call. */
+function hostCallCommand(call: FunctionCallMessage): string {
+  return ['hostcall', hex(utf8(call.functionName)), toWireValueType(call.returnType), ...call.args.map(canonical)].join(' ');
+}
+
+/** `call` with byte arguments as base64 text, as {@link comparable} does for results. */
+function comparableCall(call: FunctionCallMessage): unknown {
+  return { ...call, args: call.args.map((arg) => (arg.type === 'bytes' ? { type: 'bytes', base64: Buffer.from(arg.value).toString('base64'), view: arg.value.constructor.name } : arg)) };
+}
+
 /** The command that asks a program for a `result`'s frame. */
 function resultCommand(result: CallResult): string {
   return result.ok ? `result ok ${canonical(result.value)}` : `result err ${result.code} ${hex(utf8(result.message))}`;
@@ -142,6 +168,19 @@ describe.each(Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[])('the %s guest 
       const area = new Uint8Array(frame.byteLength + 64).fill(0xee);
       area.set(frame);
       expect(comparable(new ResultDecoder(area).decodeFrame()), label).toEqual(comparable(fast));
+    });
+  }, 300_000);
+
+  it.skipIf(!available)('builds host-call FunctionCall frames that CallDecoder decodes as codec.ts does', () => {
+    const frames = ask(program, HOST_CALLS.map(hostCallCommand));
+    frames.forEach((frameHex, i) => {
+      const call = HOST_CALLS[i]!;
+      const frame = new Uint8Array(Buffer.from(frameHex, 'hex'));
+      const label = `${hostCallCommand(call).slice(0, 80)} -> ${frameHex.slice(0, 160)}`;
+      const fast = new CallDecoder(frame).decodeFrame();
+      expect(comparableCall(fast), label).toEqual(comparableCall({ functionName: wellFormed(call.functionName), args: call.args.map(afterTrip), returnType: call.returnType }));
+      expect(comparableCall(fast), label).toEqual(comparableCall(decodeFunctionCall(readFrame(frame))));
+      expect(new CallDecoder(frame).tryDecode(4, frame.byteLength - 4), label).toBeDefined();
     });
   }, 300_000);
 
@@ -189,6 +228,27 @@ describe.skipIf(!flatcAvailable)('flatc', () => {
         { value_type: 'VoidValue', value: {} },
       ],
     });
+  });
+
+  it('builds FunctionCall frames that CallDecoder decodes as codec.ts does', () => {
+    // JSON.stringify would write -0 as 0.
+    writeFileSync(join(scratch, 'hostcall.json'), `{"function_name": "Host", "return_type": "I64", "arguments": [
+      {"value_type": "I32Value", "value": {"value": -7}}, {"value_type": "U64Value", "value": {"value": 18446744073709551615}},
+      {"value_type": "F64Value", "value": {"value": -0.0}}, {"value_type": "F32Value", "value": {"value": 0.1}},
+      {"value_type": "StringValue", "value": {"value": "h\u00e9llo"}}, {"value_type": "BytesValue", "value": {"value": [9, 8, 7]}},
+      {"value_type": "BoolValue", "value": {"value": true}}, {"value_type": "VoidValue", "value": {}}]}`);
+    flatc(['--binary', '--force-defaults', '--size-prefixed', join(schemaDir, 'function_call.fbs'), 'hostcall.json']);
+    const frame = new Uint8Array(readFileSync(join(scratch, 'hostcall.bin')));
+    const fast = new CallDecoder(frame).decodeFrame();
+    expect(fast).toEqual({
+      functionName: 'Host',
+      returnType: 'i64',
+      args: [
+        { type: 'i32', value: -7 }, { type: 'u64', value: 2n ** 64n - 1n }, { type: 'f64', value: -0 }, { type: 'f32', value: Math.fround(0.1) },
+        { type: 'string', value: 'héllo' }, { type: 'bytes', value: new Uint8Array([9, 8, 7]) }, { type: 'bool', value: true }, { type: 'void', value: undefined },
+      ],
+    });
+    expect(fast).toEqual(decodeFunctionCall(readFrame(frame)));
   });
 
   it('builds FunctionCallResult frames that ResultDecoder decodes as codec.ts does', () => {

@@ -60,3 +60,85 @@ export function withU32(bytes: Uint8Array, offset: number, value: number): Uint8
   new DataView(copy.buffer).setUint32(offset, value >>> 0, true);
   return copy;
 }
+
+/** Writes a payload by hand at explicit positions (payload offsets; alignment counts from the frame, 4 bytes earlier). */
+export class Assembler {
+  readonly bytes: Uint8Array;
+  private readonly view: DataView;
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  u8(at: number, value: number): this {
+    this.view.setUint8(at, value);
+    return this;
+  }
+
+  u32(at: number, value: number): this {
+    this.view.setUint32(at, value >>> 0, true);
+    return this;
+  }
+
+  f64(at: number, value: number): this {
+    this.view.setFloat64(at, value, true);
+    return this;
+  }
+
+  /** A vtable: its size, the table size, and each field's offset in the table (0: absent). */
+  vtable(at: number, tableSize: number, ...fields: number[]): this {
+    [4 + 2 * fields.length, tableSize, ...fields].forEach((value, i) => this.view.setUint16(at + 2 * i, value, true));
+    return this;
+  }
+
+  /** A table's soffset to its vtable (either side). */
+  table(at: number, vtable: number): this {
+    this.view.setInt32(at, at - vtable, true);
+    return this;
+  }
+
+  uoffset(at: number, target: number): this {
+    return this.u32(at, target - at);
+  }
+
+  /** A string or byte vector: length, bytes, and a NUL for strings. */
+  vector(at: number, bytes: Uint8Array | number[], nul: boolean): this {
+    this.u32(at, bytes.length);
+    this.bytes.set(bytes, at + 4);
+    if (nul) this.u8(at + 4 + bytes.length, 0);
+    return this;
+  }
+}
+
+const INTERESTING_U32 = [0, 1, 2, 3, 4, 5, 8, 12, 16, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_fffc, 0xffff_ffff];
+
+/**
+ * A copy of the payload `seed` with 1 to 3 mutations aimed at flatbuffer
+ * structure: byte and bit changes, interesting 16- and 32-bit values, offsets
+ * and sizes nudged by a little (which misaligns or overlaps what they point
+ * at), bytes inserted or deleted (everything after moves), truncation and
+ * appended junk.
+ */
+export function mutateMessage(seed: Uint8Array, random: () => number): Uint8Array {
+  const int = (bound: number): number => Math.floor(random() * bound);
+  let bytes = seed.slice();
+  for (let m = 1 + int(3); m > 0; m--) {
+    const at = int(bytes.length);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    switch (int(11)) {
+      case 0: bytes[at] = int(256); break;
+      case 1: bytes[at] = bytes[at]! ^ (1 << int(8)); break;
+      case 2: bytes[at] = [0, 1, 2, 4, 7, 8, 9, 10, 11, 0x7f, 0x80, 0xff][int(12)]!; break;
+      case 3: if (at + 2 <= bytes.length) view.setUint16(at & ~1, [0, 2, 4, 5, 6, 8, 12, 0x7fff, 0x8000, 0xffff][int(10)]!, true); break;
+      case 4: if (at + 4 <= bytes.length) view.setUint32(at & ~3, INTERESTING_U32[int(INTERESTING_U32.length)]!, true); break;
+      case 5: bytes = bytes.slice(0, int(bytes.length + 1)); break;
+      case 7: if (at + 4 <= bytes.length) view.setUint32(at & ~3, view.getUint32(at & ~3, true) + int(17) - 8, true); break;
+      case 8: if (at + 2 <= bytes.length) view.setUint16(at & ~1, (view.getUint16(at & ~1, true) + int(9) - 4) & 0xffff, true); break;
+      case 9: bytes = Uint8Array.from([...bytes.subarray(0, at), ...Array.from({ length: 1 + int(3) }, () => int(256)), ...bytes.subarray(at)]); break;
+      case 10: bytes = Uint8Array.from([...bytes.subarray(0, at), ...bytes.subarray(at + 1 + int(3))]); break;
+      default: bytes = Uint8Array.from([...bytes, ...Array.from({ length: 1 + int(16) }, () => int(256))]);
+    }
+  }
+  return bytes;
+}

@@ -17,7 +17,7 @@ import { ValueType } from '../../src/protocol/generated/hyperlight/wire/value-ty
 import { Value } from '../../src/protocol/generated/hyperlight/wire/value.js';
 import { decodeResultPayload, ResultDecoder } from '../../src/protocol/result-decoder.js';
 import { afterTrip, EDGE_STRINGS, EDGE_VALUES, LARGE_BYTES, randomValue, PARAMETER_TYPE_LIST, wellFormed } from './fast-codec-cases.js';
-import { prng } from './helpers.js';
+import { Assembler, mutateMessage, prng } from './helpers.js';
 
 /** `result` with byte arrays as base64 text (vitest compares a megabyte array element by element, slowly). */
 function comparable(result: CallResult): unknown {
@@ -74,56 +74,6 @@ function expectAgreement(payload: Uint8Array, label = ''): CallResult | undefine
   expect(requests, label).toEqual(expectedRequests);
   expect(destination.subarray(expectedRequests[0] ?? 0).every((b) => b === 0xee), label).toBe(true);
   return bytes;
-}
-
-/** Writes a payload by hand at explicit positions (payload offsets; alignment counts from the frame, 4 bytes earlier). */
-class Assembler {
-  readonly bytes: Uint8Array;
-  private readonly view: DataView;
-
-  constructor(size: number) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
-  }
-
-  u8(at: number, value: number): this {
-    this.view.setUint8(at, value);
-    return this;
-  }
-
-  u32(at: number, value: number): this {
-    this.view.setUint32(at, value >>> 0, true);
-    return this;
-  }
-
-  f64(at: number, value: number): this {
-    this.view.setFloat64(at, value, true);
-    return this;
-  }
-
-  /** A vtable: its size, the table size, and each field's offset in the table (0: absent). */
-  vtable(at: number, tableSize: number, ...fields: number[]): this {
-    [4 + 2 * fields.length, tableSize, ...fields].forEach((value, i) => this.view.setUint16(at + 2 * i, value, true));
-    return this;
-  }
-
-  /** A table's soffset to its vtable (either side). */
-  table(at: number, vtable: number): this {
-    this.view.setInt32(at, at - vtable, true);
-    return this;
-  }
-
-  uoffset(at: number, target: number): this {
-    return this.u32(at, target - at);
-  }
-
-  /** A string or byte vector: length, bytes, and a NUL for strings. */
-  vector(at: number, bytes: Uint8Array | number[], nul: boolean): this {
-    this.u32(at, bytes.length);
-    this.bytes.set(bytes, at + 4);
-    if (nul) this.u8(at + 4 + bytes.length, 0);
-    return this;
-  }
 }
 
 /** A `ReturnValue` of an `I32Value` 7 with every vtable after its table, the root's shared with `ReturnValue`. */
@@ -452,7 +402,6 @@ describe('ResultDecoder against mutated messages', () => {
     callErrorWithoutMessage(),
     ...(['i32', 'f64', 'bool'] as const).map(withoutDefaults),
   ];
-  const INTERESTING_U32 = [0, 1, 2, 3, 4, 5, 8, 12, 16, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_fffc, 0xffff_ffff];
 
   it('agrees with codec.ts on every mutant: the same value, or the same GuestProtocolError', () => {
     const random = prng(0x5eed);
@@ -460,27 +409,7 @@ describe('ResultDecoder against mutated messages', () => {
     let accepted = 0;
     const iterations = 20_000;
     for (let i = 0; i < iterations; i++) {
-      const seed = seeds[int(seeds.length)]!;
-      let bytes = seed.slice();
-      for (let m = 1 + int(3); m > 0; m--) {
-        const at = int(bytes.length);
-        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        switch (int(11)) {
-          case 0: bytes[at] = int(256); break;
-          // Nudges: offsets and sizes off by a little, which misaligns or overlaps what they point at.
-          case 7: if (at + 4 <= bytes.length) view.setUint32(at & ~3, view.getUint32(at & ~3, true) + int(17) - 8, true); break;
-          case 8: if (at + 2 <= bytes.length) view.setUint16(at & ~1, (view.getUint16(at & ~1, true) + int(9) - 4) & 0xffff, true); break;
-          // Shifts: everything after `at` moves.
-          case 9: bytes = Uint8Array.from([...bytes.subarray(0, at), ...Array.from({ length: 1 + int(3) }, () => int(256)), ...bytes.subarray(at)]); break;
-          case 10: bytes = Uint8Array.from([...bytes.subarray(0, at), ...bytes.subarray(at + 1 + int(3))]); break;
-          case 1: bytes[at] = bytes[at]! ^ (1 << int(8)); break;
-          case 2: bytes[at] = [0, 1, 2, 4, 7, 8, 9, 10, 11, 0x7f, 0x80, 0xff][int(12)]!; break;
-          case 3: if (at + 2 <= bytes.length) view.setUint16(at & ~1, [0, 2, 4, 5, 6, 8, 12, 0x7fff, 0x8000, 0xffff][int(10)]!, true); break;
-          case 4: if (at + 4 <= bytes.length) view.setUint32(at & ~3, INTERESTING_U32[int(INTERESTING_U32.length)]!, true); break;
-          case 5: bytes = bytes.slice(0, int(bytes.length + 1)); break;
-          default: bytes = Uint8Array.from([...bytes, ...Array.from({ length: 1 + int(16) }, () => int(256))]);
-        }
-      }
+      const bytes = mutateMessage(seeds[int(seeds.length)]!, random);
       if (expectAgreement(bytes, `mutant ${i}`) !== undefined) accepted++;
     }
     // Both paths must have had plenty of work.

@@ -147,6 +147,47 @@ static void decode_call(const char *hex) {
   }
 }
 
+/* `<name hex> <return type> <value>...` -> the FunctionCall frame of a host call in hex. */
+static void encode_host_call(char *args) {
+  static hl_value values[HL_MAX_GUEST_FUNCTION_PARAMETERS + 1];
+  char *name = strtok(args, " ");
+  char *type = strtok(NULL, " ");
+  if (!name || !type) die("bad hostcall command", args);
+  /* Each value's string or bytes are decoded into their own part of `decoded`, after the name. */
+  size_t used = unhex(name, strlen(name), decoded, sizeof decoded);
+  size_t count = 0;
+  for (char *value = strtok(NULL, " "); value; value = strtok(NULL, " ")) {
+    if (count == sizeof values / sizeof values[0]) die("too many arguments", value);
+    parse_value(value, &values[count++], decoded + used, sizeof decoded - used);
+    if (values[count - 1].type == HL_TYPE_STRING) used += values[count - 1].as.string.len;
+    if (values[count - 1].type == HL_TYPE_BYTES) used += values[count - 1].as.bytes.len;
+  }
+  size_t n = hl_wire_encode_call(frame, sizeof frame, (const char *)decoded, strlen(name) / 2, values, count,
+                                 (hl_type)strtoul(type, NULL, 10));
+  if (n == 0) die("call does not fit", name);
+  put_hex(frame, n);
+}
+
+/* `<frame hex>` -> `ok <value>`, `err <code> <message hex>` or `malformed <why>`. */
+static void decode_reply(const char *hex) {
+  size_t size = unhex(hex, strlen(hex), frame, sizeof frame);
+  const uint8_t *payload;
+  size_t len;
+  hl_result r;
+  uint32_t message_len;
+  const char *bad = hl_wire_frame(frame, size, &payload, &len);
+  if (!bad) bad = hl_wire_decode_result(payload, len, &r, &message_len);
+  if (bad) {
+    printf("malformed %s", bad);
+  } else if (r.error == HL_ERROR_NONE) {
+    printf("ok ");
+    show_value(&r.value);
+  } else {
+    printf("err %d ", (int)r.error);
+    put_hex((const uint8_t *)r.message, message_len);
+  }
+}
+
 int main(void) {
   char *line = malloc(MAX_LINE);
   if (!line) die("out of memory", "");
@@ -154,6 +195,8 @@ int main(void) {
     line[strcspn(line, "\n")] = '\0';
     if (!strncmp(line, "result ", 7)) encode_result(line + 7);
     else if (!strncmp(line, "call ", 5)) decode_call(line + 5);
+    else if (!strncmp(line, "hostcall ", 9)) encode_host_call(line + 9);
+    else if (!strncmp(line, "reply ", 6)) decode_reply(line + 6);
     else die("bad command", line);
     printf("\n");
   }

@@ -8,6 +8,11 @@
 //!   `call <frame hex>`
 //!       -> `<name hex> <return type> <argument count> <value>...`, or `malformed <why>`:
 //!          the FunctionCall frame read with `FunctionCallView`
+//!   `hostcall <name hex> <return type> <value>...`
+//!       -> `<frame hex>`: a FunctionCall frame built by `encode_function_call` (a host call)
+//!   `reply <frame hex>`
+//!       -> `ok <value>` / `err <code> <message hex>`, or `malformed <why>`: the
+//!          FunctionCallResult frame (a host call's reply) read with `decode_function_call_result`
 //! A value is `i32:-5`, `u32:7`, `i64:..`, `u64:..`, `f32:<bits hex>`,
 //! `f64:<bits hex>`, `string:<UTF-8 hex>`, `bool:0|1`, `bytes:<hex>` or `void`.
 //!
@@ -104,6 +109,23 @@ fn decode_call(frame: &[u8]) -> String {
     line
 }
 
+fn encode_host_call(words: &[&str], buf: &mut [u8]) -> String {
+    let [name, return_type, values @ ..] = words else { panic!("bad hostcall command {words:?}") };
+    let name = String::from_utf8(unhex(name)).expect("UTF-8");
+    let arguments: Vec<Value> = values.iter().map(|value| parse_value(value)).collect();
+    let written = wire::encode_function_call(buf, &name, &arguments, return_type.parse().expect("return type"));
+    hex(&buf[..written.expect("call fits")])
+}
+
+fn decode_reply(frame: &[u8]) -> String {
+    let length = u32::from_le_bytes(frame[..4].try_into().expect("frame header")) as usize;
+    match wire::decode_function_call_result(&frame[4..4 + length]) {
+        Ok(Ok(value)) => format!("ok {}", show_value(&value)),
+        Ok(Err((code, message))) => format!("err {code} {}", hex(message.as_bytes())),
+        Err(e) => format!("malformed {}", e.0),
+    }
+}
+
 fn main() {
     let mut buf = vec![0u8; 4 << 20];
     let stdout = std::io::stdout();
@@ -114,6 +136,8 @@ fn main() {
         let answer = match words.as_slice() {
             ["result", rest @ ..] => encode_result(rest, &mut buf),
             ["call", frame] => decode_call(&unhex(frame)),
+            ["hostcall", rest @ ..] => encode_host_call(rest, &mut buf),
+            ["reply", frame] => decode_reply(&unhex(frame)),
             _ => panic!("bad command {line}"),
         };
         writeln!(out, "{answer}").expect("stdout");
