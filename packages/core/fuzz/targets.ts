@@ -21,8 +21,10 @@ import {
 } from '../src/protocol/codec.js';
 import { decodeText, readFrame, readTextFrame, writeFrame } from '../src/protocol/framing.js';
 import { CallDecoder } from '../src/protocol/call-decoder.js';
+import { encodeCallInto } from '../src/protocol/call-encoder.js';
 import { drainLogArea } from '../src/protocol/log-area.js';
 import { ResultDecoder } from '../src/protocol/result-decoder.js';
+import { ResultEncoder } from '../src/protocol/result-encoder.js';
 import type { TypedValue } from '../src/protocol/values.js';
 import {
   PT_DYNAMIC, R_X86_64_RELATIVE, STT_FUNC, STT_OBJECT, buildElf, crowdedPie, mapElfFile, minimalPie, withSymbols,
@@ -338,6 +340,20 @@ const callResultTarget = messageTarget('function-call-result', 'readFrame + deco
 const detailsTarget = messageTarget('guest-function-details', 'readFrame + decodeGuestFunctionDetails, with copy and round-trip checks', functionDetails, encodeGuestFunctionDetails, decodeGuestFunctionDetails);
 const logRecordTarget = messageTarget('log-record', 'readFrame + decodeLogRecord, with copy and round-trip checks', logRecords, encodeLogRecord, decodeLogRecord);
 
+/** Where the in-place targets re-encode what they decoded, with the in-place encoders (grown as needed). */
+let scratch = new Uint8Array(0);
+
+/**
+ * `scratch`, big enough for anything decoded from a `frameSize`-byte frame
+ * re-encoded: aliased data decodes once per reference (at most twice the
+ * message), and each invalid UTF-8 byte becomes a 3-byte U+FFFD.
+ */
+function scratchArea(frameSize: number): Uint8Array {
+  const size = 6 * frameSize + 256;
+  if (scratch.length < size) scratch = new Uint8Array(size);
+  return scratch;
+}
+
 /** Where {@link inPlaceResultTarget} has byte arrays copied; refilled with {@link UNWRITTEN} before each input. */
 let destination = new Uint8Array(0);
 const UNWRITTEN = 0xee;
@@ -347,7 +363,9 @@ const UNWRITTEN = 0xee;
  * checked against codec.ts (the same value, or a GuestProtocolError with the
  * same message), with byte arrays copied into a destination as `with({ into })`
  * does: the destination is asked for once, for an accepted byte array only,
- * and nothing else of it is written.
+ * and nothing else of it is written. What it accepts is re-encoded with the
+ * in-place encoder (as the host writes host-call replies), which must decode
+ * to the same result.
  */
 const inPlaceResultTarget: FuzzTarget = {
   name: 'function-call-result-in-place',
@@ -391,11 +409,18 @@ const inPlaceResultTarget: FuzzTarget = {
     const copied = decoder.decodeFrame('guest output');
     input.fill(0xa5);
     check(same(copied, reference), 'the decoded result changed when the guest overwrote its buffer');
+    const area = scratchArea(input.length);
+    check(new ResultEncoder(area).encode(reference) >= 0, 'the re-encoded result does not fit');
+    check(same(decodeFunctionCallResult(readFrame(area)), reference), 'the result re-encoded by ResultEncoder decodes to another result');
     return 'decoded';
   },
 };
 
-/** The decoder of host calls, which reads the output buffer in place, checked against codec.ts. */
+/**
+ * The decoder of host calls, which reads the output buffer in place, checked
+ * against codec.ts; what it accepts is re-encoded with the in-place call
+ * encoder (as the host writes calls), which must decode to the same call.
+ */
 const inPlaceCallTarget: FuzzTarget = {
   name: 'function-call-in-place',
   description: 'CallDecoder.decodeFrame (host calls) against readFrame + decodeFunctionCall, with a copy check',
@@ -424,6 +449,9 @@ const inPlaceCallTarget: FuzzTarget = {
     check(!(reference instanceof HyperlightError), `the in-place decoder accepted what codec.ts rejects: ${(reference as Error).message}`);
     input.fill(0xa5);
     check(same(decoded, reference), 'the in-place decoder and codec.ts decode different calls, or its call changed when the guest overwrote its buffer');
+    const area = scratchArea(input.length);
+    check(encodeCallInto(area, reference) >= 0, 'the re-encoded call does not fit');
+    check(same(decodeFunctionCall(readFrame(area)), reference), 'the call re-encoded by CallEncoder decodes to another call');
     return 'decoded';
   },
 };

@@ -25,18 +25,14 @@
  * string's length), every vtable precedes its tables (positive soffset),
  * tables of one shape share one vtable, and every scalar is aligned to its
  * size relative to the frame start, as verifier.ts demands. The generated
- * readers and the guests' readers accept it (see the tests).
- *
- * Strings are written with `Buffer#write`, whose UTF-8 conversion replaces
- * unpaired surrogates with U+FFFD exactly as `TextEncoder` (and so the
- * generated builder) does.
+ * readers and the guests' readers accept it (see the tests). Values are
+ * written as frame-writer.ts says.
  */
 import { Abi } from '../abi/generated.js';
+import { align, dataEnd, FIELD_SIZE, FrameWriter, matches, OFFSET_SIZE, VALUE_FIELD, type ValueShape } from './frame-writer.js';
 import { checkValue, toWireValueType, VALUE_TYPES, type TypedValue, type ValueTypeName } from './values.js';
-import { ValueType } from './generated/hyperlight/wire/value-type.js';
+import type { ValueType } from './generated/hyperlight/wire/value-type.js';
 
-/** Size of a uoffset, soffset or vector/string length. */
-const OFFSET_SIZE = 4;
 /** Frame header plus the root uoffset: where the first vtable goes. */
 const HEADER_SIZE = Abi.FRAME_HEADER_SIZE + OFFSET_SIZE;
 
@@ -44,38 +40,9 @@ const HEADER_SIZE = Abi.FRAME_HEADER_SIZE + OFFSET_SIZE;
 const CALL_TABLE = { size: 13, name: 4, args: 8, returnType: 12 } as const;
 /** Argument table: soffset, value @4 (uoffset), value_type @8 (u8). */
 const ARGUMENT_TABLE = { size: 9, value: 4, valueType: 8 } as const;
-/** Every `*Value` table keeps its one field (if any) right after the soffset. */
-const VALUE_FIELD = 4;
-
-/** The shapes `*Value` tables come in, by the size of their one field (0: `VoidValue`, no field). */
-type ValueShape = 0 | 1 | 4 | 8;
-
-/** Size of the `value` field of each member of the `Value` union (a string or vector is a 4-byte uoffset). */
-const FIELD_SIZE: Readonly<Record<ValueType, ValueShape>> = {
-  [ValueType.None]: 0,
-  [ValueType.I32]: 4,
-  [ValueType.U32]: 4,
-  [ValueType.I64]: 8,
-  [ValueType.U64]: 8,
-  [ValueType.F32]: 4,
-  [ValueType.F64]: 8,
-  [ValueType.String]: 4,
-  [ValueType.Bool]: 1,
-  [ValueType.Bytes]: 4,
-  [ValueType.Void]: 0,
-};
 
 /** The order shared vtables are laid out in. */
 const SHAPES: readonly ValueShape[] = [4, 8, 1, 0];
-
-/** Strings up to this many UTF-16 units are copied by a JavaScript loop when ASCII; longer ones by `Buffer#write`. */
-const SHORT_STRING_LENGTH = 16;
-
-const I64_MIN = -(2n ** 63n);
-const I64_MAX = 2n ** 63n - 1n;
-const U64_MAX = 2n ** 64n - 1n;
-
-const align = (pos: number, to: number): number => (pos + to - 1) & ~(to - 1);
 
 /**
  * One function's call, laid out once: the bytes that are the same for every
@@ -213,20 +180,7 @@ function layOut(name: Uint8Array, kinds: readonly ValueType[], returnType: Value
  * Writes `FunctionCall` frames into one buffer (normally the guest input
  * buffer), reusing its views across calls.
  */
-export class CallEncoder {
-  private readonly view: DataView;
-  /** The same memory as `area`, for `Buffer#write`. */
-  private readonly text: Buffer;
-
-  /**
-   * @param area - the buffer the frame goes to, at offset 0
-   * @throws never
-   */
-  constructor(private readonly area: Uint8Array) {
-    this.view = new DataView(area.buffer, area.byteOffset, area.byteLength);
-    this.text = Buffer.from(area.buffer, area.byteOffset, area.byteLength);
-  }
-
+export class CallEncoder extends FrameWriter {
   /**
    * Writes the frame of a call of `plan`'s function with `args` at the start
    * of the area.
@@ -252,107 +206,24 @@ export class CallEncoder {
     for (let i = 0; i < count; i++) {
       const value = args[i];
       if (!matches(kinds[i]!, value)) throw argumentError(plan, i, value);
-      // An upper bound: each UTF-16 unit is at most 3 UTF-8 bytes.
-      if (typeof value === 'string') end = align(end, 4) + OFFSET_SIZE + 3 * value.length + 1;
-      else if (value instanceof Uint8Array) {
-        end = align(end, 4) + OFFSET_SIZE + value.byteLength;
-        // Bytes that live in the area itself would be overwritten by the template before they are copied.
-        if (value.buffer === area.buffer) return this.encode(plan, Array.from(args, (arg) => (arg === value ? value.slice() : arg)));
+      end = dataEnd(value, end);
+      // Bytes that live in the area itself would be overwritten by the template before they are copied.
+      if (value instanceof Uint8Array && value.buffer === area.buffer) {
+        return this.encode(plan, Array.from(args, (arg) => (arg === value ? value.slice() : arg)));
       }
     }
     if (end > area.byteLength) {
-      end = frameSize(plan, args);
+      end = plan.template.byteLength;
+      for (let i = 0; i < count; i++) end = dataEnd(args[i], end, true);
       if (end > area.byteLength) return -end;
     }
 
     area.set(plan.template);
-    const view = this.view;
     end = plan.template.byteLength;
-    for (let i = 0; i < count; i++) {
-      const at = valueAt[i]!;
-      const value = args[i];
-      switch (kinds[i]) {
-        case ValueType.I32: view.setInt32(at, value as number, true); break;
-        case ValueType.U32: view.setUint32(at, value as number, true); break;
-        case ValueType.I64: view.setBigInt64(at, value as bigint, true); break;
-        case ValueType.U64: view.setBigUint64(at, value as bigint, true); break;
-        case ValueType.F32: view.setFloat32(at, value as number, true); break;
-        case ValueType.F64: view.setFloat64(at, value as number, true); break;
-        case ValueType.Bool: view.setUint8(at, value ? 1 : 0); break;
-        case ValueType.String: {
-          const data = this.pad(end);
-          view.setUint32(at, data - at, true);
-          const length = this.writeString(value as string, data + OFFSET_SIZE);
-          view.setUint32(data, length, true);
-          area[data + OFFSET_SIZE + length] = 0;
-          end = data + OFFSET_SIZE + length + 1;
-          break;
-        }
-        case ValueType.Bytes: {
-          const data = this.pad(end);
-          const bytes = value as Uint8Array;
-          view.setUint32(at, data - at, true);
-          view.setUint32(data, bytes.byteLength, true);
-          area.set(bytes, data + OFFSET_SIZE);
-          end = data + OFFSET_SIZE + bytes.byteLength;
-          break;
-        }
-        default: // Void: the table has no field.
-      }
-    }
+    for (let i = 0; i < count; i++) end = this.writeValue(kinds[i]!, args[i], valueAt[i]!, end);
     const payloadLength = end - Abi.FRAME_HEADER_SIZE;
-    view.setUint32(0, payloadLength, true);
+    this.view.setUint32(0, payloadLength, true);
     return payloadLength;
-  }
-
-  /** Zeroes the bytes from `end` to the next 4-byte boundary (so no stale byte goes out) and returns that boundary. */
-  private pad(end: number): number {
-    const area = this.area;
-    for (; end % 4 !== 0; end++) area[end] = 0;
-    return end;
-  }
-
-  /** Writes `value` as UTF-8 at `at` (the caller has made room) and returns its byte length. */
-  private writeString(value: string, at: number): number {
-    const length = value.length;
-    if (length <= SHORT_STRING_LENGTH) {
-      const area = this.area;
-      let i = 0;
-      for (; i < length; i++) {
-        const unit = value.charCodeAt(i);
-        if (unit >= 0x80) break;
-        area[at + i] = unit;
-      }
-      if (i === length) return length;
-    }
-    return this.text.write(value, at, this.area.byteLength - at, 'utf8');
-  }
-}
-
-/** The exact frame size of a call whose arguments have been checked. */
-function frameSize(plan: CallPlan, args: ArrayLike<unknown>): number {
-  let end = plan.template.byteLength;
-  for (let i = 0; i < args.length; i++) {
-    const value = args[i];
-    if (typeof value === 'string') end = align(end, 4) + OFFSET_SIZE + Buffer.byteLength(value, 'utf8') + 1;
-    else if (value instanceof Uint8Array) end = align(end, 4) + OFFSET_SIZE + value.byteLength;
-  }
-  return end;
-}
-
-/** Whether `value` can be written as `kind` (the same rules as `checkValue`). */
-function matches(kind: number, value: unknown): boolean {
-  switch (kind) {
-    case ValueType.I32: return typeof value === 'number' && (value | 0) === value;
-    case ValueType.U32: return typeof value === 'number' && value >>> 0 === value;
-    case ValueType.I64: return typeof value === 'bigint' && value >= I64_MIN && value <= I64_MAX;
-    case ValueType.U64: return typeof value === 'bigint' && value >= 0n && value <= U64_MAX;
-    case ValueType.F32:
-    case ValueType.F64: return typeof value === 'number';
-    case ValueType.String: return typeof value === 'string';
-    case ValueType.Bool: return typeof value === 'boolean';
-    case ValueType.Bytes: return value instanceof Uint8Array;
-    default: return value === undefined;
   }
 }
 

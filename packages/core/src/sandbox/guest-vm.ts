@@ -21,18 +21,20 @@ import { CallDecoder } from '../protocol/call-decoder.js';
 import type { CallResult, FunctionCallMessage, LogLevel } from '../protocol/codec.js';
 import type { ByteArrayAllocator } from '../protocol/message-reader.js';
 import { ResultDecoder } from '../protocol/result-decoder.js';
-import { readFrame, readTextFrame, writeFrame } from '../protocol/framing.js';
+import { ResultEncoder } from '../protocol/result-encoder.js';
+import { readFrame, readTextFrame } from '../protocol/framing.js';
 import { drainLogArea, type LogRecord } from '../protocol/log-area.js';
+import type { ReplyWriter } from './host-functions.js';
 
 /** The most abort-message text the host keeps, in characters. */
 const MAX_ABORT_MESSAGE_LENGTH = 1024 * 1024;
 
 /** What the run loop asks of its owner while the guest runs. */
 export interface ExitHandlers {
-  /** Runs a host function the guest called; returns the reply payload, at most `capacityBytes` framed. Must not throw. */
-  callHost(call: FunctionCallMessage, capacityBytes: number): Uint8Array;
-  /** {@link callHost} that may wait for an async host function. Must not reject. */
-  callHostAsync(call: FunctionCallMessage, capacityBytes: number): Promise<Uint8Array>;
+  /** Runs a host function the guest called; returns the writer of its reply, which the loop calls to answer. Must not throw. */
+  callHost(call: FunctionCallMessage): ReplyWriter;
+  /** {@link callHost} that may wait for an async host function; the loop calls the writer only if the run still waits. Must not reject. */
+  callHostAsync(call: FunctionCallMessage): Promise<ReplyWriter>;
   /** Delivers guest-printed text. Must not throw. */
   print(text: string): void;
   /** Delivers drained log records. Must not throw. */
@@ -112,6 +114,7 @@ export class GuestVm {
   private readonly callEncoder: CallEncoder;
   private readonly resultDecoder: ResultDecoder;
   private readonly callDecoder: CallDecoder;
+  private readonly resultEncoder: ResultEncoder;
 
   /**
    * Wraps a VM whose memory already holds a guest (loaded by {@link GuestVm.load}
@@ -130,6 +133,7 @@ export class GuestVm {
     this.callEncoder = new CallEncoder(this.input);
     this.resultDecoder = new ResultDecoder(this.output);
     this.callDecoder = new CallDecoder(this.output);
+    this.resultEncoder = new ResultEncoder(this.input);
     const entryGva = BigInt(layout.imageGpa) + BigInt(entryOffset);
     this.entries = {
       [Abi.OP_INIT]: Object.freeze(entryRegisters(layout, Abi.OP_INIT, entryGva)),
@@ -255,7 +259,7 @@ export class GuestVm {
       for (;;) {
         const next = this.step(exit, state, handlers);
         if (next === DONE) return this.closeCall(state);
-        if (next !== RESUME) this.writeReply(handlers.callHost(next, this.input.byteLength));
+        if (next !== RESUME) handlers.callHost(next)(this.resultEncoder);
         exit = this.runVcpu();
       }
     } finally {
@@ -278,7 +282,7 @@ export class GuestVm {
       for (;;) {
         const next = this.step(exit, state, handlers);
         if (next === DONE) return this.closeCall(state);
-        if (next !== RESUME) this.writeReply(await this.unlessCancelled(handlers.callHostAsync(next, this.input.byteLength)));
+        if (next !== RESUME) (await this.unlessCancelled(handlers.callHostAsync(next)))(this.resultEncoder);
         exit = await hypervisorCallAsync(() => this.vm.runAsync());
       }
     } finally {
@@ -317,10 +321,6 @@ export class GuestVm {
     } finally {
       stop();
     }
-  }
-
-  private writeReply(reply: Uint8Array): void {
-    writeFrame(this.input, reply, 'host function result', 'inputSize');
   }
 
   /**

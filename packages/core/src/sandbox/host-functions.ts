@@ -3,9 +3,10 @@
  * with a declared signature that is enforced in both directions.
  */
 import { Abi } from '../abi/generated.js';
+import type { ResultEncoder } from '../protocol/result-encoder.js';
 import { HostFunctionError, HostFunctionNotFoundError, InvalidHostFunctionError, MessageTooLargeError, type HyperlightError } from '../errors.js';
 import { describeThrown } from './safe-text.js';
-import { encodeFunctionCallResult, ErrorCode, type FunctionCallMessage } from '../protocol/codec.js';
+import { ErrorCode, type FunctionCallMessage } from '../protocol/codec.js';
 import {
   checkValue, describeValue, PARAMETER_TYPES, VALUE_TYPES, type ParameterTypeName, type TypedValue, type ValueOf, type ValueTypeName,
 } from '../protocol/values.js';
@@ -76,21 +77,29 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * An error reply whose frame fits `capacityBytes`, its message cut as much as
- * needed (inputs are at least a page, so an empty message always fits).
+ * Writes the error reply of `failure`, its message cut as much as needed to
+ * fit.
+ * @throws MessageTooLargeError when not even an empty message fits (inputs are at least a page, so it does).
  */
-function encodeErrorReply({ code, error }: Failure, capacityBytes: number): Uint8Array {
+function writeErrorReply({ code, error }: Failure, encoder: ResultEncoder): void {
   let message = error.message;
   for (;;) {
-    const payload = encodeFunctionCallResult({ ok: false, code, message });
-    const excess = Abi.FRAME_HEADER_SIZE + payload.byteLength - capacityBytes;
-    if (excess <= 0 || message.length === 0) return payload;
+    const written = encoder.encode({ ok: false, code, message });
+    if (written >= 0) return;
+    if (message.length === 0) throw new MessageTooLargeError('an error reply to a host call', -written, encoder.capacityBytes, 'inputSize');
     // Keep the longest prefix of whole characters that is `excess` UTF-8 bytes shorter.
+    const excess = -written - encoder.capacityBytes;
     const budget = Math.max(0, Buffer.byteLength(message) - excess);
     const { read } = new TextEncoder().encodeInto(message, new Uint8Array(budget));
     message = message.slice(0, Math.min(read, message.length - 1));
   }
 }
+
+/**
+ * Writes the reply to a host call with the input buffer's encoder; made by
+ * {@link HostFunctionRegistry.reply}. Never throws.
+ */
+export type ReplyWriter = (encoder: ResultEncoder) => void;
 
 interface Registered {
   readonly signature: FunctionSignature;
@@ -108,8 +117,6 @@ export class HostFunctionRegistry {
    * kept to explain a guest error that passes that code on.
    */
   lastFailure: Failure | undefined;
-  /** Bumped by {@link abandonPending}. */
-  private epoch = 0;
 
   /**
    * Adds a function.
@@ -143,44 +150,40 @@ export class HostFunctionRegistry {
   }
 
   /**
-   * Runs a call the guest made and encodes the reply. A result that would not
-   * fit in `capacityBytes` (the input buffer) becomes a `MessageTooLarge`
-   * error reply, so the guest finishes its call and frees what it holds. A
-   * host function that returns a Promise fails here: only `callAsync()` can
-   * wait for one. Never throws.
+   * Runs a call the guest made. Its reply is written, and its failure (if
+   * any) becomes {@link lastFailure}, when the returned writer is called: the
+   * run loop calls it with the input buffer's encoder. A result that does not
+   * fit the buffer becomes a `MessageTooLarge` error reply, so the guest
+   * finishes its call and frees what it holds. A host function that returns a
+   * Promise fails here: only `callAsync()` can wait for one. Never throws.
    */
-  reply(call: FunctionCallMessage, capacityBytes: number): Uint8Array {
+  reply(call: FunctionCallMessage): ReplyWriter {
     const started = this.start(call);
-    if (!('value' in started)) return this.encode(call, started, capacityBytes);
+    if (!('value' in started)) return this.writer(call, started);
     if (isThenable(started.value)) {
       Promise.resolve(started.value).catch(() => undefined);
       const error = new HostFunctionError(call.functionName, 'returned a Promise; async host functions need callAsync()');
-      return this.encode(call, { code: ErrorCode.HostFunctionFailed, error }, capacityBytes);
+      return this.writer(call, { code: ErrorCode.HostFunctionFailed, error });
     }
-    return this.encode(call, this.finish(call, started.value), capacityBytes);
+    return this.writer(call, this.finish(call, started.value));
   }
 
   /**
    * {@link reply} that waits for a host function's Promise; a rejection is a
-   * host-function failure. Never rejects. A reply that settles after
-   * {@link abandonPending} leaves {@link lastFailure} alone.
+   * host-function failure. Never rejects. A reply whose writer is never
+   * called (its call was cancelled while it waited) leaves the input buffer
+   * and {@link lastFailure} alone.
    */
-  async replyAsync(call: FunctionCallMessage, capacityBytes: number): Promise<Uint8Array> {
+  async replyAsync(call: FunctionCallMessage): Promise<ReplyWriter> {
     const started = this.start(call);
-    if (!('value' in started)) return this.encode(call, started, capacityBytes);
-    const epoch = this.epoch;
+    if (!('value' in started)) return this.writer(call, started);
     let outcome: Outcome;
     try {
       outcome = this.finish(call, await started.value);
     } catch (error) {
       outcome = this.failure(call.functionName, ErrorCode.HostFunctionFailed, describeThrown(error), error);
     }
-    return this.encode(call, outcome, capacityBytes, epoch);
-  }
-
-  /** Host calls still awaited are abandoned (their call was cancelled): their failures are not recorded. */
-  abandonPending(): void {
-    this.epoch++;
+    return this.writer(call, outcome);
   }
 
   /** Checks a guest's call and runs the function; `value` is what it returned, else the failure. */
@@ -222,25 +225,36 @@ export class HostFunctionRegistry {
     return { code, error: new HostFunctionError(name, detail, cause === undefined ? undefined : { cause }) };
   }
 
-  /**
-   * Encodes the reply and records the failure (unless abandoned since
-   * `epoch`). The reply always fits `capacityBytes`: a result that does not
-   * becomes a `MessageTooLarge` error, and an error's message is cut to fit.
-   */
-  private encode(call: FunctionCallMessage, outcome: Outcome, capacityBytes: number, epoch = this.epoch): Uint8Array {
-    const current = epoch === this.epoch;
-    if ('value' in outcome) {
-      const payload = encodeFunctionCallResult({ ok: true, value: outcome.value });
-      const frameSize = Abi.FRAME_HEADER_SIZE + payload.byteLength;
-      if (frameSize <= capacityBytes) {
-        if (current) this.lastFailure = undefined;
-        return payload;
-      }
-      const error = new MessageTooLargeError(`result of host function "${call.functionName}"`, frameSize, capacityBytes, 'inputSize');
-      outcome = { code: ErrorCode.MessageTooLarge, error };
-    }
-    if (current) this.lastFailure = outcome;
-    return encodeErrorReply(outcome, capacityBytes);
+  /** The writer of the reply for `outcome`. */
+  private writer(call: FunctionCallMessage, outcome: Outcome): ReplyWriter {
+    return (encoder) => this.write(call, outcome, encoder);
   }
 
+  /**
+   * Writes the reply and records the failure. The reply always fits: a result
+   * that does not becomes a `MessageTooLarge` error, and an error's message
+   * is cut to fit.
+   */
+  private write(call: FunctionCallMessage, outcome: Outcome, encoder: ResultEncoder): void {
+    const failure = 'value' in outcome ? this.writeValue(call, outcome.value, encoder) : outcome;
+    this.lastFailure = failure;
+    if (failure) writeErrorReply(failure, encoder);
+  }
+
+  /**
+   * Writes a host function's value as the reply.
+   * @returns undefined when it was written, else the failure to reply with instead.
+   */
+  private writeValue(call: FunctionCallMessage, value: TypedValue, encoder: ResultEncoder): Failure | undefined {
+    let written: number;
+    try {
+      written = encoder.encode({ ok: true, value });
+    } catch (error) {
+      // Only a value that passed checkValue without being what it seemed (a Proxy of a Uint8Array) gets here.
+      return this.failure(call.functionName, ErrorCode.HostFunctionFailed, `returned a value that could not be encoded: ${describeThrown(error)}`, error);
+    }
+    if (written >= 0) return undefined;
+    const error = new MessageTooLargeError(`result of host function "${call.functionName}"`, -written, encoder.capacityBytes, 'inputSize');
+    return { code: ErrorCode.MessageTooLarge, error };
+  }
 }

@@ -121,9 +121,9 @@ export class MultiUseSandbox implements Disposable {
     const { print, logger, maxLogLevel } = config;
     this.timeoutMs = config.timeoutMs;
     this.exitHandlers = {
-      callHost: (call, capacityBytes) => this.inUserCode(() => this.hostFunctions.reply(call, capacityBytes)),
+      callHost: (call) => this.inUserCode(() => this.hostFunctions.reply(call)),
       // Only the host function's synchronous part runs inside; its Promise is awaited outside.
-      callHostAsync: (call, capacityBytes) => this.inUserCode(() => this.hostFunctions.replyAsync(call, capacityBytes)),
+      callHostAsync: (call) => this.inUserCode(() => this.hostFunctions.replyAsync(call)),
       print: (text) => this.guardCallback('print', () => print(text)),
       log: (records: LogRecord[]) => {
         if (!logger) return;
@@ -172,7 +172,6 @@ export class MultiUseSandbox implements Disposable {
       await this.guest.runAsync(op, this.exitHandlers, tighterLimit(this.timeoutMs, options.timeoutMs));
       if (this.callbackFailure) throw this.callbackFailure;
     } catch (error) {
-      this.hostFunctions.abandonPending();
       throw this.failRun(error, name, options);
     } finally {
       this.endRun(options.signal, onAbort);

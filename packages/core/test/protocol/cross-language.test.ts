@@ -14,7 +14,8 @@
  * `FunctionCall` frames `CallEncoder` writes, printing what it read, which
  * must be what was sent. The same both ways for host calls: each program
  * builds the `FunctionCall` frames of host calls, which `CallDecoder` must
- * decode exactly as codec.ts does. (TS's own generated reader is checked
+ * decode exactly as codec.ts does, and reads the `FunctionCallResult` frames
+ * of the replies `ResultEncoder` writes. (TS's own generated reader is checked
  * against the encoder in call-encoder.test.ts.) A group is skipped when its
  * toolchain is missing; the guest packages' own tests need the same toolchains.
  */
@@ -29,6 +30,7 @@ import { encodeCallInto } from '../../src/protocol/call-encoder.js';
 import { decodeFunctionCall, decodeFunctionCallResult, ErrorCode, type CallResult, type FunctionCallMessage } from '../../src/protocol/codec.js';
 import { readFrame } from '../../src/protocol/framing.js';
 import { ResultDecoder } from '../../src/protocol/result-decoder.js';
+import { ResultEncoder } from '../../src/protocol/result-encoder.js';
 import { toWireValueType, VALUE_TYPES, type TypedValue } from '../../src/protocol/values.js';
 import {
   afterTrip, canonical, canonicalCall, EDGE_STRINGS, EDGE_VALUES, hex, LARGE_BYTES, PARAMETER_TYPE_LIST, randomValue, wellFormed,
@@ -139,6 +141,20 @@ function expected(result: CallResult): CallResult {
   return result.ok ? { ok: true, value: afterTrip(result.value) } : { ok: false, code: result.code, message: wellFormed(result.message) };
 }
 
+/** Encodes `result` with ResultEncoder and returns the frame. */
+function replyFrameOf(result: CallResult): Uint8Array {
+  const area = new Uint8Array((2 << 20) + 4096);
+  const length = new ResultEncoder(area).encode(result);
+  expect(length).toBeGreaterThan(0);
+  return area.subarray(0, length + 4);
+}
+
+/** What a program prints for a reply it read. */
+function replyAnswer(result: CallResult): string {
+  const after = expected(result);
+  return after.ok ? `ok ${canonical(after.value)}` : `err ${after.code} ${hex(utf8(after.message))}`;
+}
+
 /** Encodes `call` with CallEncoder and returns the frame. */
 function frameOf(call: FunctionCallMessage): Uint8Array {
   const area = new Uint8Array((2 << 20) + 4096);
@@ -184,6 +200,11 @@ describe.each(Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[])('the %s guest 
     });
   }, 300_000);
 
+  it.skipIf(!available)('reads the FunctionCallResult frames ResultEncoder writes (host-call replies)', () => {
+    const answers = ask(program, RESULTS.map((result) => `reply ${hex(replyFrameOf(result))}`));
+    answers.forEach((answer, i) => expect(answer, resultCommand(RESULTS[i]!).slice(0, 80)).toBe(replyAnswer(RESULTS[i]!)));
+  }, 300_000);
+
   it.skipIf(!available)('reads the FunctionCall frames CallEncoder writes', () => {
     const answers = ask(program, CALLS.map((call) => `call ${hex(frameOf(call))}`));
     answers.forEach((answer, i) => {
@@ -227,6 +248,23 @@ describe.skipIf(!flatcAvailable)('flatc', () => {
         { value_type: 'BytesValue', value: { value: [0, 1, 255] } },
         { value_type: 'VoidValue', value: {} },
       ],
+    });
+  });
+
+  it('reads the FunctionCallResult frames ResultEncoder writes', () => {
+    const cases: [CallResult, unknown][] = [
+      [{ ok: true, value: { type: 'i64', value: -5n } }, { outcome_type: 'ReturnValue', outcome: { value_type: 'I64Value', value: { value: -5 } } }],
+      [{ ok: true, value: { type: 'f64', value: -0 } }, { outcome_type: 'ReturnValue', outcome: { value_type: 'F64Value', value: { value: -0 } } }],
+      [{ ok: true, value: { type: 'string', value: 'héllo 🦀' } }, { outcome_type: 'ReturnValue', outcome: { value_type: 'StringValue', value: { value: 'héllo 🦀' } } }],
+      [{ ok: true, value: { type: 'bytes', value: new Uint8Array([0, 1, 255]) } }, { outcome_type: 'ReturnValue', outcome: { value_type: 'BytesValue', value: { value: [0, 1, 255] } } }],
+      [{ ok: true, value: { type: 'bool', value: false } }, { outcome_type: 'ReturnValue', outcome: { value_type: 'BoolValue', value: { value: false } } }],
+      [{ ok: true, value: { type: 'void', value: undefined } }, { outcome_type: 'ReturnValue', outcome: { value_type: 'VoidValue', value: {} } }],
+      [{ ok: false, code: ErrorCode.HostFunctionFailed, message: 'nope' }, { outcome_type: 'CallError', outcome: { code: 'HostFunctionFailed', message: 'nope' } }],
+    ];
+    cases.forEach(([result, json], i) => {
+      writeFileSync(join(scratch, `reply${i}.bin`), replyFrameOf(result));
+      flatc(['--json', '--strict-json', '--defaults-json', '--raw-binary', '--size-prefixed', join(schemaDir, 'function_call_result.fbs'), '--', `reply${i}.bin`]);
+      expect(JSON.parse(readFileSync(join(scratch, `reply${i}.json`), 'utf8'))).toEqual(json);
     });
   });
 

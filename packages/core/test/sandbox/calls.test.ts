@@ -243,6 +243,21 @@ describe('callAsync', () => {
     expect(await rejection(sandbox.callAsync('Twice', 'i32'))).toMatchObject({ reason: 'killed' });
   });
 
+  it('a host function that settles after its call was killed writes nothing into guest memory', async () => {
+    let handle: InterruptHandle | undefined;
+    let settle!: () => void;
+    const { sandbox, vm } = setup(() => {
+      setTimeout(() => handle!.kill(), 5);
+      return new Promise<number>((_, reject) => (settle = () => reject(new Error('too late'))));
+    });
+    handle = sandbox.interruptHandle();
+    expect(await rejection(sandbox.callAsync('Twice', 'i32'))).toMatchObject({ reason: 'killed' });
+    const memory = new Uint8Array(vm.memory).slice();
+    settle();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(Buffer.compare(new Uint8Array(vm.memory), memory)).toBe(0);
+  });
+
   it('a kill in the same tick as callAsync() stops that call (it has started)', async () => {
     const { sandbox } = setup();
     const pending = sandbox.callAsync('Spin', 'void');

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { HostFunctionError, HostFunctionNotFoundError, InvalidHostFunctionError, MessageTooLargeError } from '../../src/errors.js';
-import { decodeFunctionCallResult, ErrorCode, type FunctionCallMessage } from '../../src/protocol/codec.js';
-import { HostFunctionRegistry } from '../../src/sandbox/host-functions.js';
+import { decodeFunctionCallResult, ErrorCode, type CallResult, type FunctionCallMessage } from '../../src/protocol/codec.js';
+import { readFrame } from '../../src/protocol/framing.js';
+import { ResultEncoder } from '../../src/protocol/result-encoder.js';
+import { HostFunctionRegistry, type ReplyWriter } from '../../src/sandbox/host-functions.js';
 
 const call = (functionName: string, args: FunctionCallMessage['args'], returnType: FunctionCallMessage['returnType']): FunctionCallMessage =>
   ({ functionName, args, returnType });
@@ -22,9 +24,16 @@ function registry(): HostFunctionRegistry {
   return r;
 }
 
+/** Lets `write` write its reply into an input buffer of `capacityBytes` and decodes it. */
+function written(write: ReplyWriter, capacityBytes = 1 << 20): CallResult {
+  const input = new Uint8Array(capacityBytes);
+  write(new ResultEncoder(input));
+  return decodeFunctionCallResult(readFrame(input));
+}
+
 /** The decoded reply to a guest's call. */
-const invoke = (r: HostFunctionRegistry, c: FunctionCallMessage) => decodeFunctionCallResult(r.reply(c, 1 << 20));
-const invokeAsync = async (r: HostFunctionRegistry, c: FunctionCallMessage) => decodeFunctionCallResult(await r.replyAsync(c, 1 << 20));
+const invoke = (r: HostFunctionRegistry, c: FunctionCallMessage) => written(r.reply(c));
+const invokeAsync = async (r: HostFunctionRegistry, c: FunctionCallMessage) => written(await r.replyAsync(c));
 
 describe('HostFunctionRegistry', () => {
   it('runs a call and clears the last failure', () => {
@@ -71,19 +80,26 @@ describe('HostFunctionRegistry', () => {
     expect(r.lastFailure?.error.message).toContain(text);
   });
 
-  it('a reply that settles after abandonPending() is not recorded as the last failure', async () => {
+  it('a failure is recorded when its reply is written, not when the host function settles', async () => {
     const r = registry();
-    const pending = invokeAsync(r, call('Rejects', [], 'i32'));
-    r.abandonPending();
-    expect(await pending).toMatchObject({ ok: false });
+    const write = await r.replyAsync(call('Rejects', [], 'i32'));
     expect(r.lastFailure).toBeUndefined();
+    expect(written(write)).toMatchObject({ ok: false, code: ErrorCode.HostFunctionFailed });
+    expect(r.lastFailure?.error.message).toContain('later');
+  });
+
+  it('a value that passed the type check but cannot be encoded (a Proxy of a Uint8Array) becomes a CallError', () => {
+    const r = new HostFunctionRegistry();
+    r.register('Sly', { params: [], returns: 'bytes' }, () => new Proxy(new Uint8Array(3), {}));
+    expect(invoke(r, call('Sly', [], 'bytes'))).toMatchObject({ ok: false, code: ErrorCode.HostFunctionFailed });
+    expect(r.lastFailure?.error.message).toMatch(/host function "Sly" failed: returned a value that could not be encoded: /);
   });
 
   it('a result too large for the input buffer becomes a MessageTooLarge reply', () => {
     const r = registry();
-    const fits = decodeFunctionCallResult(r.reply(call('Big', [{ type: 'u32', value: 1000 }], 'bytes'), 4096));
+    const fits = written(r.reply(call('Big', [{ type: 'u32', value: 1000 }], 'bytes')), 4096);
     expect(fits.ok && fits.value.value).toEqual(new Uint8Array(1000));
-    const reply = decodeFunctionCallResult(r.reply(call('Big', [{ type: 'u32', value: 5000 }], 'bytes'), 4096));
+    const reply = written(r.reply(call('Big', [{ type: 'u32', value: 5000 }], 'bytes')), 4096);
     expect(reply).toMatchObject({ ok: false, code: ErrorCode.MessageTooLarge });
     expect(r.lastFailure?.error).toBeInstanceOf(MessageTooLargeError);
     expect(r.lastFailure?.error.message).toMatch(/^result of host function "Big" needs \d+ bytes, more than the 4096-byte buffer \(raise inputSize\)$/);
