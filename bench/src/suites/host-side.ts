@@ -5,7 +5,7 @@
  * argument checks, encoding, the run loop, the call guard, decoding — with
  * no hypervisor in it.
  */
-import { GuestBinary, UninitializedSandbox, type MultiUseSandbox, type ValueTypeName } from '@hyperlight-ts/core';
+import { GuestBinary, UninitializedSandbox, type MultiUseSandbox } from '@hyperlight-ts/core';
 import type { CallResult, GuestFunctionSignature } from '@hyperlight-ts/core/backend';
 import { guestPath } from '@hyperlight-ts/fixture-guests';
 import { summarize, timeMicros, type Iterations } from '../measure.js';
@@ -86,24 +86,25 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
     );
     record.add(name, 'µs', summarize(samples.map((micros) => micros / batch)), extra);
   };
-  const call = <R extends ValueTypeName>(sandbox: MultiUseSandbox, fn: string, returns: R, ...args: unknown[]) => () => sandbox.call(fn, returns, ...args);
-
   record.note(
     `Natively, no hypervisor: a stand-in backend answers each call at once with a result encoded in advance. Input and output buffers ${BUFFER_SIZE / MIB} MiB. ` +
       `Small rows: each sample is the mean of ${iterations.batch} calls; the 1 MiB rows time single calls.`,
   );
   try {
-    measure('call VoidFunction', call(returning({ ok: true, value: { type: 'void', value: undefined } }), 'VoidFunction', 'void'), undefined, false);
+    const voidSandbox = returning({ ok: true, value: { type: 'void', value: undefined } });
+    measure('call VoidFunction', () => voidSandbox.call('VoidFunction', 'void'), undefined, false);
     const scalar = 'call EchoI32';
-    measure(scalar, call(returning({ ok: true, value: { type: 'i32', value: 42 } }), 'EchoI32', 'i32', 42), 42, false);
+    const i32Sandbox = returning({ ok: true, value: { type: 'i32', value: 42 } });
+    measure(scalar, () => i32Sandbox.call('EchoI32', 'i32', 42), 42, false);
 
     const text = 'The quick brown fox jumps over the lazy dog. '.repeat(23).slice(0, 1000);
-    measure('call EchoString, 1000 chars', call(returning({ ok: true, value: { type: 'string', value: text } }), 'EchoString', 'string', text), text, false);
+    const stringSandbox = returning({ ok: true, value: { type: 'string', value: text } });
+    measure('call EchoString, 1000 chars', () => stringSandbox.call('EchoString', 'string', text), text, false);
 
     const kib = Uint8Array.from({ length: 1024 }, (_, i) => i * 7);
     const echoKib = returning({ ok: true, value: { type: 'bytes', value: kib } });
     const kibRow = 'call EchoBytes, 1 KiB';
-    measure(kibRow, call(echoKib, 'EchoBytes', 'bytes', kib), kib, false, { note: 'the result is a new Uint8Array' });
+    measure(kibRow, () => echoKib.call('EchoBytes', 'bytes', kib), kib, false, { note: 'the result is a new Uint8Array' });
     const kibInto = echoKib.with({ into: new Uint8Array(kib.byteLength) });
     measure('call EchoBytes, 1 KiB, into', () => kibInto.call('EchoBytes', 'bytes', kib), kib, false, {
       relativeTo: kibRow,
@@ -115,7 +116,7 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
     const memcpy = 'memcpy 1 MiB';
     measure(memcpy, () => (target.set(mib), target), mib, true, { note: '`Uint8Array#set` into a buffer already written' });
     const echoMib = returning({ ok: true, value: { type: 'bytes', value: mib } });
-    measure('call EchoBytes, 1 MiB', call(echoMib, 'EchoBytes', 'bytes', mib), mib, true, {
+    measure('call EchoBytes, 1 MiB', () => echoMib.call('EchoBytes', 'bytes', mib), mib, true, {
       relativeTo: memcpy,
       note: 'copies 1 MiB in and 1 MiB out; the result is a new Uint8Array',
     });
@@ -130,7 +131,7 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
       hostCall: { functionName: 'HostAdd', args: [{ type: 'i32', value: 1 }, { type: 'i32', value: 2 }], returnType: 'i32' },
       result: { ok: true, value: { type: 'i32', value: 3 } },
     });
-    measure('call CallHostAdd', call(host, 'CallHostAdd', 'i32', 1, 2), 3, false, { relativeTo: scalar, note: 'one host call (HostAdd) inside the call' });
+    measure('call CallHostAdd', () => host.call('CallHostAdd', 'i32', 1, 2), 3, false, { relativeTo: scalar, note: 'one host call (HostAdd) inside the call' });
     const calls = (iterations.small.warmup + iterations.small.timed) * iterations.batch;
     if (hostCalls - before !== calls) throw new Error(`call CallHostAdd: HostAdd ran ${hostCalls - before} times in ${calls} calls`);
   } finally {
