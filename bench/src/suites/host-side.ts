@@ -115,6 +115,11 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
     const target = new Uint8Array(MIB).fill(1);
     const memcpy = 'memcpy 1 MiB';
     measure(memcpy, () => (target.set(mib), target), mib, true, { note: '`Uint8Array#set` into a buffer already written' });
+    const staged = new Uint8Array(MIB).fill(2);
+    measure('memcpy 1 MiB in and out', () => (staged.set(mib), target.set(staged), target), mib, true, {
+      relativeTo: memcpy,
+      note: 'two copies through a third buffer: the floor of the rows below',
+    });
     const echoMib = returning({ ok: true, value: { type: 'bytes', value: mib } });
     measure('call EchoBytes, 1 MiB', () => echoMib.call('EchoBytes', 'bytes', mib), mib, true, {
       relativeTo: memcpy,
