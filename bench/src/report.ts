@@ -22,6 +22,8 @@ export interface Row extends Summary {
   readonly ratio?: number;
   /** The largest {@link ratio} the project aims for. */
   readonly target?: number;
+  /** The largest median the project aims for, in {@link unit}. */
+  readonly maxMedian?: number;
   /** Extra context, e.g. how many pages were private before a restore. */
   readonly note?: string;
   /** For a call: the bytes it carried each way; rows with a {@link series} and a payload make the latency chart. */
@@ -38,6 +40,8 @@ export interface AddOptions {
   readonly factor?: number;
   /** The ratio the project aims to stay under. */
   readonly target?: number;
+  /** The median the project aims to stay under, in the row's unit. */
+  readonly maxMedian?: number;
   readonly note?: string;
   /** See {@link Row.payloadBytes}. */
   readonly payloadBytes?: number;
@@ -84,7 +88,7 @@ export class Recorder {
 
   /** Adds a row; `options.relativeTo` names an earlier row (this suite's or an earlier suite's) to compute the ratio against. */
   add(name: string, unit: Unit, summary: Summary, options: AddOptions = {}): Row {
-    const { relativeTo, factor = 1, target, note, payloadBytes, series } = options;
+    const { relativeTo, factor = 1, target, maxMedian, note, payloadBytes, series } = options;
     const reference = relativeTo === undefined ? undefined : [...this.earlier, ...this.rows].find((r) => r.name === relativeTo);
     if (relativeTo !== undefined && !reference) throw new Error(`no row "${relativeTo}" to compare "${name}" with`);
     const row: Row = {
@@ -95,6 +99,7 @@ export class Recorder {
       ...(reference ? { relativeTo: reference.name, ratio: summary.median / (factor * reference.median) } : {}),
       ...(reference && factor !== 1 ? { factor } : {}),
       ...(target !== undefined ? { target } : {}),
+      ...(maxMedian !== undefined ? { maxMedian } : {}),
       ...(note ? { note } : {}),
       ...(payloadBytes !== undefined ? { payloadBytes } : {}),
       ...(series ? { series } : {}),
@@ -123,8 +128,11 @@ function ratio(row: Row): string {
 }
 
 function target(row: Row): string {
-  if (row.target === undefined || row.ratio === undefined) return '';
-  return `≤ ${row.target}× ${row.ratio <= row.target ? 'met' : 'NOT met'}`;
+  const verdict = (met: boolean): string => (met ? 'met' : 'NOT met');
+  const targets: string[] = [];
+  if (row.maxMedian !== undefined) targets.push(`≤ ${formatValue(row.maxMedian, row.unit)} ${verdict(row.median <= row.maxMedian)}`);
+  if (row.target !== undefined && row.ratio !== undefined) targets.push(`≤ ${row.target}× ${verdict(row.ratio <= row.target)}`);
+  return targets.join('; ');
 }
 
 function formatRow(row: Row): string[] {

@@ -9,7 +9,7 @@ import { GuestBinary, UninitializedSandbox, type MultiUseSandbox } from '@hyperl
 import type { CallResult, GuestFunctionSignature } from '@hyperlight-ts/core/backend';
 import { guestPath } from '@hyperlight-ts/fixture-guests';
 import { summarize, timeMicros, type Iterations } from '../measure.js';
-import { Recorder, type Row } from '../report.js';
+import { Recorder, type AddOptions, type Row } from '../report.js';
 import { standInBackend, type StandInGuest } from '../stand-in-backend.js';
 
 const MIB = 1024 * 1024;
@@ -22,12 +22,13 @@ interface Plan {
   readonly large: Iterations;
   /** Calls per sample of the small rows. */
   readonly batch: number;
+  readonly create: Iterations;
 }
 
 function plan(quick: boolean): Plan {
   return quick
-    ? { small: { warmup: 20, timed: 20 }, large: { warmup: 3, timed: 10 }, batch: 100 }
-    : { small: { warmup: 500, timed: 2000 }, large: { warmup: 50, timed: 500 }, batch: 100 };
+    ? { small: { warmup: 20, timed: 20 }, large: { warmup: 3, timed: 10 }, batch: 100, create: { warmup: 3, timed: 10 } }
+    : { small: { warmup: 500, timed: 2000 }, large: { warmup: 50, timed: 500 }, batch: 100, create: { warmup: 20, timed: 300 } };
 }
 
 /** The functions of the simpleguest the rows call, with the signatures it declares. */
@@ -38,6 +39,9 @@ const FUNCTIONS: readonly GuestFunctionSignature[] = [
   { name: 'EchoBytes', parameters: ['bytes'], returnType: 'bytes' },
   { name: 'CallHostAdd', parameters: ['i32', 'i32'], returnType: 'i32' },
 ];
+
+/** Chart fields of a call row carrying `payloadBytes` each way. */
+const chart = (payloadBytes: number): AddOptions => ({ payloadBytes, series: 'hyperlight-ts call(), host side' });
 
 /** Throws unless `actual` equals `expected` (byte arrays by content). */
 function expectValue(row: string, actual: unknown, expected: unknown): void {
@@ -71,7 +75,7 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
    * Times `fn` (one call) and records it; every call's result is checked
    * against `expected` outside the timed part.
    */
-  const measure = (name: string, fn: () => unknown, expected: unknown, large: boolean, extra: { relativeTo?: string; note?: string } = {}): void => {
+  const measure = (name: string, fn: () => unknown, expected: unknown, large: boolean, extra: AddOptions = {}): void => {
     const batch = large ? 1 : iterations.batch;
     const results: unknown[] = new Array(batch);
     const samples = timeMicros(
@@ -95,16 +99,16 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
     measure('call VoidFunction', () => voidSandbox.call('VoidFunction', 'void'), undefined, false);
     const scalar = 'call EchoI32';
     const i32Sandbox = returning({ ok: true, value: { type: 'i32', value: 42 } });
-    measure(scalar, () => i32Sandbox.call('EchoI32', 'i32', 42), 42, false);
+    measure(scalar, () => i32Sandbox.call('EchoI32', 'i32', 42), 42, false, { maxMedian: 0.5, ...chart(4) });
 
     const text = 'The quick brown fox jumps over the lazy dog. '.repeat(23).slice(0, 1000);
     const stringSandbox = returning({ ok: true, value: { type: 'string', value: text } });
-    measure('call EchoString, 1000 chars', () => stringSandbox.call('EchoString', 'string', text), text, false);
+    measure('call EchoString, 1000 chars', () => stringSandbox.call('EchoString', 'string', text), text, false, { maxMedian: 1.5, ...chart(1000) });
 
     const kib = Uint8Array.from({ length: 1024 }, (_, i) => i * 7);
     const echoKib = returning({ ok: true, value: { type: 'bytes', value: kib } });
     const kibRow = 'call EchoBytes, 1 KiB';
-    measure(kibRow, () => echoKib.call('EchoBytes', 'bytes', kib), kib, false, { note: 'the result is a new Uint8Array' });
+    measure(kibRow, () => echoKib.call('EchoBytes', 'bytes', kib), kib, false, { note: 'the result is a new Uint8Array', ...chart(1024) });
     const kibInto = echoKib.with({ into: new Uint8Array(kib.byteLength) });
     measure('call EchoBytes, 1 KiB, into', () => kibInto.call('EchoBytes', 'bytes', kib), kib, false, {
       relativeTo: kibRow,
@@ -123,11 +127,14 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
     const echoMib = returning({ ok: true, value: { type: 'bytes', value: mib } });
     measure('call EchoBytes, 1 MiB', () => echoMib.call('EchoBytes', 'bytes', mib), mib, true, {
       relativeTo: memcpy,
+      target: 3,
       note: 'copies 1 MiB in and 1 MiB out; the result is a new Uint8Array',
+      ...chart(MIB),
     });
     const mibInto = echoMib.with({ into: new Uint8Array(MIB).fill(1) });
     measure('call EchoBytes, 1 MiB, into', () => mibInto.call('EchoBytes', 'bytes', mib), mib, true, {
       relativeTo: memcpy,
+      target: 3,
       note: 'the result is copied into a caller\'s array, already written (`with({ into })`)',
     });
 
@@ -139,6 +146,14 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
     measure('call CallHostAdd', () => host.call('CallHostAdd', 'i32', 1, 2), 3, false, { relativeTo: scalar, note: 'one host call (HostAdd) inside the call' });
     const calls = (iterations.small.warmup + iterations.small.timed) * iterations.batch;
     if (hostCalls - before !== calls) throw new Error(`call CallHostAdd: HostAdd ran ${hostCalls - before} times in ${calls} calls`);
+
+    const standIn = standInBackend({ functions: FUNCTIONS, result: { ok: true, value: { type: 'void', value: undefined } } });
+    record.add(
+      'create + evolve + dispose, default',
+      'µs',
+      summarize(timeMicros(iterations.create, () => UninitializedSandbox.create(binary, { backend: standIn }).evolve().dispose())),
+      { note: 'the host side of making a sandbox: layout, page tables and system structures, ELF load, PEB, the init run, the function table' },
+    );
   } finally {
     for (const sandbox of sandboxes) sandbox.dispose();
   }
