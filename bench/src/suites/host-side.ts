@@ -152,7 +152,7 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
       'create + evolve + dispose, default',
       'µs',
       summarize(timeMicros(iterations.create, () => UninitializedSandbox.create(binary, { backend: standIn }).evolve().dispose())),
-      { note: 'the host side of making a sandbox: layout, page tables and system structures, ELF load, PEB, the init run, the function table' },
+      { note: 'the host side of making a sandbox as for the first of its binary (the stand-in keeps no loaded-memory template): layout, page tables and system structures, ELF load, PEB, the init run, the function table' },
     );
   } finally {
     for (const sandbox of sandboxes) sandbox.dispose();
