@@ -144,22 +144,18 @@ export class GuestVm {
   /**
    * Writes the system structures, PEB, image and init data into the memory
    * of a new VM (which reads as zeros: pages left unwritten stay unallocated)
-   * and loads the guest's special registers. With `preloaded`, the VM's
-   * memory already holds all of that (a template of the same binary, layout
-   * and options) and only the CPU state is set.
+   * and loads the guest's special registers.
    * @throws ConfigurationError when `options.maxLogLevel` is not a `LogLevel`.
    * @throws HypervisorError when the backend refuses the CPU state.
    */
-  static load(vm: VirtualMachine, layout: MemoryLayout, image: ElfImage, elfBytes: Uint8Array, options: GuestVmOptions, preloaded = false): GuestVm {
+  static load(vm: VirtualMachine, layout: MemoryLayout, image: ElfImage, elfBytes: Uint8Array, options: GuestVmOptions): GuestVm {
     const guest = new GuestVm(vm, layout, image.entryOffset);
     const { memory } = guest;
-    if (!preloaded) {
-      writeSystemStructures(memory, layout);
-      writePeb(memory, layout, { maxLogLevel: options.maxLogLevel });
-      // A new VM's memory reads as zeros: only the file's bytes are written, so an untouched .bss stays free.
-      loadElf(image, elfBytes, memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa, true);
-      if (options.initData.length > 0) memory.writeBytes(layout.initDataGpa, options.initData);
-    }
+    writeSystemStructures(memory, layout);
+    writePeb(memory, layout, { maxLogLevel: options.maxLogLevel });
+    // A new VM's memory reads as zeros: only the file's bytes are written, so an untouched .bss stays free.
+    loadElf(image, elfBytes, memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa, true);
+    if (options.initData.length > 0) memory.writeBytes(layout.initDataGpa, options.initData);
     hypervisorCall('set special registers', () => vm.setSpecialRegisters(guest.initialSpecialRegisters()));
     // docs/abi.md: the first entry finds the power-on FPU state, whatever the backend starts with.
     hypervisorCall('reset the FPU', () => vm.resetFpu());

@@ -14,7 +14,6 @@ import { resolveConfiguration, type ResolvedConfiguration, type SandboxConfigura
 import { sha256Hex, type GuestBinary } from './guest-binary.js';
 import { GuestVm, hypervisorCall } from './guest-vm.js';
 import { HostFunctionRegistry, type FunctionSignature, type HostFunction } from './host-functions.js';
-import { findTemplate, keepTemplate, type TemplateKey } from './load-templates.js';
 import { MultiUseSandbox } from './multi-use-sandbox.js';
 
 /** A guest binary plus configuration and host functions, not yet running. */
@@ -115,18 +114,9 @@ export class UninitializedSandbox {
   private load(): MultiUseSandbox {
     this.assertNotEvolved('evolve');
     this.evolved = true;
-    const key: TemplateKey = {
-      layout: this.layoutOptions,
-      maxLogLevel: this.config.maxLogLevel,
-      backend: this.backend,
-      initDataSize: this.config.initData.length,
-    };
-    const template = findTemplate(this.binary, key);
-    const memorySize = this.layout.totalSize;
-    const vm = hypervisorCall('create the VM', () => this.backend.createVm({ memorySize, ...(template ? { memory: template } : {}) }));
+    const vm = hypervisorCall('create the VM', () => this.backend.createVm({ memorySize: this.layout.totalSize }));
     try {
-      const guest = GuestVm.load(vm, this.layout, this.binary.image, this.binary.bytes, this.config, template !== undefined);
-      if (!template) keepTemplate(this.binary, key, vm);
+      const guest = GuestVm.load(vm, this.layout, this.binary.image, this.binary.bytes, this.config);
       return new MultiUseSandbox(guest, this.hostFunctions, this.config, this.origin(), this.backend);
     } catch (error) {
       vm.dispose();
