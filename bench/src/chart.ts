@@ -6,9 +6,9 @@
  */
 import type { Results, Row } from './report.js';
 
-const WIDTH = 760;
+const WIDTH = 880;
 const HEIGHT = 440;
-const MARGIN = { left: 70, right: 250, top: 40, bottom: 50 };
+const MARGIN = { left: 70, right: 330, top: 40, bottom: 50 };
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
 /** One line of the chart. */
