@@ -6,12 +6,12 @@
  * Initialisation publishes the function table it was given; a call writes
  * the prepared `FunctionCallResult` frame into the output buffer and exits
  * with HALT, or first exits once with CALL_HOST and a prepared host call.
- * Cancels work (between runs; runs never block); time limits, snapshots and
- * FPU state are not modelled.
+ * Cancels and time limits work as core's `TimerCallGuard` has them (between
+ * runs; runs never block); snapshots and FPU state are not modelled.
  */
 import {
-  Abi, encodeFunctionCall, encodeFunctionCallResult, encodeGuestFunctionDetails, PebOffset, Ports, writeFrame,
-  type Backend, type CallGuard, type CallResult, type CancelReason, type CancelToken, type FunctionCallMessage,
+  Abi, encodeFunctionCall, encodeFunctionCallResult, encodeGuestFunctionDetails, PebOffset, Ports, TimerCallGuard, writeFrame,
+  type Backend, type CallResult, type FunctionCallMessage,
   type GuestFunctionSignature, type MemorySnapshot, type Registers, type SpecialRegisters, type VirtualMachine, type VmExit,
 } from '@hyperlight-ts/core/backend';
 
@@ -36,48 +36,11 @@ function frame(payload: Uint8Array): Uint8Array {
   return bytes;
 }
 
-let nextTokenId = 1;
-
-/** A {@link CallGuard} for runs that return at once: no watchdog, so no time limits. */
-class StandInCallGuard implements CallGuard {
-  readonly token: CancelToken = { backend: 'kvm', id: nextTokenId++ };
-  private open = false;
-  private reason: CancelReason | undefined;
-  private readonly listeners = new Set<(reason: CancelReason) => void>();
-
-  begin(timeoutMs?: number): void {
-    if (this.open) throw new Error('a call is already open');
-    if (timeoutMs !== undefined) throw new Error('the stand-in backend has no time limits');
-    this.open = true;
-  }
-  end(): CancelReason | undefined {
-    const { reason } = this;
-    this.open = false;
-    this.reason = undefined;
-    return reason;
-  }
-  get cancelReason(): CancelReason | undefined {
-    return this.reason;
-  }
-  cancel(reason: CancelReason): boolean {
-    if (!this.open || this.reason !== undefined) return false;
-    this.reason = reason;
-    for (const listener of this.listeners) queueMicrotask(() => listener(reason));
-    return true;
-  }
-  onCancel(listener: (reason: CancelReason) => void): () => void {
-    this.listeners.add(listener);
-    const { reason } = this;
-    if (reason !== undefined) queueMicrotask(() => listener(reason));
-    return () => this.listeners.delete(listener);
-  }
-}
-
 /** One stand-in VM: plain memory, and a guest that is a fixed reply. */
 class StandInVm implements VirtualMachine {
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled = false;
-  readonly callGuard = new StandInCallGuard();
+  readonly callGuard = new TimerCallGuard();
   private readonly bytes: Uint8Array;
   private readonly functionsFrame: Uint8Array;
   private readonly resultFrame: Uint8Array;

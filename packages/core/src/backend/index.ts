@@ -12,6 +12,7 @@
  * return { kind: 'io-out', port: Ports.HALT, size: 1, value: 0 };
  */
 export type * from './backend.js';
+export { TimerCallGuard } from './timer-call-guard.js';
 export { Abi, PebOffset, Ports } from '../abi/generated.js';
 export {
   encodeFunctionCall, encodeFunctionCallResult, encodeGuestFunctionDetails, ErrorCode,

@@ -7,9 +7,10 @@
 import { Abi, PebOffset, Ports } from '../../src/abi/generated.js';
 import { readSync } from 'node:fs';
 import type {
-  Backend, CallGuard, CancelReason, CancelToken, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit,
+  Backend, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit,
 } from '../../src/backend/backend.js';
 import { GuestMemory } from '../../src/mem/guest-memory.js';
+import { TimerCallGuard } from '../../src/backend/timer-call-guard.js';
 import { encodeGuestFunctionDetails, encodeLogRecord, type GuestFunctionSignature, type LogRecord } from '../../src/protocol/codec.js';
 import { GuestBinary } from '../../src/sandbox/guest-binary.js';
 import { buildElf, minimalPie } from '../fixtures/elf-builder.js';
@@ -87,50 +88,13 @@ export class CopiedMemorySnapshot implements MemorySnapshot {
 
 const SREGS = { tr: { type: 11 }, cr3: 0x1000n } as SpecialRegisters;
 
-let nextGuardId = 1;
-
-/**
- * A single-threaded {@link CallGuard}: cancels land on the open call, the
- * timeout is a timer (it fires only while the event loop runs, i.e. during
- * async runs), listeners are called from a microtask.
- */
-export class ScriptedCallGuard implements CallGuard {
-  readonly token: CancelToken = { backend: 'kvm', id: nextGuardId++ };
-  private open = false;
-  private reason: CancelReason | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly listeners = new Set<(reason: CancelReason) => void>();
-  /** Every `begin(timeoutMs)` argument, in order. */
+/** A {@link TimerCallGuard} that records every `begin(timeoutMs)` argument in `timeouts`. */
+export class ScriptedCallGuard extends TimerCallGuard {
   readonly timeouts: (number | undefined)[] = [];
 
-  begin(timeoutMs?: number): void {
-    if (this.open) throw new Error('a call is already open');
-    this.open = true;
-    this.reason = undefined;
+  override begin(timeoutMs?: number): void {
+    super.begin(timeoutMs);
     this.timeouts.push(timeoutMs);
-    if (timeoutMs !== undefined) this.timer = setTimeout(() => this.cancel('timeout'), timeoutMs);
-  }
-  end(): CancelReason | undefined {
-    clearTimeout(this.timer);
-    this.open = false;
-    const { reason } = this;
-    this.reason = undefined;
-    return reason;
-  }
-  get cancelReason(): CancelReason | undefined {
-    return this.reason;
-  }
-  cancel(reason: CancelReason): boolean {
-    if (!this.open || this.reason !== undefined) return false;
-    this.reason = reason;
-    for (const listener of this.listeners) queueMicrotask(() => listener(reason));
-    return true;
-  }
-  onCancel(listener: (reason: CancelReason) => void): () => void {
-    this.listeners.add(listener);
-    const { reason } = this;
-    if (reason !== undefined) queueMicrotask(() => listener(reason));
-    return () => this.listeners.delete(listener);
   }
 }
 
