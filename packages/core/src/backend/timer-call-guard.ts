@@ -35,7 +35,10 @@ export class TimerCallGuard implements CallGuard {
 
   /** Closes the call; returns why it was cancelled, if it was. */
   end(): CancelReason | undefined {
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.open = false;
     const { reason } = this;
     this.reason = undefined;
