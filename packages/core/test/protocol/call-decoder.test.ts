@@ -6,21 +6,12 @@ import { readFrame, writeFrame } from '../../src/protocol/framing.js';
 import { ValueType } from '../../src/protocol/generated/hyperlight/wire/value-type.js';
 import { VALUE_TYPES, type TypedValue } from '../../src/protocol/values.js';
 import { afterTrip, EDGE_STRINGS, EDGE_VALUES, LARGE_BYTES, PARAMETER_TYPE_LIST, randomValue, wellFormed } from './fast-codec-cases.js';
-import { Assembler, mutateMessage, prng } from './helpers.js';
+import { Assembler, framedWithJunk, mutateMessage, outcome, prng } from './helpers.js';
 
 /** `call` with byte arrays as base64 text (vitest compares a megabyte array element by element, slowly). */
 function comparable(call: FunctionCallMessage): unknown {
   const args = call.args.map((arg) => (arg.type === 'bytes' ? { type: 'bytes', base64: Buffer.from(arg.value).toString('base64'), view: arg.value.constructor.name } : arg));
   return { ...call, args };
-}
-
-/** The outcome of `decode`: its call or the error it threw. */
-function outcome(decode: () => FunctionCallMessage): { result: unknown } | { error: unknown } {
-  try {
-    return { result: comparable(decode()) };
-  } catch (error) {
-    return { error };
-  }
 }
 
 /**
@@ -30,13 +21,9 @@ function outcome(decode: () => FunctionCallMessage): { result: unknown } | { err
  * @returns codec.ts's call, or `undefined` when it threw.
  */
 function expectAgreement(payload: Uint8Array, label = ''): FunctionCallMessage | undefined {
-  const old = outcome(() => decodeFunctionCall(payload));
-  const areas = [0x00, 0x5a].map((junk) => {
-    const area = new Uint8Array(payload.byteLength + 4 + 3).fill(junk);
-    writeFrame(area, payload, 'sample', 'test');
-    return area;
-  });
-  for (const fast of areas.map((area) => outcome(() => new CallDecoder(area).decodeFrame()))) {
+  const old = outcome(() => decodeFunctionCall(payload), comparable);
+  const areas = framedWithJunk(payload);
+  for (const fast of areas.map((area) => outcome(() => new CallDecoder(area).decodeFrame(), comparable))) {
     if ('error' in old) {
       expect(old.error, label).toBeInstanceOf(GuestProtocolError);
       expect('error' in fast ? fast.error : fast.result, label).toEqual(old.error);

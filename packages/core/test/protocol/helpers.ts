@@ -4,6 +4,7 @@ import { GuestProtocolError } from '../../src/errors.js';
 import {
   encodeFunctionCall, encodeFunctionCallResult, encodeGuestFunctionDetails, encodeLogRecord, ErrorCode, LogLevel,
 } from '../../src/protocol/codec.js';
+import { writeFrame } from '../../src/protocol/framing.js';
 import type { TypedValue } from '../../src/protocol/values.js';
 
 /** mulberry32: a small seeded PRNG, so failures reproduce. */
@@ -141,4 +142,23 @@ export function mutateMessage(seed: Uint8Array, random: () => number): Uint8Arra
     }
   }
   return bytes;
+}
+
+/** What `decode` returned (made comparable by `comparable`) or the error it threw. */
+export function outcome<T>(decode: () => T, comparable: (value: T) => unknown): { result: unknown } | { error: unknown } {
+  try {
+    return { result: comparable(decode()) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** `payload` in a frame followed by 3 bytes, in two buffers: one padded with zeros, one with junk (0x5a). */
+export function framedWithJunk(payload: Uint8Array): [zeros: Uint8Array, junk: Uint8Array] {
+  const [zeros, junk] = [0x00, 0x5a].map((fill) => {
+    const area = new Uint8Array(payload.byteLength + 4 + 3).fill(fill);
+    writeFrame(area, payload, 'sample', 'test');
+    return area;
+  });
+  return [zeros!, junk!];
 }

@@ -17,22 +17,13 @@ import { ValueType } from '../../src/protocol/generated/hyperlight/wire/value-ty
 import { Value } from '../../src/protocol/generated/hyperlight/wire/value.js';
 import { decodeResultPayload, ResultDecoder } from '../../src/protocol/result-decoder.js';
 import { afterTrip, EDGE_STRINGS, EDGE_VALUES, LARGE_BYTES, randomValue, PARAMETER_TYPE_LIST, wellFormed } from './fast-codec-cases.js';
-import { Assembler, mutateMessage, prng } from './helpers.js';
+import { Assembler, framedWithJunk, mutateMessage, outcome, prng } from './helpers.js';
 
 /** `result` with byte arrays as base64 text (vitest compares a megabyte array element by element, slowly). */
 function comparable(result: CallResult): unknown {
   if (!result.ok || result.value.type !== 'bytes') return result;
   const bytes = result.value.value;
   return { ok: true, value: { type: 'bytes', base64: Buffer.from(bytes).toString('base64'), view: bytes.constructor.name } };
-}
-
-/** The outcome of `decode`: its result or the error it threw. */
-function outcome(decode: () => CallResult): { result: unknown } | { error: unknown } {
-  try {
-    return { result: comparable(decode()) };
-  } catch (error) {
-    return { error };
-  }
 }
 
 /**
@@ -42,15 +33,11 @@ function outcome(decode: () => CallResult): { result: unknown } | { error: unkno
  * @returns codec.ts's result, or `undefined` when it threw.
  */
 function expectAgreement(payload: Uint8Array, label = ''): CallResult | undefined {
-  const old = outcome(() => decodeFunctionCallResult(payload));
+  const old = outcome(() => decodeFunctionCallResult(payload), comparable);
   // In a frame, with zeros or junk after the payload (which must not be read).
-  const areas = [0x00, 0x5a].map((junk) => {
-    const area = new Uint8Array(payload.byteLength + 4 + 3).fill(junk);
-    writeFrame(area, payload, 'sample', 'test');
-    return area;
-  });
+  const areas = framedWithJunk(payload);
   const fastPath = new ResultDecoder(areas[0]!).tryDecode(4, payload.byteLength);
-  for (const fast of [outcome(() => decodeResultPayload(payload)), ...areas.map((area) => outcome(() => new ResultDecoder(area).decodeFrame()))]) {
+  for (const fast of [outcome(() => decodeResultPayload(payload), comparable), ...areas.map((area) => outcome(() => new ResultDecoder(area).decodeFrame(), comparable))]) {
     if ('error' in old) {
       expect(old.error, label).toBeInstanceOf(GuestProtocolError);
       expect('error' in fast ? fast.error : fast.result, label).toEqual(old.error);
@@ -67,7 +54,7 @@ function expectAgreement(payload: Uint8Array, label = ''): CallResult | undefine
   const allocated = outcome(() => new ResultDecoder(areas[1]!).decodeFrame('frame', (byteLength) => {
     requests.push(byteLength);
     return destination.subarray(0, byteLength);
-  }));
+  }), comparable);
   expect(allocated, label).toEqual(old);
   const bytes = 'error' in old ? undefined : decodeFunctionCallResult(payload);
   const expectedRequests = bytes?.ok && bytes.value.type === 'bytes' ? [bytes.value.value.byteLength] : [];
