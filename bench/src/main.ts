@@ -15,7 +15,7 @@
  * little; it fails unless every case produced numbers.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -119,13 +119,15 @@ async function hypervisorPart(): Promise<Part> {
   const why = availability.candidates.map((c) => `${c.backend}: ${c.reason} (${c.detail})`).join('; ');
   if (process.env[IN_KVM_VM_ENV] === '1') throw new Error(`no usable hypervisor inside tools/kvm-vm either: ${why}`);
   console.error(`no usable hypervisor here (${why}); running the hypervisor part inside tools/kvm-vm/run.sh`);
+  mkdirSync(resultsDir, { recursive: true });
   const partFile = join(resultsDir, `.${name}-hypervisor.json`);
   rmSync(partFile, { force: true });
   const args = [script, '--part', 'hypervisor', '--part-out', partFile, '--guest', guest, ...(quick ? ['--quick'] : [])];
   const run = spawnSync(
     join(repoRoot, 'tools/kvm-vm/run.sh'),
     ['--smp', '1', '--cwd', benchDir, '-e', `${IN_KVM_VM_ENV}=1`, '-e', `${HOST_CPU_ENV}=${cpuModel()}`, '--', process.execPath, ...process.execArgv, ...args],
-    { stdio: 'inherit' },
+    // The VM's output is progress: to stderr, like this process's own.
+    { stdio: [0, 2, 2] },
   );
   if (run.status !== 0) throw new Error(`the hypervisor part failed inside tools/kvm-vm (status ${run.status ?? run.signal})`);
   const part = JSON.parse(readFileSync(partFile, 'utf8')) as Part;
