@@ -63,7 +63,7 @@ function pssPerSandbox(batches: number, perBatch: number, make: () => MultiUseSa
 }
 
 function plan(quick: boolean): { create: Iterations; batches: number; sandboxes: number } {
-  return quick ? { create: { warmup: 1, timed: 3 }, batches: 2, sandboxes: 4 } : { create: { warmup: 3, timed: 30 }, batches: 5, sandboxes: 20 };
+  return quick ? { create: { warmup: 1, timed: 3 }, batches: 2, sandboxes: 4 } : { create: { warmup: 10, timed: 30 }, batches: 5, sandboxes: 20 };
 }
 
 /** Runs the suite and returns its rows and notes. */
