@@ -23,7 +23,7 @@ export interface SandboxesSuiteOptions {
   readonly earlier: readonly Row[];
 }
 
-/** What the guest needs of the host: the simpleguest's `HostAdd`. */
+/** An unevolved sandbox of `binary` in configuration `name`, with the simpleguest's host function `HostAdd`. */
 function create(binary: GuestBinary, name: ConfigurationName): UninitializedSandbox {
   const u = UninitializedSandbox.create(binary, CONFIGURATIONS[name]);
   u.register('HostAdd', { params: ['i32', 'i32'], returns: 'i32' }, (a, b) => a + b);
