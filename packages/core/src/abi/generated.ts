@@ -26,6 +26,72 @@ export const Abi = {
   ABORT_CODE_BAD_ENVIRONMENT: 0x80000003,
   /** Abort codes from here up are reserved for the guest runtimes; user codes are below */
   ABORT_CODE_RESERVED_MIN: 0x80000000,
+  /** Bytes of the trace area's header (counters and the host's run settings); records start here */
+  TRACE_HEADER_SIZE: 512,
+  /** Every trace record starts on this boundary of the trace area */
+  TRACE_RECORD_ALIGNMENT: 8,
+  /** Bytes of the header every trace record starts with: u8 kind, u8 level, u16 size, u32 span, u64 tsc */
+  TRACE_RECORD_HEADER_SIZE: 16,
+  /** Largest trace record in bytes (its size field, before padding); the host drops larger ones */
+  TRACE_MAX_RECORD_SIZE: 4096,
+  /** Longest span name or event message in UTF-8 bytes; the guest cuts longer ones at a character boundary */
+  TRACE_MAX_NAME_SIZE: 1024,
+  /** Longest string field value in UTF-8 bytes; the guest cuts longer ones at a character boundary */
+  TRACE_MAX_STRING_VALUE_SIZE: 1024,
+  /** Most return addresses an ALLOC or FREE record carries */
+  TRACE_MAX_FRAMES: 64,
+  /** Deepest span nesting the guest runtimes keep; deeper spans are counted as lost */
+  TRACE_MAX_OPEN_SPANS: 64,
+  /** Trace header u32, guest to host: bytes of records after the header; the host resets it to 0 when it drains the area */
+  TRACE_OFFSET_USED: 0,
+  /** Trace header u32, guest to host: records the guest dropped since the last drain; the host resets it to 0 */
+  TRACE_OFFSET_LOST: 4,
+  /** Trace header u8, host to guest: least severe LogLevel recorded for targets no filter entry matches */
+  TRACE_OFFSET_LEVEL: 8,
+  /** Trace header u8, host to guest: TRACE_FLAG_* bits; 0 (a zeroed area) records nothing */
+  TRACE_OFFSET_FLAGS: 9,
+  /** Trace header u8, host to guest: number of entries in the target filter */
+  TRACE_OFFSET_FILTER_COUNT: 10,
+  /** Trace header u8, host to guest: length of the traceparent text (0 when there is none) */
+  TRACE_OFFSET_TRACEPARENT_LENGTH: 11,
+  /** Trace header, host to guest: W3C traceparent of the host span around this run, ASCII, at most TRACE_TRACEPARENT_CAPACITY bytes */
+  TRACE_OFFSET_TRACEPARENT: 16,
+  /** Bytes reserved for the traceparent text */
+  TRACE_TRACEPARENT_CAPACITY: 64,
+  /** Trace header, host to guest: the target filter, entries of u8 level, u8 prefix length, prefix bytes, packed */
+  TRACE_OFFSET_FILTER: 80,
+  /** Bytes reserved for the target filter (up to TRACE_HEADER_SIZE) */
+  TRACE_FILTER_CAPACITY: 432,
+  /** Trace flag: record spans and events at or above the level and filter */
+  TRACE_FLAG_ENABLED: 1,
+  /** Trace flag: the guest runtime records its own work (dispatch, host calls) */
+  TRACE_FLAG_RUNTIME_SPANS: 2,
+  /** Trace flag: the guest allocator records ALLOC and FREE with stack traces */
+  TRACE_FLAG_MEMORY: 4,
+  /** Trace record: a span starts (span = its id, parent in the body) */
+  TRACE_KIND_SPAN_OPEN: 1,
+  /** Trace record: span `span` ends; no body */
+  TRACE_KIND_SPAN_CLOSE: 2,
+  /** Trace record: an event inside span `span` (0 = none); name is its message */
+  TRACE_KIND_EVENT: 3,
+  /** Trace record: more fields for open span `span` */
+  TRACE_KIND_SPAN_FIELDS: 4,
+  /** Trace record: the guest allocator handed out a block */
+  TRACE_KIND_ALLOC: 5,
+  /** Trace record: the guest allocator took a block back */
+  TRACE_KIND_FREE: 6,
+  /** Trace record: the runtime was entered (body: u32 operation); the first record of a run */
+  TRACE_KIND_RUN_START: 7,
+  /** Trace field value: UTF-8 text */
+  TRACE_FIELD_STRING: 1,
+  /** Trace field value: i64, 8 bytes little-endian */
+  TRACE_FIELD_I64: 2,
+  /** Trace field value: u64, 8 bytes little-endian */
+  TRACE_FIELD_U64: 3,
+  /** Trace field value: f64, 8 bytes little-endian */
+  TRACE_FIELD_F64: 4,
+  /** Trace field value: bool, 1 byte (0 or 1) */
+  TRACE_FIELD_BOOL: 5,
 } as const;
 
 /** Ports the guest writes to with `out` */
@@ -42,6 +108,8 @@ export const Ports = {
   DEBUG_PRINT: 0x14,
   /** The log area is full; the host drains it and resumes the guest (it also drains it on every other exit) */
   LOG_FLUSH: 0x15,
+  /** The trace area is full; the host drains it and resumes the guest (it also drains it on every other exit) */
+  TRACE_FLUSH: 0x16,
   /** CPL0 exception stub for vector v writes to port EXCEPTION_BASE + v; denied to the guest by the TSS I/O bitmap */
   EXCEPTION_BASE: 0xC0,
 } as const;
@@ -96,7 +164,11 @@ export const PebOffset = {
   imageGva: 120,
   /** Size in bytes of the loaded image */
   imageSize: 128,
+  /** Trace area: header with counters and run settings, then trace records (docs/tracing-format.md) */
+  traceGva: 136,
+  /** Size in bytes of the trace area */
+  traceSize: 144,
 } as const;
 
 /** Size in bytes of the PEB structure. */
-export const PEB_SIZE = 136;
+export const PEB_SIZE = 152;

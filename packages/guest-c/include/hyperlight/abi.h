@@ -28,6 +28,72 @@
 #define HL_ABORT_CODE_BAD_ENVIRONMENT 0x80000003
 /* Abort codes from here up are reserved for the guest runtimes; user codes are below */
 #define HL_ABORT_CODE_RESERVED_MIN 0x80000000
+/* Bytes of the trace area's header (counters and the host's run settings); records start here */
+#define HL_TRACE_HEADER_SIZE 512
+/* Every trace record starts on this boundary of the trace area */
+#define HL_TRACE_RECORD_ALIGNMENT 8
+/* Bytes of the header every trace record starts with: u8 kind, u8 level, u16 size, u32 span, u64 tsc */
+#define HL_TRACE_RECORD_HEADER_SIZE 16
+/* Largest trace record in bytes (its size field, before padding); the host drops larger ones */
+#define HL_TRACE_MAX_RECORD_SIZE 4096
+/* Longest span name or event message in UTF-8 bytes; the guest cuts longer ones at a character boundary */
+#define HL_TRACE_MAX_NAME_SIZE 1024
+/* Longest string field value in UTF-8 bytes; the guest cuts longer ones at a character boundary */
+#define HL_TRACE_MAX_STRING_VALUE_SIZE 1024
+/* Most return addresses an ALLOC or FREE record carries */
+#define HL_TRACE_MAX_FRAMES 64
+/* Deepest span nesting the guest runtimes keep; deeper spans are counted as lost */
+#define HL_TRACE_MAX_OPEN_SPANS 64
+/* Trace header u32, guest to host: bytes of records after the header; the host resets it to 0 when it drains the area */
+#define HL_TRACE_OFFSET_USED 0
+/* Trace header u32, guest to host: records the guest dropped since the last drain; the host resets it to 0 */
+#define HL_TRACE_OFFSET_LOST 4
+/* Trace header u8, host to guest: least severe LogLevel recorded for targets no filter entry matches */
+#define HL_TRACE_OFFSET_LEVEL 8
+/* Trace header u8, host to guest: TRACE_FLAG_* bits; 0 (a zeroed area) records nothing */
+#define HL_TRACE_OFFSET_FLAGS 9
+/* Trace header u8, host to guest: number of entries in the target filter */
+#define HL_TRACE_OFFSET_FILTER_COUNT 10
+/* Trace header u8, host to guest: length of the traceparent text (0 when there is none) */
+#define HL_TRACE_OFFSET_TRACEPARENT_LENGTH 11
+/* Trace header, host to guest: W3C traceparent of the host span around this run, ASCII, at most TRACE_TRACEPARENT_CAPACITY bytes */
+#define HL_TRACE_OFFSET_TRACEPARENT 16
+/* Bytes reserved for the traceparent text */
+#define HL_TRACE_TRACEPARENT_CAPACITY 64
+/* Trace header, host to guest: the target filter, entries of u8 level, u8 prefix length, prefix bytes, packed */
+#define HL_TRACE_OFFSET_FILTER 80
+/* Bytes reserved for the target filter (up to TRACE_HEADER_SIZE) */
+#define HL_TRACE_FILTER_CAPACITY 432
+/* Trace flag: record spans and events at or above the level and filter */
+#define HL_TRACE_FLAG_ENABLED 1
+/* Trace flag: the guest runtime records its own work (dispatch, host calls) */
+#define HL_TRACE_FLAG_RUNTIME_SPANS 2
+/* Trace flag: the guest allocator records ALLOC and FREE with stack traces */
+#define HL_TRACE_FLAG_MEMORY 4
+/* Trace record: a span starts (span = its id, parent in the body) */
+#define HL_TRACE_KIND_SPAN_OPEN 1
+/* Trace record: span `span` ends; no body */
+#define HL_TRACE_KIND_SPAN_CLOSE 2
+/* Trace record: an event inside span `span` (0 = none); name is its message */
+#define HL_TRACE_KIND_EVENT 3
+/* Trace record: more fields for open span `span` */
+#define HL_TRACE_KIND_SPAN_FIELDS 4
+/* Trace record: the guest allocator handed out a block */
+#define HL_TRACE_KIND_ALLOC 5
+/* Trace record: the guest allocator took a block back */
+#define HL_TRACE_KIND_FREE 6
+/* Trace record: the runtime was entered (body: u32 operation); the first record of a run */
+#define HL_TRACE_KIND_RUN_START 7
+/* Trace field value: UTF-8 text */
+#define HL_TRACE_FIELD_STRING 1
+/* Trace field value: i64, 8 bytes little-endian */
+#define HL_TRACE_FIELD_I64 2
+/* Trace field value: u64, 8 bytes little-endian */
+#define HL_TRACE_FIELD_U64 3
+/* Trace field value: f64, 8 bytes little-endian */
+#define HL_TRACE_FIELD_F64 4
+/* Trace field value: bool, 1 byte (0 or 1) */
+#define HL_TRACE_FIELD_BOOL 5
 
 /* The guest finished OP_INIT (output holds GuestFunctionDetails) or OP_CALL (output holds FunctionCallResult) */
 #define HL_PORT_HALT 0x10
@@ -41,6 +107,8 @@
 #define HL_PORT_DEBUG_PRINT 0x14
 /* The log area is full; the host drains it and resumes the guest (it also drains it on every other exit) */
 #define HL_PORT_LOG_FLUSH 0x15
+/* The trace area is full; the host drains it and resumes the guest (it also drains it on every other exit) */
+#define HL_PORT_TRACE_FLUSH 0x16
 /* CPL0 exception stub for vector v writes to port EXCEPTION_BASE + v; denied to the guest by the TSS I/O bitmap */
 #define HL_PORT_EXCEPTION_BASE 0xC0
 
@@ -74,6 +142,8 @@ typedef struct hl_peb {
   uint64_t max_log_level; /* Most verbose LogLevel the host wants; the guest drops records below it */
   uint64_t image_gva; /* Load address of the guest ELF image */
   uint64_t image_size; /* Size in bytes of the loaded image */
+  uint64_t trace_gva; /* Trace area: header with counters and run settings, then trace records (docs/tracing-format.md) */
+  uint64_t trace_size; /* Size in bytes of the trace area */
 } hl_peb;
 
 #endif /* HYPERLIGHT_ABI_H */

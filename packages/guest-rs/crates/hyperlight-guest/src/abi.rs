@@ -25,6 +25,72 @@ pub const ABORT_CODE_OUT_OF_MEMORY: u32 = 0x80000002;
 pub const ABORT_CODE_BAD_ENVIRONMENT: u32 = 0x80000003;
 /// Abort codes from here up are reserved for the guest runtimes; user codes are below
 pub const ABORT_CODE_RESERVED_MIN: u32 = 0x80000000;
+/// Bytes of the trace area's header (counters and the host's run settings); records start here
+pub const TRACE_HEADER_SIZE: usize = 512;
+/// Every trace record starts on this boundary of the trace area
+pub const TRACE_RECORD_ALIGNMENT: usize = 8;
+/// Bytes of the header every trace record starts with: u8 kind, u8 level, u16 size, u32 span, u64 tsc
+pub const TRACE_RECORD_HEADER_SIZE: usize = 16;
+/// Largest trace record in bytes (its size field, before padding); the host drops larger ones
+pub const TRACE_MAX_RECORD_SIZE: usize = 4096;
+/// Longest span name or event message in UTF-8 bytes; the guest cuts longer ones at a character boundary
+pub const TRACE_MAX_NAME_SIZE: usize = 1024;
+/// Longest string field value in UTF-8 bytes; the guest cuts longer ones at a character boundary
+pub const TRACE_MAX_STRING_VALUE_SIZE: usize = 1024;
+/// Most return addresses an ALLOC or FREE record carries
+pub const TRACE_MAX_FRAMES: usize = 64;
+/// Deepest span nesting the guest runtimes keep; deeper spans are counted as lost
+pub const TRACE_MAX_OPEN_SPANS: usize = 64;
+/// Trace header u32, guest to host: bytes of records after the header; the host resets it to 0 when it drains the area
+pub const TRACE_OFFSET_USED: usize = 0;
+/// Trace header u32, guest to host: records the guest dropped since the last drain; the host resets it to 0
+pub const TRACE_OFFSET_LOST: usize = 4;
+/// Trace header u8, host to guest: least severe LogLevel recorded for targets no filter entry matches
+pub const TRACE_OFFSET_LEVEL: usize = 8;
+/// Trace header u8, host to guest: TRACE_FLAG_* bits; 0 (a zeroed area) records nothing
+pub const TRACE_OFFSET_FLAGS: usize = 9;
+/// Trace header u8, host to guest: number of entries in the target filter
+pub const TRACE_OFFSET_FILTER_COUNT: usize = 10;
+/// Trace header u8, host to guest: length of the traceparent text (0 when there is none)
+pub const TRACE_OFFSET_TRACEPARENT_LENGTH: usize = 11;
+/// Trace header, host to guest: W3C traceparent of the host span around this run, ASCII, at most TRACE_TRACEPARENT_CAPACITY bytes
+pub const TRACE_OFFSET_TRACEPARENT: usize = 16;
+/// Bytes reserved for the traceparent text
+pub const TRACE_TRACEPARENT_CAPACITY: usize = 64;
+/// Trace header, host to guest: the target filter, entries of u8 level, u8 prefix length, prefix bytes, packed
+pub const TRACE_OFFSET_FILTER: usize = 80;
+/// Bytes reserved for the target filter (up to TRACE_HEADER_SIZE)
+pub const TRACE_FILTER_CAPACITY: usize = 432;
+/// Trace flag: record spans and events at or above the level and filter
+pub const TRACE_FLAG_ENABLED: usize = 1;
+/// Trace flag: the guest runtime records its own work (dispatch, host calls)
+pub const TRACE_FLAG_RUNTIME_SPANS: usize = 2;
+/// Trace flag: the guest allocator records ALLOC and FREE with stack traces
+pub const TRACE_FLAG_MEMORY: usize = 4;
+/// Trace record: a span starts (span = its id, parent in the body)
+pub const TRACE_KIND_SPAN_OPEN: usize = 1;
+/// Trace record: span `span` ends; no body
+pub const TRACE_KIND_SPAN_CLOSE: usize = 2;
+/// Trace record: an event inside span `span` (0 = none); name is its message
+pub const TRACE_KIND_EVENT: usize = 3;
+/// Trace record: more fields for open span `span`
+pub const TRACE_KIND_SPAN_FIELDS: usize = 4;
+/// Trace record: the guest allocator handed out a block
+pub const TRACE_KIND_ALLOC: usize = 5;
+/// Trace record: the guest allocator took a block back
+pub const TRACE_KIND_FREE: usize = 6;
+/// Trace record: the runtime was entered (body: u32 operation); the first record of a run
+pub const TRACE_KIND_RUN_START: usize = 7;
+/// Trace field value: UTF-8 text
+pub const TRACE_FIELD_STRING: usize = 1;
+/// Trace field value: i64, 8 bytes little-endian
+pub const TRACE_FIELD_I64: usize = 2;
+/// Trace field value: u64, 8 bytes little-endian
+pub const TRACE_FIELD_U64: usize = 3;
+/// Trace field value: f64, 8 bytes little-endian
+pub const TRACE_FIELD_F64: usize = 4;
+/// Trace field value: bool, 1 byte (0 or 1)
+pub const TRACE_FIELD_BOOL: usize = 5;
 
 /// The guest finished OP_INIT (output holds GuestFunctionDetails) or OP_CALL (output holds FunctionCallResult)
 pub const PORT_HALT: u16 = 0x10;
@@ -38,6 +104,8 @@ pub const PORT_ABORT_CHUNK: u16 = 0x13;
 pub const PORT_DEBUG_PRINT: u16 = 0x14;
 /// The log area is full; the host drains it and resumes the guest (it also drains it on every other exit)
 pub const PORT_LOG_FLUSH: u16 = 0x15;
+/// The trace area is full; the host drains it and resumes the guest (it also drains it on every other exit)
+pub const PORT_TRACE_FLUSH: u16 = 0x16;
 /// CPL0 exception stub for vector v writes to port EXCEPTION_BASE + v; denied to the guest by the TSS I/O bitmap
 pub const PORT_EXCEPTION_BASE: u16 = 0xC0;
 
@@ -90,4 +158,8 @@ pub struct Peb {
     pub image_gva: u64,
     /// Size in bytes of the loaded image
     pub image_size: u64,
+    /// Trace area: header with counters and run settings, then trace records (docs/tracing-format.md)
+    pub trace_gva: u64,
+    /// Size in bytes of the trace area
+    pub trace_size: u64,
 }
