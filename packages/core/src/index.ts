@@ -32,3 +32,6 @@ export { UninitializedSandbox } from './sandbox/uninitialized-sandbox.js';
 export type { ParameterTypeName, TypedValue, ValueOf, ValueTypeName } from './protocol/values.js';
 export { LogLevel, type LogRecord } from './protocol/codec.js';
 export { consoleLogger, formatLogRecord, logLevelName, type GuestLogger, type LogLevelName } from './sandbox/logging.js';
+export type {
+  GuestTraceSession, GuestTracing, TraceFilterEntry, TraceRunInfo, TraceRunSettings, TraceSessionInfo,
+} from './sandbox/guest-tracing.js';
