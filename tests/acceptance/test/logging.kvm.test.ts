@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { LogLevel, type Backend, type LogRecord } from '@hyperlight-ts/core';
-import { backend as kvm } from '@hyperlight-ts/backend-kvm';
+import { LogLevel, type LogRecord } from '@hyperlight-ts/core';
 import { OUT_DIR } from '@hyperlight-ts/fixture-guests';
+import { countingBackend } from './support/counting-backend.js';
 import { forEachGuest, simpleSandbox, type GuestLanguage } from './support/guests.js';
 
 /** Where each simpleguest's `Log` function logs from: its source file and the line of the log statement. */
@@ -13,28 +13,6 @@ function logSite(language: GuestLanguage): { file: RegExp; line: number } {
     : ['c/simpleguest/main.c', 'HL_LOG((hl_log_level)hl_arg_u32(call, 0), "%s", hl_arg_string(call, 1, NULL));', /(^|\/)simpleguest\/main\.c$/];
   const lines = readFileSync(join(OUT_DIR, '..', source), 'utf8').split('\n');
   return { file, line: lines.findIndex((l) => l.includes(statement)) + 1 };
-}
-
-/** The KVM backend, counting every vCPU run (one per exit handled). */
-function countingBackend(): { backend: Backend; runs: () => number } {
-  let runs = 0;
-  const backend: Backend = {
-    name: kvm.name,
-    check: () => kvm.check(),
-    mapSnapshotFile: (fd, offset, size) => kvm.mapSnapshotFile(fd, offset, size),
-    cancelCall: (token, reason) => kvm.cancelCall(token, reason),
-    createVm: (options) => {
-      const vm = kvm.createVm(options);
-      return new Proxy(vm, {
-        get(target, property) {
-          if (property === 'run') return (...args: Parameters<typeof vm.run>) => (runs++, target.run(...args));
-          const value: unknown = Reflect.get(target, property, target);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
-    },
-  };
-  return { backend, runs: () => runs };
 }
 
 forEachGuest('guest logging', (language) => {
