@@ -6,6 +6,7 @@
 import type { Backend, BackendName } from '../backend/backend.js';
 import { ConfigurationError } from '../errors.js';
 import { LogLevel } from '../protocol/codec.js';
+import type { GuestTracing } from './guest-tracing.js';
 import { consoleLogger, parseLogLevel, type GuestLogger, type LogLevelName } from './logging.js';
 import { neutraliseControls } from './safe-text.js';
 
@@ -70,6 +71,14 @@ export interface SandboxConfiguration {
    * `HYPERLIGHT_BACKEND` or auto-detection.
    */
   backend?: BackendName | Backend;
+  /**
+   * Guest tracing: a collector (such as `@hyperlight-ts/tracing`) that opens
+   * one session per sandbox and receives the spans, events and allocations the
+   * guest records (docs/tracing-format.md). A session method that throws makes
+   * the call fail with `HostCallbackError` without poisoning the sandbox.
+   * Default: none (the guest records nothing and core adds no work).
+   */
+  tracing?: GuestTracing;
 }
 
 /** A configuration with every default filled in. */
@@ -89,6 +98,8 @@ export interface ResolvedConfiguration {
   /** Undefined for no limit. */
   readonly timeoutMs: number | undefined;
   readonly maxMemorySize: number;
+  /** Undefined when the sandbox is not traced. */
+  readonly tracing: GuestTracing | undefined;
 }
 
 /** The largest `maxMemorySize` accepted: the 1 GiB guest address space. */
@@ -124,7 +135,7 @@ export const DEFAULT_CONFIGURATION = {
 } as const;
 
 const SIZE_OPTIONS = Object.keys(DEFAULT_CONFIGURATION) as (keyof typeof DEFAULT_CONFIGURATION)[];
-const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'logger', 'maxLogLevel', 'initData', 'backend', 'timeoutMs', 'maxMemorySize']);
+const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'logger', 'maxLogLevel', 'initData', 'backend', 'timeoutMs', 'maxMemorySize', 'tracing']);
 
 /** Writes guest text to standard output with terminal control characters made visible. */
 const defaultPrint: PrintFunction = (text) => {
@@ -172,5 +183,9 @@ export function resolveConfiguration(config: SandboxConfiguration = {}): Resolve
   if (typeof maxMemorySize !== 'number' || !Number.isSafeInteger(maxMemorySize) || maxMemorySize <= 0 || maxMemorySize > MAX_MEMORY_SIZE_LIMIT) {
     throw new ConfigurationError('maxMemorySize', `expected a whole number of bytes from 1 to ${MAX_MEMORY_SIZE_LIMIT}, got ${String(maxMemorySize)}`);
   }
-  return { ...sizes, print: config.print ?? defaultPrint, logger, maxLogLevel, initData, backend, timeoutMs, maxMemorySize };
+  const { tracing } = config;
+  if (tracing !== undefined && (typeof tracing !== 'object' || tracing === null || typeof tracing.open !== 'function')) {
+    throw new ConfigurationError('tracing', 'expected an object with an open() method (a guest-trace collector)');
+  }
+  return { ...sizes, print: config.print ?? defaultPrint, logger, maxLogLevel, initData, backend, timeoutMs, maxMemorySize, tracing };
 }
