@@ -70,6 +70,8 @@ export class KvmVirtualMachine implements VirtualMachine {
   /** The runAsync() in progress. */
   #pending: PendingRun | undefined;
   #disposed = false;
+  /** {@link tscFrequencyHz} once read; null before the first read. */
+  #tscFrequencyHz: number | undefined | null = null;
 
   /** Takes ownership of `parts`; use `backend.createVm()` instead. */
   constructor(parts: KvmVirtualMachineParts) {
@@ -84,6 +86,25 @@ export class KvmVirtualMachine implements VirtualMachine {
     this.#halfWords = new Uint32Array(block, 0, RUN_BLOCK.size / 4);
     this.#callState = new Uint32Array(parts.vcpu.callState);
     this.callGuard = new KvmCallGuard(parts.vcpu, this.#callState);
+  }
+
+  /**
+   * The guest's TSC frequency in Hz (`KVM_GET_TSC_KHZ` times 1000), read on
+   * first use; undefined when KVM does not report it.
+   * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose (before the first read).
+   */
+  get tscFrequencyHz(): number | undefined {
+    if (this.#tscFrequencyHz === null) {
+      this.#assertIdle('tscFrequencyHz');
+      let khz = 0;
+      try {
+        khz = this.#vcpu.getTscKhz();
+      } catch {
+        // EIO and the like: KVM does not know the frequency, which is what undefined says.
+      }
+      this.#tscFrequencyHz = khz > 0 ? khz * 1000 : undefined;
+    }
+    return this.#tscFrequencyHz;
   }
 
   /**

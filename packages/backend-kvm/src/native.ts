@@ -261,6 +261,12 @@ export interface VcpuFd extends Disposable {
    */
   setXcrs(xcrs: readonly Xcr[]): void;
   /**
+   * `KVM_GET_TSC_KHZ`: the frequency of the guest's time stamp counter in kHz
+   * (0 when KVM reports none).
+   * @throws system error on ioctl failure (EIO when KVM does not know it); `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  getTscKhz(): number;
+  /**
    * Stops a pending `runAsync` (and joins its thread), then unmaps `kvm_run`
    * and closes the vCPU fd; `cancelCall` no longer finds it. Idempotent.
    */

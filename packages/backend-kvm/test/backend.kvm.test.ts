@@ -214,6 +214,15 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
     expect(typeof createVm().xsaveEnabled).toBe('boolean');
   });
 
+  it('reports the guest TSC frequency (KVM_GET_TSC_KHZ) as a plausible number of Hz, the same on every read', () => {
+    const vm = createVm();
+    const hz = vm.tscFrequencyHz;
+    expect(hz).toBeGreaterThan(100e6);
+    expect(hz).toBeLessThan(10e9);
+    expect(Number.isSafeInteger(hz)).toBe(true);
+    expect(vm.tscFrequencyHz).toBe(hz);
+  });
+
   it('a stray signal that stops KVM_RUN never surfaces: run() re-enters the guest, which completes', async () => {
     // A bounded loop, so a lost signal cannot hang the test.
     const code = [

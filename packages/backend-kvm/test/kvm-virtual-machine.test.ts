@@ -147,6 +147,38 @@ describe('KvmVirtualMachine.dispose()', () => {
   });
 });
 
+describe('KvmVirtualMachine.tscFrequencyHz', () => {
+  function machineWithTsc(getTscKhz: () => number) {
+    const { parts, fake } = fakeParts(() => KVM.KVM_EXIT_HLT);
+    let reads = 0;
+    Object.assign(fake, { getTscKhz: () => (reads++, getTscKhz()) });
+    return { machine: new KvmVirtualMachine(parts), reads: () => reads };
+  }
+
+  it('is KVM_GET_TSC_KHZ in Hz, read once', () => {
+    const { machine, reads } = machineWithTsc(() => 2_400_000);
+    expect(machine.tscFrequencyHz).toBe(2_400_000_000);
+    expect(machine.tscFrequencyHz).toBe(2_400_000_000);
+    expect(reads()).toBe(1);
+  });
+
+  it('is undefined when KVM does not know it (the ioctl fails or answers 0)', () => {
+    const eio = machineWithTsc(() => {
+      throw Object.assign(new Error('EIO'), { code: 'EIO', syscall: 'KVM_GET_TSC_KHZ' });
+    });
+    expect(eio.machine.tscFrequencyHz).toBeUndefined();
+    expect(eio.machine.tscFrequencyHz).toBeUndefined();
+    expect(eio.reads()).toBe(1);
+    expect(machineWithTsc(() => 0).machine.tscFrequencyHz).toBeUndefined();
+  });
+
+  it('throws ERR_HYPERLIGHT_DISPOSED when first read after dispose', () => {
+    const { machine } = machineWithTsc(() => 1_000_000);
+    machine.dispose();
+    expect(() => machine.tscFrequencyHz).toThrow(expect.objectContaining({ code: 'ERR_HYPERLIGHT_DISPOSED' }));
+  });
+});
+
 describe('KvmVirtualMachine memory snapshots and FPU state', () => {
   it('passes them straight to the GuestMemory and the vCPU', () => {
     const log: unknown[][] = [];

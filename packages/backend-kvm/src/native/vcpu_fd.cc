@@ -65,6 +65,7 @@ Napi::Function VcpuFd::Define(Napi::Env env) {
       InstanceMethod<&VcpuFd::SetCpuid2>("setCpuid2"),
       InstanceMethod<&VcpuFd::GetXcrs>("getXcrs"),
       InstanceMethod<&VcpuFd::SetXcrs>("setXcrs"),
+      InstanceMethod<&VcpuFd::GetTscKhz>("getTscKhz"),
       InstanceMethod<&VcpuFd::Dispose>("dispose"),
   };
   if (std::optional<Napi::Symbol> dispose = DisposeSymbol(env)) {
@@ -636,6 +637,16 @@ Napi::Value VcpuFd::SetXcrs(const Napi::CallbackInfo& info) {
   kvm_xcrs xcrs = XcrsFromJs(env, info[0], "xcrs");
   if (ioctl(fd, KVM_SET_XCRS, &xcrs) < 0) ThrowSystemError(env, errno, "KVM_SET_XCRS");
   return env.Undefined();
+}
+
+// getTscKhz(): the guest's TSC frequency in kHz. KVM_GET_TSC_KHZ answers
+// with the value itself, or -1 and errno (EIO when KVM does not know it).
+Napi::Value VcpuFd::GetTscKhz(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env, "VcpuFd.getTscKhz");
+  int khz = ioctl(fd, KVM_GET_TSC_KHZ);
+  if (khz < 0) ThrowSystemError(env, errno, "KVM_GET_TSC_KHZ");
+  return Napi::Number::New(env, khz);
 }
 
 Napi::Value VcpuFd::Dispose(const Napi::CallbackInfo& info) {

@@ -106,6 +106,7 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
   Napi::Value GetCpuid2(const Napi::CallbackInfo& info);   // KVM_GET_CPUID2
   Napi::Value SetCpuid2(const Napi::CallbackInfo& info);   // KVM_SET_CPUID2
   Napi::Value GetXcrs(const Napi::CallbackInfo& info);     // KVM_GET_XCRS
+  Napi::Value GetTscKhz(const Napi::CallbackInfo& info);   // KVM_GET_TSC_KHZ
   Napi::Value SetXcrs(const Napi::CallbackInfo& info);     // KVM_SET_XCRS
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 

@@ -118,6 +118,14 @@ describe.skipIf(!kvmUsable)('VcpuFd (needs /dev/kvm)', () => {
     expect(() => vcpu.setXcrs([{ xcr: 0, value: 0x2n }])).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'KVM_SET_XCRS' }));
   });
 
+  it('KVM_GET_TSC_KHZ: the guest TSC frequency in kHz, between 100 MHz and 10 GHz', () => {
+    const { vcpu } = realModeVcpu();
+    const khz = vcpu.getTscKhz();
+    expect(Number.isInteger(khz)).toBe(true);
+    expect(khz).toBeGreaterThan(100_000);
+    expect(khz).toBeLessThan(10_000_000);
+  });
+
   it('KVM_SET_FPU resetFpu() restores FCW 0x37f and MXCSR 0x1f80', () => {
     const { vcpu, memory } = realModeVcpu([
       0xd9, 0x2e, 0x10, 0x30, //       fldcw [0x3010]
@@ -266,7 +274,7 @@ describe.skipIf(!kvmUsable)('VcpuFd (needs /dev/kvm)', () => {
     expect(checked.sort()).toEqual(
       [
         'runBlock', 'run', 'setImmediateExit', 'getRegs', 'setRegs', 'getSregs', 'setSregs', 'stageSregs', 'resetFpu',
-        'getCpuid2', 'setCpuid2', 'getXcrs', 'setXcrs', 'getXsave', 'setXsave',
+        'getCpuid2', 'setCpuid2', 'getXcrs', 'setXcrs', 'getXsave', 'setXsave', 'getTscKhz',
         'runAsync', 'callState', 'cancelId', 'cancel', 'armTimeout', 'setCancelListener',
       ].sort(),
     );

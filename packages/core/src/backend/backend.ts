@@ -206,6 +206,12 @@ export interface VirtualMachine extends Disposable {
    * available TSS, so a backend running under it sets this.
    */
   readonly availableTss?: boolean;
+  /**
+   * The guest's time stamp counter frequency in Hz (what `rdtsc` in the guest
+   * counts), when the hypervisor reports it; undefined otherwise. Guest
+   * tracing converts time stamps with it.
+   */
+  readonly tscFrequencyHz?: number;
   /** Reads the special registers. */
   getSpecialRegisters(): SpecialRegisters;
   /** Writes the special registers (applied before the next run; invalid values may only fail there). */
