@@ -84,6 +84,8 @@ export async function* streamTraceFile(path: string, options?: TraceFileReadOpti
     }
     if (pending === undefined) throw new TraceFileError(path, 'not-a-trace', 'the file is empty');
     if (bytesSinceNewline > 0) {
+      // A first line that is no header is not a trace, cut short or not.
+      if (!header) check(pending, linesSeen);
       throw new TraceFileError(path, 'truncated', 'the last line is incomplete (no newline at its end); was the writer stopped?', linesSeen);
     }
     yield check(pending, linesSeen);
