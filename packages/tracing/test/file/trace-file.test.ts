@@ -11,6 +11,7 @@ import {
   TRACE_FILE_VERSION,
   TraceFileError,
   TraceFileWriter,
+  type MemoryLine,
   type TraceFileErrorReason,
 } from '../../src/index.js';
 import { EVERY_LINE, HEADER, NO_DROPS } from './trace-file-fixtures.js';
@@ -19,6 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'trace-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
 const tempPath = () => join(dir, `t${counter++}.jsonl`);
+const ALLOC = EVERY_LINE[0] as MemoryLine;
 
 function writeComplete(path = tempPath()): string {
   const writer = new TraceFileWriter(path, HEADER);
@@ -67,12 +69,12 @@ describe('TraceFileWriter and readTraceFile', () => {
   it('counts bytes and lines, refuses writes after close and closes once', () => {
     const path = tempPath();
     const writer = new TraceFileWriter(path, HEADER);
-    writer.write(EVERY_LINE[0]!);
+    writer.write(ALLOC);
     expect(writer.linesWritten).toBe(1);
     writer.close(NO_DROPS);
     const size = statSync(path).size;
     expect(writer.bytesWritten).toBe(size);
-    expect(writer.write(EVERY_LINE[0]!)).toBe(false);
+    expect(writer.write(ALLOC)).toBe(false);
     writer.close(NO_DROPS);
     expect(statSync(path).size).toBe(size);
   });
@@ -82,7 +84,7 @@ describe('TraceFileWriter and readTraceFile', () => {
     const maxBytes = 1024;
     const writer = new TraceFileWriter(path, HEADER, { maxBytes });
     let written = 0;
-    for (let i = 0; i < 100; i++) if (writer.write({ ...EVERY_LINE[0]!, time: i })) written++;
+    for (let i = 0; i < 100; i++) if (writer.write({ ...ALLOC, time: i })) written++;
     expect(written).toBeGreaterThan(0);
     expect(written).toBeLessThan(100);
     expect(writer.linesWritten).toBe(written);
@@ -101,7 +103,7 @@ describe('TraceFileWriter and readTraceFile', () => {
   it('reports progress up to the file size', async () => {
     const path = tempPath();
     const writer = new TraceFileWriter(path, HEADER);
-    for (let i = 0; i < 5000; i++) writer.write({ ...EVERY_LINE[0]!, time: i });
+    for (let i = 0; i < 5000; i++) writer.write({ ...ALLOC, time: i });
     writer.close(NO_DROPS);
     const total = statSync(path).size;
     const calls: [number, number][] = [];
