@@ -232,14 +232,17 @@ export class HostFunctionError extends HyperlightError {
 }
 
 /**
- * A host callback that is not a host function (the `print` function or the
- * `logger`) threw. The guest ran to the end regardless; `cause` is the thrown value.
+ * A host callback that is not a host function (the `print` function, the
+ * `logger`, or a method of the `tracing` collector's session) threw. The guest
+ * ran to the end regardless (a session's `beginRun` that throws stops the run
+ * before the guest is entered); the sandbox is not poisoned. `cause` is the
+ * thrown value.
  */
 export class HostCallbackError extends HyperlightError {
   override readonly name = 'HostCallbackError';
   readonly code = 'HL_ERR_HOST_CALLBACK_FAILED';
   /** @param callback - which callback threw @param detail - its message */
-  constructor(readonly callback: 'print' | 'logger', readonly detail: string, options?: ErrorOptions) {
+  constructor(readonly callback: 'print' | 'logger' | 'tracing', readonly detail: string, options?: ErrorOptions) {
     super(`the sandbox's ${callback} callback threw: ${detail}`, options);
   }
 }

@@ -35,7 +35,7 @@ export const TSS_OFFSET = 0x400;
 
 /** The sizes {@link MemoryLayout.compute} takes, each in bytes. */
 export type LayoutSizeOption =
-  | 'imageSize' | 'inputSize' | 'outputSize' | 'logSize' | 'heapSize' | 'stackSize' | 'initDataSize';
+  | 'imageSize' | 'inputSize' | 'outputSize' | 'logSize' | 'traceSize' | 'heapSize' | 'stackSize' | 'initDataSize';
 
 /**
  * Allowed range, in bytes, of every size {@link MemoryLayout.compute} takes
@@ -47,6 +47,7 @@ export const LAYOUT_SIZE_LIMITS: Readonly<Record<LayoutSizeOption, { readonly mi
   inputSize: { min: 4 * 1024, max: MAX_GUEST_MEMORY_SIZE },
   outputSize: { min: 4 * 1024, max: MAX_GUEST_MEMORY_SIZE },
   logSize: { min: 4 * 1024, max: MAX_GUEST_MEMORY_SIZE },
+  traceSize: { min: 4 * 1024, max: MAX_GUEST_MEMORY_SIZE },
   heapSize: { min: 4 * 1024, max: MAX_GUEST_MEMORY_SIZE },
   stackSize: { min: 8 * 1024, max: MAX_GUEST_MEMORY_SIZE },
   initDataSize: { min: 0, max: MAX_GUEST_MEMORY_SIZE },
@@ -64,7 +65,7 @@ export interface PageAccess {
 /** Names of the areas in {@link MemoryLayout.regions}, in address order. */
 export type RegionName =
   | 'null' | 'pageTables' | 'system' | 'exceptionStubs' | 'exceptionStack' | 'peb' | 'input' | 'output'
-  | 'log' | 'initData' | 'image' | 'heap' | 'stackGuard' | 'stack';
+  | 'log' | 'trace' | 'initData' | 'image' | 'heap' | 'stackGuard' | 'stack';
 
 /** One page-aligned run of guest memory with a single access. */
 export interface MemoryRegion {
@@ -98,6 +99,8 @@ export interface MemoryLayoutOptions {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly logSize: number;
+  /** The trace area (docs/tracing-format.md); present in every sandbox, traced or not. */
+  readonly traceSize: number;
   readonly heapSize: number;
   readonly stackSize: number;
   /** Length of the init data blob; 0 when there is none. */
@@ -168,6 +171,8 @@ export class MemoryLayout {
   readonly outputSize: number;
   readonly logGpa: number;
   readonly logSize: number;
+  readonly traceGpa: number;
+  readonly traceSize: number;
   /** Start of the init data area (where it would be when {@link initDataBlobSize} is 0). */
   readonly initDataGpa: number;
   /** Init data area in bytes: {@link initDataBlobSize} rounded up to whole pages (0 when there is none). */
@@ -194,6 +199,7 @@ export class MemoryLayout {
     const inputSize = pageCeil(options.inputSize);
     const outputSize = pageCeil(options.outputSize);
     const logSize = pageCeil(options.logSize);
+    const traceSize = pageCeil(options.traceSize);
     const heapSize = pageCeil(options.heapSize);
     const stackSize = pageCeil(options.stackSize);
     const initDataSize = pageCeil(options.initDataSize);
@@ -201,7 +207,7 @@ export class MemoryLayout {
     // Everything but the page tables, whose size depends on the total.
     const fixedSize =
       PAGE_SIZE /* null */ + PAGE_SIZE /* system */ + PAGE_SIZE /* stubs */ + EXCEPTION_STACK_SIZE + PAGE_SIZE /* PEB */ +
-      inputSize + outputSize + logSize + initDataSize + imageSize + heapSize + PAGE_SIZE /* guard */ + stackSize;
+      inputSize + outputSize + logSize + traceSize + initDataSize + imageSize + heapSize + PAGE_SIZE /* guard */ + stackSize;
     // Fixpoint: more memory may need another page table, which is more memory.
     // Start low and only grow, so this ends at the least fixpoint.
     let pageTableCount = 1;
@@ -239,6 +245,8 @@ export class MemoryLayout {
     this.outputGpa = take(outputSize);
     this.logSize = logSize;
     this.logGpa = take(logSize);
+    this.traceSize = traceSize;
+    this.traceGpa = take(traceSize);
     this.initDataSize = initDataSize;
     this.initDataBlobSize = options.initDataSize;
     this.initDataGpa = take(initDataSize);
@@ -263,7 +271,7 @@ export class MemoryLayout {
    * @param limit - a smaller cap than {@link MAX_GUEST_MEMORY_SIZE}, set by a user option
    * @example
    * const layout = MemoryLayout.compute({ imageSize: image.imageSize, imageSegments: image.segments,
-   *   inputSize: 65536, outputSize: 65536, logSize: 16384, heapSize: 1 << 20, stackSize: 1 << 18, initDataSize: 0 });
+   *   inputSize: 65536, outputSize: 65536, logSize: 16384, traceSize: 65536, heapSize: 1 << 20, stackSize: 1 << 18, initDataSize: 0 });
    */
   static compute(options: MemoryLayoutOptions, limit?: MemoryLimit): MemoryLayout {
     if (typeof options !== 'object' || options === null) {
@@ -325,6 +333,7 @@ export class MemoryLayout {
     add('input', this.inputGpa, this.inputSize, user(true));
     add('output', this.outputGpa, this.outputSize, user(true));
     add('log', this.logGpa, this.logSize, user(true));
+    add('trace', this.traceGpa, this.traceSize, user(true));
     add('initData', this.initDataGpa, this.initDataSize, user(false));
     let imageCursor = 0;
     for (const segment of [...segments].sort((a, b) => a.offset - b.offset)) {

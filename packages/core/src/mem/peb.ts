@@ -45,6 +45,8 @@ export function writePeb(memory: GuestMemory, layout: MemoryLayout, options: Peb
     maxLogLevel,
     imageGva: layout.imageGpa,
     imageSize: layout.imageSize,
+    traceGva: layout.traceGpa,
+    traceSize: layout.traceSize,
   };
   memory.fill(layout.pebGpa, layout.pebSize);
   for (const [name, offset] of Object.entries(PebOffset) as [keyof typeof PebOffset, number][]) {

@@ -26,6 +26,14 @@ export interface SandboxConfiguration {
   /** Area where the guest batches log records between exits. Default 16 KiB. */
   logSize?: number;
   /**
+   * Area where the guest batches trace records between exits
+   * (docs/tracing-format.md); at least 4 KiB. Every sandbox has one, traced
+   * or not, so snapshots work either way; pages an untraced guest never
+   * touches cost nothing. A larger area means fewer `TRACE_FLUSH` exits.
+   * Default 64 KiB.
+   */
+  traceSize?: number;
+  /**
    * The most guest memory the sandbox may have, in bytes: the guest binary's
    * image (which the binary itself sizes, `.bss` included) plus every area
    * above. A guest that would need more fails to load with a
@@ -88,6 +96,7 @@ export interface ResolvedConfiguration {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly logSize: number;
+  readonly traceSize: number;
   readonly print: PrintFunction;
   /** Undefined exactly when `maxLogLevel` is `Off`. */
   readonly logger: GuestLogger | undefined;
@@ -132,6 +141,7 @@ export const DEFAULT_CONFIGURATION = {
   inputSize: 64 * KIB,
   outputSize: 64 * KIB,
   logSize: 16 * KIB,
+  traceSize: 64 * KIB,
 } as const;
 
 const SIZE_OPTIONS = Object.keys(DEFAULT_CONFIGURATION) as (keyof typeof DEFAULT_CONFIGURATION)[];

@@ -39,6 +39,8 @@ export interface ExitHandlers {
   print(text: string): void;
   /** Delivers drained log records. Must not throw. */
   log(records: LogRecord[]): void;
+  /** Drains the trace area (only called once {@link GuestVm.enableTracing} was). Must not throw. */
+  trace(area: Uint8Array): void;
 }
 
 /**
@@ -109,6 +111,8 @@ export class GuestVm {
   private readonly input: Uint8Array;
   private readonly output: Uint8Array;
   private readonly logArea: Uint8Array;
+  /** The trace area once tracing is enabled; untraced sandboxes never touch it. */
+  private traceArea: Uint8Array | undefined;
   /** The registers of each entry operation: the same for every run, so built once (and frozen). */
   private readonly entries: Readonly<Record<EntryOperation, Registers>>;
   private readonly callEncoder: CallEncoder;
@@ -162,6 +166,21 @@ export class GuestVm {
     return guest;
   }
 
+  /** The guest's TSC frequency in Hz, when the backend reports it. */
+  get tscFrequencyHz(): number | undefined {
+    return hypervisorCall('read the TSC frequency', () => this.vm.tscFrequencyHz);
+  }
+
+  /** From now on every exit drains the trace area (`handlers.trace`) and {@link capture} clears its header. */
+  enableTracing(): void {
+    this.traceArea = this.memory.subarray(this.layout.traceGpa, this.layout.traceSize);
+  }
+
+  /** Writes the trace area's header (`TRACE_HEADER_SIZE` bytes) before a run; only with tracing enabled. */
+  writeTraceHeader(header: Uint8Array): void {
+    this.traceArea?.set(header);
+  }
+
   /** The VM's XSAVE setting (part of what a snapshot must match). */
   get xsaveEnabled(): boolean {
     return this.vm.xsaveEnabled;
@@ -169,10 +188,13 @@ export class GuestVm {
 
   /**
    * Captures the CPU state and an immutable copy of memory; memory then
-   * continues copy-on-write over that copy.
+   * continues copy-on-write over that copy. With tracing, the trace header is
+   * zeroed first, so the snapshot asks nothing of an untraced sandbox made
+   * from it (a traced one writes its settings before every run anyway).
    * @throws HypervisorError when the backend fails.
    */
   capture(): { memory: MemorySnapshot; cpu: CpuState } {
+    this.traceArea?.fill(0, 0, Abi.TRACE_HEADER_SIZE);
     return hypervisorCall('take a snapshot', () => {
       const cpu: CpuState = {
         registers: this.vm.getRegisters(),
@@ -329,6 +351,7 @@ export class GuestVm {
    */
   private step(exit: VmExit, state: RunState, handlers: ExitHandlers): FunctionCallMessage | typeof DONE | typeof RESUME {
     this.drainLog(handlers);
+    if (this.traceArea !== undefined) handlers.trace(this.traceArea);
     if (exit.kind === 'cancelled') {
       const reason = this.vm.callGuard.cancelReason;
       if (reason === undefined) throw new HypervisorError('run the vCPU', 'the backend reported a cancel that nobody requested');
@@ -350,6 +373,7 @@ export class GuestVm {
         handlers.print(readTextFrame(this.output));
         return RESUME;
       case Ports.LOG_FLUSH:
+      case Ports.TRACE_FLUSH:
         return RESUME;
       default:
         if (port >= Ports.EXCEPTION_BASE && port < Ports.EXCEPTION_BASE + Abi.EXCEPTION_VECTOR_COUNT) {

@@ -34,6 +34,7 @@ import { GuestVm, hypervisorCall, RunCancelled, type ExitHandlers } from './gues
 import { InterruptHandle } from './interrupt-handle.js';
 import { describeThrown } from './safe-text.js';
 import { HostFunctionRegistry, type HostFunctionDefinitions } from './host-functions.js';
+import { TraceSessionGuard } from './trace-session-guard.js';
 import { parseLogLevel } from './logging.js';
 
 /** Options for {@link MultiUseSandbox.fromSnapshot}. */
@@ -109,8 +110,13 @@ export class MultiUseSandbox implements Disposable {
   private queue: Promise<void> = Promise.resolve();
   private readonly exitHandlers: ExitHandlers;
   private readonly timeoutMs: number | undefined;
+  /** The `tracing` option's session; undefined for an untraced sandbox. */
+  private readonly trace: TraceSessionGuard | undefined;
 
-  /** @internal Use `UninitializedSandbox.evolve()` or {@link MultiUseSandbox.fromSnapshot}. */
+  /**
+   * @internal Use `UninitializedSandbox.evolve()` or {@link MultiUseSandbox.fromSnapshot}.
+   * @throws HostCallbackError when the `tracing` option's `open` throws.
+   */
   constructor(
     private readonly guest: GuestVm,
     private readonly hostFunctions: HostFunctionRegistry,
@@ -118,8 +124,19 @@ export class MultiUseSandbox implements Disposable {
     private readonly origin: SandboxOrigin,
     private readonly backend: Backend,
   ) {
-    const { print, logger, maxLogLevel } = config;
+    const { print, logger, maxLogLevel, tracing } = config;
     this.timeoutMs = config.timeoutMs;
+    if (tracing) {
+      const { layout } = guest;
+      this.trace = TraceSessionGuard.open(tracing, {
+        guestDigest: origin.binaryDigest,
+        imageBase: layout.imageGpa,
+        linkBase: Number(origin.linkBase),
+        tscFrequencyHz: guest.tscFrequencyHz,
+        traceAreaSize: layout.traceSize,
+      });
+      guest.enableTracing();
+    }
     this.exitHandlers = {
       callHost: (call) => this.inUserCode(() => this.hostFunctions.reply(call)),
       // Only the host function's synchronous part runs inside; its Promise is awaited outside.
@@ -130,6 +147,7 @@ export class MultiUseSandbox implements Disposable {
         // The guest is asked to drop less severe records; an untrusted one may not.
         for (const record of records) if (record.level >= maxLogLevel) this.guardCallback('logger', () => logger(record));
       },
+      trace: (area) => this.guardCallback('tracing', () => this.trace?.drain(area)),
     };
   }
 
@@ -138,14 +156,42 @@ export class MultiUseSandbox implements Disposable {
    * @throws like {@link call}, for the guest's initialisation code.
    */
   initialize(): void {
-    this.runGuest(Abi.OP_INIT, undefined, NO_OPTIONS);
-    this.setGuestFunctions(decodeFunctionTable(this.guest.readOutput()));
+    try {
+      this.runGuest(Abi.OP_INIT, undefined, NO_OPTIONS);
+      this.setGuestFunctions(decodeFunctionTable(this.guest.readOutput()));
+    } catch (error) {
+      this.endTrace(error);
+      throw error;
+    }
+    this.endTrace(undefined);
   }
 
   /** @internal {@link initialize} with the guest on a backend thread. */
   async initializeAsync(): Promise<void> {
-    await this.runGuestAsync(Abi.OP_INIT, undefined, NO_OPTIONS);
-    this.setGuestFunctions(decodeFunctionTable(this.guest.readOutput()));
+    try {
+      await this.runGuestAsync(Abi.OP_INIT, undefined, NO_OPTIONS);
+      this.setGuestFunctions(decodeFunctionTable(this.guest.readOutput()));
+    } catch (error) {
+      this.endTrace(error);
+      throw error;
+    }
+    this.endTrace(undefined);
+  }
+
+  /**
+   * Tells the trace session that the run begun by {@link beginRun} ended,
+   * once its output is read: `error` is what the call throws. When the call
+   * fails anyway, a throwing `endRun` does not replace its error. Callers
+   * inline the try/catch around it (no closure on the call path).
+   * @throws HostCallbackError when `endRun` throws and `error` is undefined.
+   */
+  private endTrace(error: unknown): void {
+    if (!this.trace) return;
+    try {
+      this.inUserCode(() => this.trace?.endRun(error === undefined || error instanceof Error ? error : new Error(String(error))));
+    } catch (failure) {
+      if (error === undefined) throw failure;
+    }
   }
 
   /**
@@ -154,7 +200,7 @@ export class MultiUseSandbox implements Disposable {
    * initialisation). Errors that poison the sandbox do so here.
    */
   private runGuest(op: EntryOperation, name: string | undefined, options: CallOptions): void {
-    const onAbort = this.beginRun(name, options);
+    const onAbort = this.beginRun(op, name, options);
     try {
       this.guest.run(op, this.exitHandlers, tighterLimit(this.timeoutMs, options.timeoutMs));
       if (this.callbackFailure) throw this.callbackFailure;
@@ -167,7 +213,7 @@ export class MultiUseSandbox implements Disposable {
 
   /** {@link runGuest} with the vCPU on a backend thread. */
   private async runGuestAsync(op: EntryOperation, name: string | undefined, options: CallOptions): Promise<void> {
-    const onAbort = this.beginRun(name, options);
+    const onAbort = this.beginRun(op, name, options);
     try {
       await this.guest.runAsync(op, this.exitHandlers, tighterLimit(this.timeoutMs, options.timeoutMs));
       if (this.callbackFailure) throw this.callbackFailure;
@@ -179,15 +225,27 @@ export class MultiUseSandbox implements Disposable {
   }
 
   /**
-   * Marks the sandbox running and ties `options.signal` to the run.
+   * Marks the sandbox running, begins the trace run (writing the session's
+   * settings into the trace area) and ties `options.signal` to the run.
    * @returns the signal's listener, for {@link endRun}.
-   * @throws GuestCancelledError when the signal has already aborted (nothing ran; no poison).
+   * @throws GuestCancelledError when the signal has already aborted; HostCallbackError
+   *   when the session's `beginRun` throws, ConfigurationError when its settings do
+   *   not fit the trace area (nothing ran in any case; no poison).
    */
-  private beginRun(name: string | undefined, { signal }: CallOptions): (() => void) | undefined {
+  private beginRun(op: EntryOperation, name: string | undefined, { signal }: CallOptions): (() => void) | undefined {
     if (signal?.aborted) throw new GuestCancelledError('aborted', name, { cause: signal.reason });
     this.callbackFailure = undefined;
     this.hostFunctions.lastFailure = undefined;
     this.running = true;
+    if (this.trace) {
+      const { trace } = this;
+      try {
+        this.inUserCode(() => this.guest.writeTraceHeader(trace.beginRun(op === Abi.OP_INIT ? 'init' : 'call', name)));
+      } catch (error) {
+        this.running = false;
+        throw error;
+      }
+    }
     if (!signal) return undefined;
     const onAbort = (): void => {
       this.guest.cancel('aborted');
@@ -231,12 +289,15 @@ export class MultiUseSandbox implements Disposable {
     }
   }
 
-  /** Calls a user callback; the first failure is kept for {@link runGuest} to throw. */
-  private guardCallback(callback: 'print' | 'logger', fn: () => void): void {
+  /**
+   * Calls a user callback; the first failure is kept for {@link runGuest} to
+   * throw (a HostCallbackError as it is: the trace session guard makes those).
+   */
+  private guardCallback(callback: HostCallbackError['callback'], fn: () => void): void {
     try {
       this.inUserCode(fn);
     } catch (error) {
-      this.callbackFailure ??= new HostCallbackError(callback, describeThrown(error), { cause: error });
+      this.callbackFailure ??= error instanceof HostCallbackError ? error : new HostCallbackError(callback, describeThrown(error), { cause: error });
     }
   }
 
@@ -351,8 +412,16 @@ export class MultiUseSandbox implements Disposable {
     this.assertIdle(`call "${name}"`);
     if (this.poison) throw new PoisonedSandboxError(this.poison);
     this.writeCall(name, returns, args, options);
-    this.runGuest(Abi.OP_CALL, name, options);
-    return this.readResult(name, returns, options);
+    let result: ValueOf<R>;
+    try {
+      this.runGuest(Abi.OP_CALL, name, options);
+      result = this.readResult(name, returns, options);
+    } catch (error) {
+      this.endTrace(error);
+      throw error;
+    }
+    this.endTrace(undefined);
+    return result;
   }
 
   private async callAsyncWith<R extends ValueTypeName>(options: CallOptions, name: string, returns: R, args: unknown[]): Promise<ValueOf<R>> {
@@ -368,8 +437,16 @@ export class MultiUseSandbox implements Disposable {
       if (this.disposed) throw new SandboxStateError(`cannot call "${name}": the sandbox was disposed while the call waited its turn`);
       if (this.poison) throw new PoisonedSandboxError(this.poison);
       this.writeCall(name, returns, args, options);
-      await this.runGuestAsync(Abi.OP_CALL, name, options);
-      return this.readResult(name, returns, options);
+      let result: ValueOf<R>;
+      try {
+        await this.runGuestAsync(Abi.OP_CALL, name, options);
+        result = this.readResult(name, returns, options);
+      } catch (error) {
+        this.endTrace(error);
+        throw error;
+      }
+      this.endTrace(undefined);
+      return result;
     } finally {
       this.asyncCalls--;
       done();
@@ -450,6 +527,7 @@ export class MultiUseSandbox implements Disposable {
       binaryDigest: origin.binaryDigest,
       layout: normalizeLayoutOptions(origin.layout),
       entryOffset: origin.entryOffset,
+      linkBase: origin.linkBase,
       maxLogLevel: origin.maxLogLevel,
       initDataDigest: origin.initDataDigest,
       guestFunctions: [...this.functions.values()].map(({ name, params, returns }) => ({ name, params: [...params], returns })),
@@ -533,8 +611,8 @@ export class MultiUseSandbox implements Disposable {
       checkVm(state, backend.name, vm.xsaveEnabled);
       const guest = new GuestVm(vm, layout, state.entryOffset);
       guest.restore(undefined, state);
-      const { binaryDigest, entryOffset, maxLogLevel, initDataDigest } = state;
-      const origin: SandboxOrigin = { binaryDigest, layout: state.layout, entryOffset, maxLogLevel, initDataDigest };
+      const { binaryDigest, entryOffset, linkBase, maxLogLevel, initDataDigest } = state;
+      const origin: SandboxOrigin = { binaryDigest, layout: state.layout, entryOffset, linkBase, maxLogLevel, initDataDigest };
       const sandbox = new MultiUseSandbox(guest, registry, config, origin, backend);
       sandbox.setGuestFunctions(state.guestFunctions.map((f) => ({ name: f.name, parameters: f.params, returnType: f.returns })));
       return sandbox;
@@ -545,11 +623,14 @@ export class MultiUseSandbox implements Disposable {
   }
 
   /**
-   * Releases the VM and its memory. Idempotent. A running call is cancelled
-   * (it throws GuestCancelledError, reason `'disposed'`) and the VM released
-   * as soon as the guest has stopped; queued `callAsync()`s reject.
+   * Releases the VM and its memory, and closes the `tracing` session.
+   * Idempotent. A running call is cancelled (it throws GuestCancelledError,
+   * reason `'disposed'`) and the VM released as soon as the guest has
+   * stopped; queued `callAsync()`s reject.
    * @throws SandboxStateError from inside one of this sandbox's host functions,
    *   `print` or `logger` (the call goes on; dispose after it returns).
+   * @throws HostCallbackError when the trace session's `close` throws (the
+   *   sandbox is disposed nonetheless).
    */
   dispose(): void {
     if (this.disposed) return;
@@ -559,6 +640,7 @@ export class MultiUseSandbox implements Disposable {
     this.disposed = true;
     if (this.running) this.guest.cancel('disposed');
     else this.guest.dispose();
+    this.trace?.close();
   }
 
   /** Same as {@link dispose}, for `using`. */

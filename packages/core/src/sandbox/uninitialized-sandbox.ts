@@ -46,6 +46,7 @@ export class UninitializedSandbox {
       inputSize: resolved.inputSize,
       outputSize: resolved.outputSize,
       logSize: resolved.logSize,
+      traceSize: resolved.traceSize,
       heapSize: resolved.heapSize,
       stackSize: resolved.stackSize,
       initDataSize: resolved.initData.length,
@@ -89,7 +90,7 @@ export class UninitializedSandbox {
       sandbox.initialize();
       return sandbox;
     } catch (error) {
-      sandbox.dispose();
+      disposeAfterFailure(sandbox);
       throw error;
     }
   }
@@ -105,7 +106,7 @@ export class UninitializedSandbox {
       await sandbox.initializeAsync();
       return sandbox;
     } catch (error) {
-      sandbox.dispose();
+      disposeAfterFailure(sandbox);
       throw error;
     }
   }
@@ -134,6 +135,7 @@ export class UninitializedSandbox {
       },
       layout: layoutOptions,
       entryOffset: binary.image.entryOffset,
+      linkBase: binary.image.vaddrBase,
       maxLogLevel: config.maxLogLevel,
       get initDataDigest() {
         return sha256Hex(config.initData);
@@ -145,5 +147,14 @@ export class UninitializedSandbox {
     if (this.evolved) {
       throw new SandboxStateError(`cannot ${action}: this UninitializedSandbox was already evolved; use the MultiUseSandbox that evolve() returned`);
     }
+  }
+}
+
+/** Disposes a sandbox whose initialisation failed; that failure is the one to report, not a trace session's `close`. */
+function disposeAfterFailure(sandbox: MultiUseSandbox): void {
+  try {
+    sandbox.dispose();
+  } catch {
+    // Only a throwing trace session close() gets here; the VM is released regardless.
   }
 }

@@ -14,6 +14,8 @@ export interface SandboxOrigin {
   readonly binaryDigest: string;
   readonly layout: MemoryLayoutOptions;
   readonly entryOffset: number;
+  /** Link-time virtual address of the image start (`ElfImage.vaddrBase`); follows from the binary, so never compared. */
+  readonly linkBase: bigint;
   readonly maxLogLevel: number;
   /** SHA-256 of the init data blob, lowercase hex. */
   readonly initDataDigest: string;
@@ -30,6 +32,7 @@ export function normalizeLayoutOptions(options: MemoryLayoutOptions): MemoryLayo
     inputSize: options.inputSize,
     outputSize: options.outputSize,
     logSize: options.logSize,
+    traceSize: options.traceSize,
     heapSize: options.heapSize,
     stackSize: options.stackSize,
     initDataSize: options.initDataSize,
@@ -110,8 +113,8 @@ function describeSignature(signature: { readonly params: readonly string[]; read
 }
 
 function describeLayout(layout: MemoryLayoutOptions): string {
-  const { heapSize, stackSize, inputSize, outputSize, logSize, imageSize } = layout;
-  return `{ imageSize ${imageSize}, heapSize ${heapSize}, stackSize ${stackSize}, inputSize ${inputSize}, outputSize ${outputSize}, logSize ${logSize} }`;
+  const { heapSize, stackSize, inputSize, outputSize, logSize, traceSize, imageSize } = layout;
+  return `{ imageSize ${imageSize}, heapSize ${heapSize}, stackSize ${stackSize}, inputSize ${inputSize}, outputSize ${outputSize}, logSize ${logSize}, traceSize ${traceSize} }`;
 }
 
 function short(digest: string): string {

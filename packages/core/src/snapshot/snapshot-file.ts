@@ -21,8 +21,8 @@ import { LogLevel } from '../protocol/codec.js';
 import { PARAMETER_TYPES, VALUE_TYPES, type ParameterTypeName, type ValueTypeName } from '../protocol/values.js';
 import type { RecordedFunction, SnapshotState } from './snapshot-state.js';
 
-/** The format version this build writes, and the only one it reads. */
-export const SNAPSHOT_FILE_VERSION = 1;
+/** The format version this build writes, and the only one it reads (2: the layout's trace area and the image's link base). */
+export const SNAPSHOT_FILE_VERSION = 2;
 
 /** `\x89HLSNAP\n`: the high byte and the newline catch 7-bit and newline-translating copies, as PNG's do. */
 const MAGIC = Buffer.from([0x89, 0x48, 0x4c, 0x53, 0x4e, 0x41, 0x50, 0x0a]);
@@ -214,7 +214,7 @@ const layout = object<MemoryLayoutOptions>({
   imageSegments: array(object<ImageSegmentAccess>({
     offset: size, memSize: size, readable: bool, writable: bool, executable: bool,
   })),
-  inputSize: size, outputSize: size, logSize: size, heapSize: size, stackSize: size, initDataSize: size,
+  inputSize: size, outputSize: size, logSize: size, traceSize: size, heapSize: size, stackSize: size, initDataSize: size,
 });
 
 const recordedFunction = object<RecordedFunction>({
@@ -228,6 +228,7 @@ const snapshotState = object<SnapshotState>({
   binaryDigest: sha256Hex,
   layout,
   entryOffset: size,
+  linkBase: u64,
   maxLogLevel: uint(LogLevel.Off),
   initDataDigest: sha256Hex,
   guestFunctions: array(recordedFunction),

@@ -24,6 +24,8 @@ export interface SnapshotState {
   readonly layout: MemoryLayoutOptions;
   /** Offset in bytes of the ELF entry point from the image start. */
   readonly entryOffset: number;
+  /** Link-time virtual address of the image start (`ElfImage.vaddrBase`), for trace sessions of sandboxes made from the snapshot. */
+  readonly linkBase: bigint;
   /** The `maxLogLevel` written into the PEB. */
   readonly maxLogLevel: number;
   /** SHA-256 of the init data blob (of zero bytes when there is none), lowercase hex. */

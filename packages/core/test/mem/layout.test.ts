@@ -28,6 +28,7 @@ function options(overrides: Partial<MemoryLayoutOptions> = {}): MemoryLayoutOpti
     inputSize: 64 * KIB,
     outputSize: 64 * KIB,
     logSize: 16 * KIB,
+    traceSize: 64 * KIB,
     heapSize: MIB,
     stackSize: 256 * KIB,
     initDataSize: 0,
@@ -36,7 +37,7 @@ function options(overrides: Partial<MemoryLayoutOptions> = {}): MemoryLayoutOpti
 }
 
 const AREA_ORDER: RegionName[] = [
-  'null', 'pageTables', 'system', 'exceptionStubs', 'exceptionStack', 'peb', 'input', 'output', 'log', 'initData',
+  'null', 'pageTables', 'system', 'exceptionStubs', 'exceptionStack', 'peb', 'input', 'output', 'log', 'trace', 'initData',
   'image', 'heap', 'stackGuard', 'stack',
 ];
 
@@ -52,6 +53,7 @@ function checkLayout(layout: MemoryLayout, requested: MemoryLayoutOptions): void
     ['input', layout.inputGpa, layout.inputSize],
     ['output', layout.outputGpa, layout.outputSize],
     ['log', layout.logGpa, layout.logSize],
+    ['trace', layout.traceGpa, layout.traceSize],
     ['initData', layout.initDataGpa, layout.initDataSize],
     ['image', layout.imageGpa, layout.imageSize],
     ['heap', layout.heapGpa, layout.heapSize],
@@ -70,7 +72,7 @@ function checkLayout(layout: MemoryLayout, requested: MemoryLayoutOptions): void
   expect(layout.totalSize).toBeLessThanOrEqual(MAX_GUEST_MEMORY_SIZE);
 
   // Each configurable area is the request rounded up to whole pages.
-  for (const name of ['inputSize', 'outputSize', 'logSize', 'heapSize', 'stackSize', 'imageSize', 'initDataSize'] as const) {
+  for (const name of ['inputSize', 'outputSize', 'logSize', 'traceSize', 'heapSize', 'stackSize', 'imageSize', 'initDataSize'] as const) {
     expect(layout[name], name).toBe(Math.ceil(requested[name] / PAGE_SIZE) * PAGE_SIZE);
   }
   expect(layout.initDataBlobSize).toBe(requested.initDataSize);
@@ -121,12 +123,13 @@ describe('MemoryLayout.compute', () => {
     expect(layout.inputGpa).toBe(0x9000);
     expect(layout.outputGpa).toBe(0x19000);
     expect(layout.logGpa).toBe(0x29000);
-    expect(layout.initDataGpa).toBe(0x2d000);
-    expect(layout.imageGpa).toBe(0x2d000);
-    expect(layout.heapGpa).toBe(0x3d000);
-    expect(layout.stackGuardGpa).toBe(0x13d000);
-    expect(layout.stackGpa).toBe(0x13e000);
-    expect(layout.totalSize).toBe(0x17e000);
+    expect(layout.traceGpa).toBe(0x2d000);
+    expect(layout.initDataGpa).toBe(0x3d000);
+    expect(layout.imageGpa).toBe(0x3d000);
+    expect(layout.heapGpa).toBe(0x4d000);
+    expect(layout.stackGuardGpa).toBe(0x14d000);
+    expect(layout.stackGpa).toBe(0x14e000);
+    expect(layout.totalSize).toBe(0x18e000);
     expect(Object.isFrozen(layout)).toBe(true);
     expect(Object.isFrozen(layout.regions())).toBe(true);
   });
@@ -140,6 +143,7 @@ describe('MemoryLayout.compute', () => {
         inputSize: pick(4 * KIB, 3 * MIB),
         outputSize: pick(4 * KIB, 3 * MIB),
         logSize: pick(4 * KIB, 512 * KIB),
+        traceSize: pick(4 * KIB, 2 * MIB),
         heapSize: pick(4 * KIB, round % 10 === 0 ? 200 * MIB : 16 * MIB),
         stackSize: pick(8 * KIB, 4 * MIB),
         initDataSize: round % 3 === 0 ? 0 : pick(1, MIB),
@@ -160,7 +164,7 @@ describe('MemoryLayout.compute', () => {
 
   it('accepts the minimum sizes and the largest total, and rejects one page more', () => {
     const minimal = options({
-      imageSize: 1, inputSize: 4 * KIB, outputSize: 4 * KIB, logSize: 4 * KIB, heapSize: 4 * KIB, stackSize: 8 * KIB, initDataSize: 0,
+      imageSize: 1, inputSize: 4 * KIB, outputSize: 4 * KIB, logSize: 4 * KIB, traceSize: 4 * KIB, heapSize: 4 * KIB, stackSize: 8 * KIB, initDataSize: 0,
     });
     checkLayout(MemoryLayout.compute(minimal), minimal);
     // The biggest heap that fits: start above it (ignoring page-table growth) and walk down.
@@ -203,7 +207,7 @@ describe('MemoryLayout.compute', () => {
   it('exports the limits config code reuses', () => {
     expect(MAX_GUEST_MEMORY_SIZE).toBe(1024 * MIB - 4 * KIB);
     expect(LAYOUT_SIZE_LIMITS).toMatchObject({
-      inputSize: { min: 4 * KIB }, outputSize: { min: 4 * KIB }, logSize: { min: 4 * KIB },
+      inputSize: { min: 4 * KIB }, outputSize: { min: 4 * KIB }, logSize: { min: 4 * KIB }, traceSize: { min: 4 * KIB },
       heapSize: { min: 4 * KIB }, stackSize: { min: 8 * KIB }, initDataSize: { min: 0 },
     });
   });
@@ -229,7 +233,7 @@ describe('MemoryLayout.regions access', () => {
     expect(accessOf('exceptionStubs')).toEqual({ present: true, user: false, writable: false, executable: true });
     expect(accessOf('exceptionStack')).toEqual({ present: true, user: false, writable: true, executable: false });
     expect(accessOf('peb')).toEqual({ present: true, user: true, writable: false, executable: false });
-    for (const name of ['input', 'output', 'log', 'heap', 'stack'] as const) {
+    for (const name of ['input', 'output', 'log', 'trace', 'heap', 'stack'] as const) {
       expect(accessOf(name), name).toEqual({ present: true, user: true, writable: true, executable: false });
     }
   });

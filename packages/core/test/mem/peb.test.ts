@@ -9,7 +9,7 @@ function layoutWith(overrides: Partial<MemoryLayoutOptions> = {}): MemoryLayout 
   return MemoryLayout.compute({
     imageSize: 0x3000,
     imageSegments: [{ offset: 0, memSize: 0x3000, readable: true, writable: false, executable: true }],
-    inputSize: 0x2000, outputSize: 0x3000, logSize: 0x1000, heapSize: 0x5000, stackSize: 0x4000, initDataSize: 0,
+    inputSize: 0x2000, outputSize: 0x3000, logSize: 0x1000, traceSize: 0x6000, heapSize: 0x5000, stackSize: 0x4000, initDataSize: 0,
     ...overrides,
   });
 }
@@ -42,6 +42,8 @@ describe('writePeb', () => {
       maxLogLevel: 2n,
       imageGva: BigInt(layout.imageGpa),
       imageSize: 0x3000n,
+      traceGva: BigInt(layout.traceGpa),
+      traceSize: 0x6000n,
     });
     // The magic reads "HLTSABI1" as bytes, and the rest of the page is zero.
     expect(new TextDecoder().decode(memory.readBytes(layout.pebGpa, 8))).toBe('HLTSABI1');

@@ -78,6 +78,7 @@ export const LAYOUT_OPTIONS: MemoryLayoutOptions = {
   inputSize: 64 * KIB,
   outputSize: 64 * KIB,
   logSize: 16 * KIB,
+  traceSize: 64 * KIB,
   heapSize: 1024 * KIB,
   stackSize: 256 * KIB,
   initDataSize: 100,
@@ -115,6 +116,7 @@ export function sampleState(): SnapshotState {
     binaryDigest: sha256('guest binary'),
     layout: LAYOUT_OPTIONS,
     entryOffset: 0x1040,
+    linkBase: 0n,
     maxLogLevel: LogLevel.Info,
     initDataDigest: sha256('init data'),
     guestFunctions: [

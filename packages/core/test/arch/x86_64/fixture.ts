@@ -15,7 +15,7 @@ export function smallLayout(overrides: Partial<MemoryLayoutOptions> = {}): Memor
       { offset: 0x1000, memSize: 0x1d, readable: true, writable: false, executable: true },
       { offset: 0x3f00, memSize: 0x1100, readable: true, writable: true, executable: false },
     ],
-    inputSize: 4 * KIB, outputSize: 4 * KIB, logSize: 4 * KIB, heapSize: 16 * KIB, stackSize: 16 * KIB, initDataSize: 100,
+    inputSize: 4 * KIB, outputSize: 4 * KIB, logSize: 4 * KIB, traceSize: 4 * KIB, heapSize: 16 * KIB, stackSize: 16 * KIB, initDataSize: 100,
     ...overrides,
   });
 }

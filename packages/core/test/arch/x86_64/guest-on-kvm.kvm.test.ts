@@ -84,7 +84,7 @@ describe.skipIf(!usable)(`core's guest state on /dev/kvm${why}`, () => {
     const image = parseElf(guest);
     const layout = MemoryLayout.compute({
       imageSize: image.imageSize, imageSegments: image.segments,
-      inputSize: 4096, outputSize: 4096, logSize: 4096, heapSize: 16384, stackSize: 16384, initDataSize: 0,
+      inputSize: 4096, outputSize: 4096, logSize: 4096, traceSize: 4096, heapSize: 16384, stackSize: 16384, initDataSize: 0,
     });
     const memory = new GuestMemory(new ArrayBuffer(layout.totalSize));
     writeSystemStructures(memory, layout);
