@@ -25,6 +25,11 @@ describe('resolveConfiguration', () => {
     ['inputSize', Number.NaN],
     ['outputSize', '64k'],
     ['logSize', 2 ** 60],
+    ['traceSize', 0],
+    ['traceSize', '64k'],
+    ['tracing', {}],
+    ['tracing', () => undefined],
+    ['tracing', null],
     ['timeoutMs', 0],
     ['timeoutMs', Infinity],
     ['timeoutMs', '100'],
@@ -45,6 +50,13 @@ describe('resolveConfiguration', () => {
     expect(() => resolveConfiguration({ heapsize: 1 } as never)).toThrow(/unknown option/);
     expect(() => resolveConfiguration({ print: 'stdout' } as never)).toThrow(ConfigurationError);
     expect(() => resolveConfiguration({ backend: 42 } as never)).toThrow(ConfigurationError);
+  });
+
+  it('has a 64 KiB trace area and no tracing by default; keeps a collector', () => {
+    expect(DEFAULT_CONFIGURATION.traceSize).toBe(64 * 1024);
+    expect(resolveConfiguration()).toMatchObject({ traceSize: 64 * 1024, tracing: undefined });
+    const tracing = { open: () => ({ beginRun: () => undefined as never, records: () => undefined, endRun: () => undefined, close: () => undefined }) };
+    expect(resolveConfiguration({ tracing, traceSize: 8192 })).toMatchObject({ tracing, traceSize: 8192 });
   });
 
   it('logging is off unless configured', () => {

@@ -116,7 +116,7 @@ export function sampleState(): SnapshotState {
     binaryDigest: sha256('guest binary'),
     layout: LAYOUT_OPTIONS,
     entryOffset: 0x1040,
-    linkBase: 0n,
+    linkBase: 0x20_0000n,
     maxLogLevel: LogLevel.Info,
     initDataDigest: sha256('init data'),
     guestFunctions: [

@@ -51,6 +51,19 @@ export class ScriptedGuestContext {
     this.memory.writeU32(area, used + Math.ceil((Abi.FRAME_HEADER_SIZE + payload.byteLength) / 4) * 4);
   }
 
+  /** The trace area the PEB points to (a live view). */
+  traceArea(): Uint8Array {
+    return this.memory.subarray(this.peb('traceGva'), this.peb('traceSize'));
+  }
+
+  /** Appends `bytes` after the trace area's `used` bytes and adds them to `used`, as the guest runtimes append records. */
+  appendTrace(bytes: Uint8Array): void {
+    const area = this.peb('traceGva');
+    const used = this.memory.readU32(area + Abi.TRACE_OFFSET_USED);
+    this.memory.writeBytes(area + Abi.TRACE_HEADER_SIZE + used, bytes);
+    this.memory.writeU32(area + Abi.TRACE_OFFSET_USED, used + bytes.byteLength);
+  }
+
   /** The exit of an `out` to `port`. */
   out(port: number, value = 0): VmExit {
     return { kind: 'io-out', port, size: 4, value };
@@ -88,6 +101,9 @@ export class CopiedMemorySnapshot implements MemorySnapshot {
 
 const SREGS = { tr: { type: 11 }, cr3: 0x1000n } as SpecialRegisters;
 
+/** The TSC frequency every scripted VM reports, in Hz. */
+export const SCRIPTED_TSC_FREQUENCY_HZ = 2_400_000_000;
+
 /** A {@link TimerCallGuard} that records every `begin(timeoutMs)` argument in `timeouts`. */
 export class ScriptedCallGuard extends TimerCallGuard {
   readonly timeouts: (number | undefined)[] = [];
@@ -102,6 +118,7 @@ export class ScriptedCallGuard extends TimerCallGuard {
 class ScriptedVm implements VirtualMachine {
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled = false;
+  readonly tscFrequencyHz = SCRIPTED_TSC_FREQUENCY_HZ;
   readonly callGuard = new ScriptedCallGuard();
   private current: Generator<VmExit, void, void> | undefined;
   private regs = {} as Registers;
