@@ -38,6 +38,8 @@ export class TraceSession implements GuestTraceSession {
   readonly #decoder: RecordDecoder;
   readonly #spans: OpenSpans;
   #run: RunState | undefined;
+  /** The settings returned last, and the tracer's settings they came from. */
+  #settings: { readonly base: Omit<TraceRunSettings, 'traceparent'>; readonly value: TraceRunSettings } | undefined;
   #runs = 0;
   #closed = false;
 
@@ -87,7 +89,13 @@ export class TraceSession implements GuestTraceSession {
         this.#failed(sink, error);
       }
     }
-    return { ...settings, traceparent };
+    // The same object while nothing changed, so core encodes the header once.
+    let last = this.#settings;
+    if (last === undefined || last.base !== settings || last.value.traceparent !== traceparent) {
+      last = { base: settings, value: Object.freeze({ ...settings, traceparent }) };
+      this.#settings = last;
+    }
+    return last.value;
   }
 
   /** Decodes one drained batch (called once per exit; the bytes are never read again). */

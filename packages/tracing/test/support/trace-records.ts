@@ -35,13 +35,14 @@ export function field(spec: FieldSpec): Uint8Array {
   switch (spec.type) {
     case 'string': value = utf8.encode(spec.value); break;
     case 'bool': value = Uint8Array.of(spec.value ? 1 : 0); break;
-    default: {
+    case 'f64':
       value = new Uint8Array(8);
-      const view = new DataView(value.buffer);
-      if (spec.type === 'i64') view.setBigInt64(0, spec.value, true);
-      else if (spec.type === 'u64') view.setBigUint64(0, spec.value, true);
-      else view.setFloat64(0, spec.value, true);
-    }
+      new DataView(value.buffer).setFloat64(0, spec.value, true);
+      break;
+    default:
+      value = new Uint8Array(8);
+      if (spec.type === 'i64') new DataView(value.buffer).setBigInt64(0, spec.value, true);
+      else new DataView(value.buffer).setBigUint64(0, spec.value, true);
   }
   return rawField(FIELD_TYPES[spec.type], key, value);
 }
