@@ -50,7 +50,11 @@ export const Efer = {
 
 /** Guest CR0: PE | MP | ET | NE | WP | PG = 0x80010033. */
 export const GUEST_CR0 = Cr0.PE | Cr0.MP | Cr0.ET | Cr0.NE | Cr0.WP | Cr0.PG;
-/** Guest CR4 without XSAVE: PAE | OSFXSR | OSXMMEXCPT = 0x620. */
+/**
+ * Guest CR4 without XSAVE: PAE | OSFXSR | OSXMMEXCPT = 0x620. TSD (bit 2)
+ * stays clear, so `rdtsc` works at CPL3: guest trace records take their time
+ * stamps with it.
+ */
 export const GUEST_CR4 = Cr4.PAE | Cr4.OSFXSR | Cr4.OSXMMEXCPT;
 /** Guest EFER: LME | LMA | NXE = 0xD00. SCE stays clear, so `syscall` raises #UD. */
 export const GUEST_EFER = Efer.LME | Efer.LMA | Efer.NXE;

@@ -13,6 +13,7 @@ describe('guestSpecialRegisters', () => {
   it('sets the control registers and EFER of docs/abi.md', () => {
     expect(sregs.cr0).toBe(0x8001_0033n); // PE MP ET NE WP PG
     expect(sregs.cr4).toBe(0x620n); // PAE OSFXSR OSXMMEXCPT
+    expect(sregs.cr4 & (1n << 2n)).toBe(0n); // TSD clear: rdtsc works at CPL3 (trace time stamps)
     expect(guestSpecialRegisters(layout, { xsave: true }).cr4).toBe(0x4_0620n); // + OSXSAVE
     expect(sregs.efer).toBe(0xd00n); // LME LMA NXE
     expect(sregs.cr3).toBe(BigInt(layout.pml4Gpa));
