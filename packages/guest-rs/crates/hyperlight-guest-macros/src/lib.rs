@@ -1,5 +1,5 @@
-//! `#[guest_function]`, `#[host_function]` and `#[guest_init]` for
-//! `hyperlight-guest`.
+//! `#[guest_function]`, `#[host_function]`, `#[guest_init]` and
+//! `#[instrument]` for `hyperlight-guest`.
 //!
 //! Use them through `hyperlight_guest` (which re-exports them); the generated
 //! code names `::hyperlight_guest`, so the guest must depend on that crate
@@ -92,6 +92,40 @@ pub fn host_function(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn guest_init(attr: TokenStream, item: TokenStream) -> TokenStream {
     match expand_guest_init(attr, item.clone()) {
+        Ok(out) => out,
+        Err(e) => {
+            // Keep the function so its own uses do not cascade into more errors.
+            let mut out = item;
+            out.extend(e.into_compile_error());
+            out
+        }
+    }
+}
+
+/// Wraps a function in a tracing span: it opens when the function is
+/// entered and closes when it returns (however it returns).
+///
+/// ```ignore
+/// #[instrument]                                    // span "parse" at Info, target = module path
+/// fn parse(input: &str) -> usize { ... }
+///
+/// #[guest_function("Resize")]
+/// #[instrument(name = "resize", level = "debug", target = "images", fields(width, pixels = width * height))]
+/// fn resize(width: i32, height: i32) -> i32 { ... }
+/// ```
+///
+/// Arguments, all optional, comma-separated: `name = "..."` (default: the
+/// function's name), `level = "trace" | "debug" | "info" | "warn" | "error" |
+/// "critical"` (default `"info"`), `target = "..."` (default: the module
+/// path) and `fields(...)`, whose entries are a parameter name (recorded as
+/// itself) or `key = expression`; values are anything `span!` takes. Works
+/// on any function with a body, before or after `#[guest_function]`.
+///
+/// Without `hyperlight-guest`'s `trace` feature the function is left exactly
+/// as written.
+#[proc_macro_attribute]
+pub fn instrument(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand_instrument(attr, item.clone()) {
         Ok(out) => out,
         Err(e) => {
             // Keep the function so its own uses do not cascade into more errors.
@@ -564,4 +598,147 @@ fn expand_guest_init(attr: TokenStream, item: TokenStream) -> Result<TokenStream
     let mut out = item;
     out.extend(registration);
     Ok(out)
+}
+
+/// What `#[instrument(...)]` asks for.
+struct InstrumentArgs {
+    name: Option<Literal>,
+    /// The `LogLevel` variant.
+    level: &'static str,
+    target: Option<Literal>,
+    /// `, key = (value)` for each field, ready to append to `span!`'s arguments.
+    fields: Vec<TokenTree>,
+}
+
+/// Splits a token stream at its top-level commas, dropping empty parts.
+fn split_commas(stream: TokenStream) -> Vec<Vec<TokenTree>> {
+    let mut parts = vec![Vec::new()];
+    for t in stream {
+        match &t {
+            TokenTree::Punct(p) if p.as_char() == ',' => parts.push(Vec::new()),
+            _ => parts.last_mut().expect("never empty").push(t),
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
+/// A string literal's token, or an error naming the argument.
+fn string_literal(tokens: &[TokenTree], argument: &str, span: Span) -> Result<Literal, Error> {
+    match tokens {
+        [TokenTree::Literal(lit)] if lit.to_string().starts_with('"') => Ok(lit.clone()),
+        _ => error(span, format!("`{argument}` takes a string literal, like {argument} = \"...\"")),
+    }
+}
+
+fn parse_instrument_args(attr: TokenStream) -> Result<InstrumentArgs, Error> {
+    let mut args = InstrumentArgs { name: None, level: "Info", target: None, fields: Vec::new() };
+    let usage = "expected `name = \"...\"`, `level = \"...\"`, `target = \"...\"` or `fields(...)`";
+    for part in split_commas(attr) {
+        let span = span_of(&part);
+        let key = match part.first() {
+            Some(TokenTree::Ident(id)) => id.to_string(),
+            _ => return error(span, usage),
+        };
+        if key == "fields" {
+            let [_, TokenTree::Group(group)] = part.as_slice() else { return error(span, usage) };
+            if group.delimiter() != Delimiter::Parenthesis {
+                return error(span, usage);
+            }
+            for field in split_commas(group.stream()) {
+                let field_span = span_of(&field);
+                let Some(TokenTree::Ident(name)) = field.first() else {
+                    return error(field_span, "a field is a parameter name or `key = expression`");
+                };
+                let value: Vec<TokenTree> = match field.get(1) {
+                    None => vec![TokenTree::Ident(name.clone())],
+                    Some(TokenTree::Punct(p)) if p.as_char() == '=' && field.len() > 2 => field[2..].to_vec(),
+                    Some(_) => return error(field_span, "a field is a parameter name or `key = expression`"),
+                };
+                args.fields.push(TokenTree::Punct(Punct::new(',', Spacing::Alone)));
+                args.fields.push(TokenTree::Ident(name.clone()));
+                args.fields.push(TokenTree::Punct(Punct::new('=', Spacing::Alone)));
+                args.fields.push(TokenTree::Group(Group::new(Delimiter::Parenthesis, value.into_iter().collect())));
+            }
+            continue;
+        }
+        if !is_punct(part.get(1), '=') {
+            return error(span, usage);
+        }
+        let value = &part[2..];
+        match key.as_str() {
+            "name" => args.name = Some(string_literal(value, "name", span)?),
+            "target" => args.target = Some(string_literal(value, "target", span)?),
+            "level" => {
+                let lit = string_literal(value, "level", span)?.to_string();
+                args.level = match lit.trim_matches('"').to_ascii_lowercase().as_str() {
+                    "trace" => "Trace",
+                    "debug" => "Debug",
+                    "info" => "Info",
+                    "warn" => "Warn",
+                    "error" => "Error",
+                    "critical" => "Critical",
+                    _ => {
+                        return error(
+                            span,
+                            "`level` is one of \"trace\", \"debug\", \"info\", \"warn\", \"error\", \"critical\"",
+                        );
+                    }
+                };
+            }
+            _ => return error(span, usage),
+        }
+    }
+    Ok(args)
+}
+
+fn expand_instrument(attr: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
+    let args = parse_instrument_args(attr)?;
+    let mut tokens: Vec<TokenTree> = item.into_iter().collect();
+    let Some(fn_at) = tokens.iter().position(|t| is_ident(Some(t), "fn")) else {
+        return error(span_of(&tokens), "#[instrument] goes on a `fn` item");
+    };
+    if tokens[..fn_at].iter().any(|t| is_ident(Some(t), "async")) {
+        return error(tokens[fn_at].span(), "#[instrument] does not support `async` functions");
+    }
+    let Some(TokenTree::Ident(name)) = tokens.get(fn_at + 1).cloned() else {
+        return error(tokens[fn_at].span(), "expected the function's name");
+    };
+    let body = match tokens.pop() {
+        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => g,
+        other => {
+            return error(
+                other.map_or_else(|| name.span(), |t| t.span()),
+                "#[instrument] needs a function with a body",
+            );
+        }
+    };
+    if !cfg!(feature = "trace") {
+        tokens.push(TokenTree::Group(body));
+        return Ok(tokens.into_iter().collect());
+    }
+    let name_literal = args.name.unwrap_or_else(|| Literal::string(&name.to_string()));
+    let wrapped = expand(
+        "{
+            let __HL_GUARD = ::hyperlight_guest::span!(
+                target: __HL_TARGET, ::hyperlight_guest::LogLevel::__HL_LEVEL, __HL_NAME __HL_FIELDS
+            );
+            __HL_BODY
+        }",
+        &|placeholder| match placeholder {
+            // Mixed-site: the guard cannot clash with the body's own names.
+            "__HL_GUARD" => Some(vec![TokenTree::Ident(Ident::new("__hl_span", Span::mixed_site()))]),
+            "__HL_TARGET" => Some(match &args.target {
+                Some(target) => vec![TokenTree::Literal(target.clone())],
+                None => "::core::module_path!()".parse::<TokenStream>().expect("parses").into_iter().collect(),
+            }),
+            "__HL_LEVEL" => Some(vec![TokenTree::Ident(Ident::new(args.level, name.span()))]),
+            "__HL_NAME" => Some(vec![TokenTree::Literal(name_literal.clone())]),
+            "__HL_FIELDS" => Some(args.fields.clone()),
+            "__HL_BODY" => Some(vec![TokenTree::Group(body.clone())]),
+            _ => None,
+        },
+    );
+    tokens.extend(wrapped);
+    Ok(tokens.into_iter().collect())
 }

@@ -326,19 +326,34 @@ impl GuestAllocator {
 // the requested size from memory it owns, and `GlobalCell` gives each call
 // exclusive access (the guest is single-threaded and the heap never calls
 // back into the allocator).
+//
+// With the `trace` feature each successful call is also recorded for memory
+// profiles (a realloc as a free and an allocation), after the heap is done:
+// recording never allocates, so it cannot re-enter the heap.
 unsafe impl GlobalAlloc for GuestAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.heap.with(|h| h.alloc(layout))
+        let block = self.heap.with(|h| h.alloc(layout));
+        #[cfg(feature = "trace")]
+        crate::tracing::memory::on_alloc(block, layout.size());
+        block
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: GlobalAlloc's contract is the heap's.
         self.heap.with(|h| unsafe { h.dealloc(ptr, layout) });
+        #[cfg(feature = "trace")]
+        crate::tracing::memory::on_free(ptr, layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: GlobalAlloc's contract is the heap's.
-        self.heap.with(|h| unsafe { h.realloc(ptr, layout, new_size) })
+        let block = self.heap.with(|h| unsafe { h.realloc(ptr, layout, new_size) });
+        #[cfg(feature = "trace")]
+        if !block.is_null() {
+            crate::tracing::memory::on_free(ptr, layout.size());
+            crate::tracing::memory::on_alloc(block, new_size);
+        }
+        block
     }
 }
 

@@ -204,7 +204,11 @@ pub(crate) fn call_guest_function(env: &Env) -> ! {
 /// the function, write its `FunctionCallResult` to the output buffer.
 pub(crate) fn run(env: &Env) {
     let (outcome, function) = match decode_call(env) {
-        Ok((f, args)) => ((f.invoke)(Args { values: args.into_iter(), function: f.name }), f.name),
+        Ok((f, args)) => {
+            #[cfg(feature = "trace")]
+            let _span = crate::tracing::run::runtime_span("guest_call", Some(f.name));
+            ((f.invoke)(Args { values: args.into_iter(), function: f.name }), f.name)
+        }
         Err(e) => (Err(e), ""),
     };
     let encoded = env.output.with_bytes_mut(|buf| match &outcome {

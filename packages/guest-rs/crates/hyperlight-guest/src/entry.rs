@@ -46,6 +46,12 @@ pub(crate) struct Env {
     pub(crate) log: Option<SharedBuffer>,
     /// The most verbose `LogLevel` the host wants (6, `Off`, for none).
     pub(crate) max_log_level: u64,
+    /// The trace area as (address, size); `None` turns tracing off.
+    #[cfg(feature = "trace")]
+    pub(crate) trace: Option<(usize, usize)>,
+    /// The guest stack as [low, high), for memory profiles' stack walks.
+    #[cfg(feature = "trace")]
+    pub(crate) stack: (usize, usize),
 }
 
 /// Smallest log area that logging uses: a header and one minimal record.
@@ -86,6 +92,8 @@ impl Env {
         if peb.is_null() || !peb.is_aligned() {
             abort_without_message(BAD_ENVIRONMENT);
         }
+        #[cfg(feature = "trace")]
+        let peb_gva = peb as usize;
         // SAFETY: non-null and aligned, and readable per the caller.
         let peb = unsafe { peb.read() };
         if peb.magic != PEB_MAGIC {
@@ -108,6 +116,10 @@ impl Env {
                 init_data: &[],
                 log: None,
                 max_log_level: u64::MAX,
+                #[cfg(feature = "trace")]
+                trace: None,
+                #[cfg(feature = "trace")]
+                stack: (0, 0),
             }));
             abort_fmt(BAD_ENVIRONMENT, what)
         };
@@ -153,8 +165,39 @@ impl Env {
                 unsafe { SharedBuffer::new(log.0, log.1) }
             }),
             max_log_level: peb.max_log_level,
+            #[cfg(feature = "trace")]
+            trace: trace_area(&peb, peb_gva, &areas, init_data),
+            #[cfg(feature = "trace")]
+            stack: region(peb.stack_gva, peb.stack_size).map_or((0, 0), |(low, size)| (low, low + size)),
         }
     }
+}
+
+/// The PEB's trace area when tracing can use it: a valid region, 8-aligned,
+/// at least a header and one record long, and sharing no byte with the PEB,
+/// the buffers, the heap, the log area, init data, the stack or the image.
+/// A bad trace area only turns tracing off (the guest still runs): unlike
+/// the other areas, nothing the host asked for depends on it.
+#[cfg(feature = "trace")]
+fn trace_area(
+    peb: &Peb,
+    peb_gva: usize,
+    areas: &[(usize, usize)],
+    init_data: (usize, usize),
+) -> Option<(usize, usize)> {
+    use crate::abi::{TRACE_HEADER_SIZE, TRACE_RECORD_ALIGNMENT, TRACE_RECORD_HEADER_SIZE};
+    let trace = region(peb.trace_gva, peb.trace_size)?;
+    let others = [
+        (peb_gva, size_of::<Peb>()),
+        init_data,
+        region(peb.stack_gva, peb.stack_size)?,
+        region(peb.image_gva, peb.image_size)?,
+    ];
+    let usable = trace.1 >= TRACE_HEADER_SIZE + TRACE_RECORD_HEADER_SIZE
+        && trace.0 % TRACE_RECORD_ALIGNMENT == 0
+        && u32::try_from(trace.1).is_ok()
+        && !areas.iter().chain(&others).any(|a| overlap(trace, *a));
+    usable.then_some(trace)
 }
 
 /// The guest's ELF entry point (`-Wl,--entry=hyperlight_entry`): the host
@@ -186,11 +229,15 @@ pub(crate) unsafe fn hyperlight_entry(peb: *const Peb, op: u64) -> ! {
 /// # Safety
 /// `peb` is the PEB the host built for this run.
 unsafe fn run(peb: *const Peb, op: u64) -> ! {
+    #[cfg(feature = "trace")]
+    crate::tracing::run::reset();
     // SAFETY: per our caller.
     let env = unsafe { Env::from_peb(peb) };
     ENV.set(Some(env));
+    #[cfg(feature = "trace")]
+    crate::tracing::run::begin_run(env.trace, env.stack, op);
     match op {
-        op if op == OP_INIT as u64 => {
+        op if op == OP_INIT => {
             if INITIALISED.get() {
                 abort_fmt(BAD_ENVIRONMENT, format_args!("OP_INIT ran twice; the guest was already initialised"));
             }
@@ -199,11 +246,15 @@ unsafe fn run(peb: *const Peb, op: u64) -> ! {
             unsafe { ALLOCATOR.init(env.heap_gva, env.heap_size) };
             // User code may allocate, print, log and call the host from here
             // on. A hook that aborts leaves the guest uninitialised.
-            init::run_guest_init();
+            {
+                #[cfg(feature = "trace")]
+                let _span = crate::tracing::run::runtime_span("guest_init", None);
+                init::run_guest_init();
+            }
             INITIALISED.set(true);
             dispatch::publish_functions(&env)
         }
-        op if op == OP_CALL as u64 => {
+        op if op == OP_CALL => {
             if !INITIALISED.get() {
                 abort_fmt(BAD_ENVIRONMENT, format_args!("OP_CALL before OP_INIT; the guest is not initialised"));
             }

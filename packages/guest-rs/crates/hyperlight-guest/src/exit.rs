@@ -39,8 +39,17 @@ fn trap_after_final_exit() -> ! {
     unreachable!("the fake host resumed the guest after a final exit")
 }
 
+/// Closes the spans still open before the run ends, so the host sees whole
+/// spans (the records ride on the final exit).
+#[inline(always)]
+fn close_open_spans() {
+    #[cfg(feature = "trace")]
+    crate::tracing::span::close_all();
+}
+
 /// Ends the run successfully: the output buffer holds the reply.
 pub(crate) fn halt() -> ! {
+    close_open_spans();
     out32(PORT_HALT, 0);
     trap_after_final_exit()
 }
@@ -48,6 +57,7 @@ pub(crate) fn halt() -> ! {
 /// Ends the run with abort `code` and no message frame, for when the output
 /// buffer is unknown (no valid PEB) or unusable.
 pub(crate) fn abort_without_message(code: u32) -> ! {
+    close_open_spans();
     out32(PORT_ABORT, code);
     trap_after_final_exit()
 }
@@ -58,6 +68,7 @@ pub(crate) fn abort_without_message(code: u32) -> ! {
 /// works with an exhausted heap.
 pub(crate) fn abort_fmt(code: u32, message: fmt::Arguments<'_>) -> ! {
     let Some(env) = entry::env() else { abort_without_message(code) };
+    close_open_spans();
     let mut writer = FrameWriter::new(env.output, PORT_ABORT_CHUNK);
     // A failing Display impl only truncates the message.
     let _ = writer.write_fmt(message);

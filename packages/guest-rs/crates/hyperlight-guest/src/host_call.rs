@@ -42,6 +42,8 @@ pub fn call_host_value(function_name: &str, args: &[Value], return_type: ValueTy
     let Some(env) = entry::env() else {
         return Err(error(function_name, ErrorCode::HostFunctionFailed, "the guest runtime is not running".into()));
     };
+    #[cfg(feature = "trace")]
+    let _span = crate::tracing::run::runtime_span("host_call", Some(function_name));
     if args.len() > MAX_GUEST_FUNCTION_PARAMETERS {
         return Err(error(
             function_name,

@@ -11,6 +11,8 @@
 //! - the global allocator over the PEB's heap arena;
 //! - the panic handler, which reports panics (and heap exhaustion) as aborts;
 //! - printing (`print!`) and logging (`info!` & co.) to the host;
+//! - with the `trace` feature, tracing: spans, events, `#[instrument]` and
+//!   memory profiles in the trace area ([`tracing`]);
 //! - `memcpy` & co., which the prebuilt `core`/`alloc` need from us.
 //!
 //! ```ignore
@@ -77,6 +79,7 @@ mod panic;
 #[cfg(test)]
 mod per_call_bench;
 pub mod print;
+pub mod tracing;
 mod value;
 mod wire;
 
@@ -88,7 +91,7 @@ mod tests;
 pub use error::{ErrorCode, GuestError, HostError, Result};
 pub use exit::abort;
 pub use host_call::{call_host, call_host_value};
-pub use hyperlight_guest_macros::{guest_function, guest_init, host_function};
+pub use hyperlight_guest_macros::{guest_function, guest_init, host_function, instrument};
 pub use log::LogLevel;
 pub use value::{Param, Value, ValueType, WireValue};
 
@@ -107,8 +110,9 @@ pub fn init_data() -> &'static [u8] {
 /// `no_std` guest would otherwise import by hand.
 pub mod prelude {
     pub use crate::{
-        ErrorCode, GuestError, HostError, LogLevel, Result, Value, ValueType, abort, call_host, debug, error,
-        guest_function, guest_init, host_function, info, log, print, println, trace, warn,
+        ErrorCode, GuestError, HostError, LogLevel, Result, Value, ValueType, abort, call_host, debug, error, event,
+        guest_function, guest_init, host_function, info, instrument, log, print, println, span, span_record, trace,
+        warn,
     };
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;

@@ -11,7 +11,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::abi::{
     ABI_VERSION, PEB_MAGIC, PORT_ABORT, PORT_ABORT_CHUNK, PORT_CALL_HOST, PORT_DEBUG_PRINT, PORT_HALT, PORT_LOG_FLUSH,
-    Peb,
+    PORT_TRACE_FLUSH, Peb, TRACE_FILTER_CAPACITY, TRACE_HEADER_SIZE, TRACE_OFFSET_FILTER, TRACE_OFFSET_FILTER_COUNT,
+    TRACE_OFFSET_FLAGS, TRACE_OFFSET_LEVEL, TRACE_OFFSET_LOST, TRACE_OFFSET_TRACEPARENT,
+    TRACE_OFFSET_TRACEPARENT_LENGTH, TRACE_OFFSET_USED, TRACE_RECORD_ALIGNMENT,
 };
 use crate::error::ErrorCode;
 use crate::value::Value;
@@ -36,12 +38,39 @@ pub(crate) struct Sizes {
     pub(crate) output: usize,
     pub(crate) heap: usize,
     pub(crate) log: usize,
+    /// The trace area (0: none).
+    pub(crate) trace: usize,
 }
 
 impl Default for Sizes {
     fn default() -> Self {
-        Self { input: 4096, output: 4096, heap: 64 * 1024, log: 4096 }
+        Self { input: 4096, output: 4096, heap: 64 * 1024, log: 4096, trace: 16 * 1024 }
     }
+}
+
+/// What the fake host writes into the trace area's header before each run.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TraceSettings {
+    pub(crate) level: u8,
+    pub(crate) flags: u8,
+    /// (level, prefix) entries.
+    pub(crate) filter: Vec<(u8, String)>,
+    pub(crate) traceparent: String,
+    /// A filter count to write instead of the number of entries.
+    pub(crate) filter_count: Option<u8>,
+}
+
+/// What the fake host drained from the trace area.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TraceDrain {
+    /// Every record, as the guest wrote it (without padding), in order.
+    pub(crate) records: Vec<Vec<u8>>,
+    /// The sum of every drain's `lost`.
+    pub(crate) lost: u64,
+    /// `TRACE_FLUSH` exits.
+    pub(crate) flushes: usize,
+    /// Drains whose `used` overran the area (dropped, as the host drops them).
+    pub(crate) bad_batches: usize,
 }
 
 /// A decoded log record: level, message, target, source file, line.
@@ -51,7 +80,12 @@ struct State {
     peb: Box<Peb>,
     input: Vec<u8>,
     output: Vec<u8>,
-    log: Vec<u32>, // u32 for the 4-byte alignment records need
+    log: Vec<u32>,   // u32 for the 4-byte alignment records need
+    trace: Vec<u64>, // u64 for the 8-byte alignment of the trace area
+    trace_settings: Option<TraceSettings>,
+    /// Whether a TRACE_FLUSH drains the area (a broken host does not).
+    drain_on_trace_flush: bool,
+    traces: TraceDrain,
     _heap: Vec<u128>,
     _init_data: Vec<u8>,
     prints: Vec<String>,
@@ -82,6 +116,74 @@ impl State {
         assert_eq!(at, 4 + used, "records fill exactly U bytes");
         bytes[..4].fill(0);
     }
+
+    /// The trace area's bytes.
+    fn trace_bytes(&mut self) -> &mut [u8] {
+        // SAFETY: plain bytes of the Vec<u64>.
+        unsafe { core::slice::from_raw_parts_mut(self.trace.as_mut_ptr().cast::<u8>(), self.trace.len() * 8) }
+    }
+
+    /// Copies out every record in the trace area and resets `used` and
+    /// `lost`, as the host does on every exit. Checks what a host checks
+    /// of the framing: sizes within bounds, records inside `used`, aligned.
+    fn drain_trace(&mut self) {
+        if self.trace.is_empty() {
+            return;
+        }
+        let bytes = self.trace_bytes();
+        let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+        let used = u32_at(bytes, TRACE_OFFSET_USED);
+        let lost = u32_at(bytes, TRACE_OFFSET_LOST);
+        if TRACE_HEADER_SIZE + used > bytes.len() {
+            bytes[..8].fill(0);
+            self.traces.bad_batches += 1;
+            return;
+        }
+        let records = &bytes[TRACE_HEADER_SIZE..TRACE_HEADER_SIZE + used];
+        let mut found = Vec::new();
+        let mut at = 0;
+        while at < used {
+            let size = u16::from_le_bytes([records[at + 2], records[at + 3]]) as usize;
+            assert!(
+                (16..=crate::abi::TRACE_MAX_RECORD_SIZE).contains(&size) && at + size <= used,
+                "record size {size}"
+            );
+            let padded = (size + TRACE_RECORD_ALIGNMENT - 1) & !(TRACE_RECORD_ALIGNMENT - 1);
+            assert!(records[at + size..at + padded].iter().all(|&b| b == 0), "padding is zero");
+            found.push(records[at..at + size].to_vec());
+            at += padded;
+        }
+        assert_eq!(at, used, "records fill exactly `used` bytes");
+        bytes[..8].fill(0);
+        self.traces.records.extend(found);
+        self.traces.lost += lost as u64;
+    }
+
+    /// Writes the trace settings into the header (or zeroes it when there
+    /// are none), as the host does before every run.
+    fn write_trace_header(&mut self) {
+        let settings = self.trace_settings.clone();
+        let bytes = self.trace_bytes();
+        if bytes.is_empty() {
+            return;
+        }
+        bytes[..TRACE_HEADER_SIZE].fill(0);
+        let Some(t) = settings else { return };
+        bytes[TRACE_OFFSET_LEVEL] = t.level;
+        bytes[TRACE_OFFSET_FLAGS] = t.flags;
+        bytes[TRACE_OFFSET_FILTER_COUNT] = t.filter_count.unwrap_or(t.filter.len() as u8);
+        bytes[TRACE_OFFSET_TRACEPARENT_LENGTH] = t.traceparent.len() as u8;
+        bytes[TRACE_OFFSET_TRACEPARENT..TRACE_OFFSET_TRACEPARENT + t.traceparent.len()]
+            .copy_from_slice(t.traceparent.as_bytes());
+        let mut at = TRACE_OFFSET_FILTER;
+        for (level, prefix) in &t.filter {
+            assert!(at + 2 + prefix.len() <= TRACE_OFFSET_FILTER + TRACE_FILTER_CAPACITY, "filter fits");
+            bytes[at] = *level;
+            bytes[at + 1] = prefix.len() as u8;
+            bytes[at + 2..at + 2 + prefix.len()].copy_from_slice(prefix.as_bytes());
+            at += 2 + prefix.len();
+        }
+    }
 }
 
 thread_local! {
@@ -110,6 +212,7 @@ impl FakeHost {
         let output = vec![0u8; sizes.output];
         let heap = vec![0u128; sizes.heap / 16];
         let log = vec![0u32; sizes.log / 4];
+        let trace = vec![0u64; sizes.trace / 8];
         let addr = |v: &[u8]| if v.is_empty() { 0 } else { v.as_ptr() as u64 };
         let peb = Box::new(Peb {
             magic: PEB_MAGIC,
@@ -129,12 +232,18 @@ impl FakeHost {
             max_log_level: 0,
             image_gva: 0,
             image_size: 0,
+            trace_gva: if trace.is_empty() { 0 } else { trace.as_ptr() as u64 },
+            trace_size: sizes.trace as u64,
         });
         let state = State {
             peb,
             input,
             output,
             log,
+            trace,
+            trace_settings: None,
+            drain_on_trace_flush: true,
+            traces: TraceDrain::default(),
             _heap: heap,
             _init_data: init_data,
             prints: Vec::new(),
@@ -176,6 +285,29 @@ impl FakeHost {
         self.state(|s| (s.logs.clone(), s.log_flushes))
     }
 
+    /// Sets what the host writes into the trace area's header before each
+    /// run (`None`: a zeroed header, as a host without tracing leaves it).
+    pub(crate) fn set_trace(&mut self, settings: Option<TraceSettings>) {
+        self.state(|s| s.trace_settings = settings);
+    }
+
+    /// Makes `TRACE_FLUSH` exits drain the area (the default) or not.
+    #[cfg_attr(not(feature = "trace"), allow(dead_code))]
+    pub(crate) fn drain_on_trace_flush(&mut self, drain: bool) {
+        self.state(|s| s.drain_on_trace_flush = drain);
+    }
+
+    /// Takes what was drained from the trace area so far.
+    pub(crate) fn take_traces(&mut self) -> TraceDrain {
+        self.state(|s| std::mem::take(&mut s.traces))
+    }
+
+    /// Runs `f` on the trace area's bytes between runs.
+    #[cfg_attr(not(feature = "trace"), allow(dead_code))]
+    pub(crate) fn edit_trace_area(&mut self, f: impl FnOnce(&mut [u8])) {
+        self.state(|s| f(s.trace_bytes()));
+    }
+
     /// Every host call so far: name, arguments, requested return type.
     pub(crate) fn host_calls(&self) -> Vec<(String, Vec<Value>, u8)> {
         self.state(|s| s.host_calls.clone())
@@ -198,6 +330,7 @@ impl FakeHost {
     pub(crate) fn enter(&mut self, op: u64) -> Exit {
         let peb: *const Peb = self.state(|s| {
             s.abort_message.clear();
+            s.write_trace_header();
             &*s.peb as *const Peb
         });
         // SAFETY: the PEB and everything it points at live in STATE, which
@@ -213,7 +346,7 @@ impl FakeHost {
 
     /// `OP_INIT`; returns the published (name, parameter tags, return tag) list.
     pub(crate) fn init(&mut self) -> Vec<(String, Vec<u8>, u8)> {
-        match self.enter(crate::abi::OP_INIT as u64) {
+        match self.enter(crate::abi::OP_INIT) {
             Exit::Halt(payload) => wire::decode_guest_function_details(&payload).expect("GuestFunctionDetails"),
             other => panic!("init failed: {other:?}"),
         }
@@ -229,7 +362,7 @@ impl FakeHost {
         let mut frame = vec![0u8; 64 * 1024];
         let len = wire::encode_function_call(&mut frame, name, args, return_type).expect("call fits");
         self.write_input(&frame[4..len]);
-        match self.enter(crate::abi::OP_CALL as u64) {
+        match self.enter(crate::abi::OP_CALL) {
             Exit::Halt(payload) => Ok(wire::decode_function_call_result(&payload).expect("FunctionCallResult")),
             abort => Err(abort),
         }
@@ -242,6 +375,9 @@ pub(crate) fn on_out(port: u16, value: u32) {
         let mut guard = s.borrow_mut();
         let s = guard.as_mut().expect("out without a fake host");
         s.drain_log();
+        if port != PORT_TRACE_FLUSH || s.drain_on_trace_flush {
+            s.drain_trace();
+        }
         let text = |buf: &[u8]| {
             let len = u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
             assert!(4 + len <= buf.len(), "text frame overruns the output buffer");
@@ -264,6 +400,10 @@ pub(crate) fn on_out(port: u16, value: u32) {
             }
             PORT_LOG_FLUSH => {
                 s.log_flushes += 1;
+                None
+            }
+            PORT_TRACE_FLUSH => {
+                s.traces.flushes += 1;
                 None
             }
             PORT_DEBUG_PRINT => {

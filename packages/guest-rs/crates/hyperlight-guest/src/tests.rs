@@ -218,9 +218,9 @@ fn host_errors_reach_the_init_hook() {
 #[test]
 fn an_abort_in_the_init_hook_fails_init_and_publishes_nothing() {
     let mut host = FakeHost::with(Sizes::default(), b"init:abort".to_vec());
-    assert_eq!(host.enter(OP_INIT as u64), Exit::Abort { code: 77, message: "init refused".into() });
+    assert_eq!(host.enter(OP_INIT), Exit::Abort { code: 77, message: "init refused".into() });
     assert_eq!(
-        host.enter(OP_CALL as u64),
+        host.enter(OP_CALL),
         Exit::Abort { code: BAD_ENVIRONMENT, message: "OP_CALL before OP_INIT; the guest is not initialised".into() },
         "a guest whose hook aborted is not initialised"
     );
@@ -270,20 +270,18 @@ fn init_publishes_every_signature() {
 fn the_entry_rejects_bad_environments() {
     let mut host = FakeHost::new();
     assert_eq!(
-        host.enter(OP_CALL as u64),
+        host.enter(OP_CALL),
         Exit::Abort { code: BAD_ENVIRONMENT, message: "OP_CALL before OP_INIT; the guest is not initialised".into() }
     );
     host.init();
-    assert!(
-        matches!(host.enter(OP_INIT as u64), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("twice"))
-    );
+    assert!(matches!(host.enter(OP_INIT), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("twice")));
     assert!(
         matches!(host.enter(7), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("unknown entry operation 7"))
     );
 
     host.edit_peb(|p| p.abi_version = 99);
     assert_eq!(
-        host.enter(OP_CALL as u64),
+        host.enter(OP_CALL),
         Exit::Abort {
             code: BAD_ENVIRONMENT,
             message: "the guest was built for hyperlight ABI version 1 but the host speaks version 99".into()
@@ -294,11 +292,11 @@ fn the_entry_rejects_bad_environments() {
         p.input_gva = p.output_gva;
     });
     assert!(
-        matches!(host.enter(OP_CALL as u64), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("overlap"))
+        matches!(host.enter(OP_CALL), Exit::Abort { code: BAD_ENVIRONMENT, message } if message.contains("overlap"))
     );
     host.edit_peb(|p| p.magic = 0);
     // No message: with a bad magic nothing in the PEB can be trusted.
-    assert!(matches!(host.enter(OP_CALL as u64), Exit::Abort { code: BAD_ENVIRONMENT, .. }));
+    assert!(matches!(host.enter(OP_CALL), Exit::Abort { code: BAD_ENVIRONMENT, .. }));
 }
 
 #[test]
@@ -369,11 +367,11 @@ fn malformed_input_is_reported_not_trusted() {
     let mut host = FakeHost::new();
     host.init();
     host.write_input_raw(&u32::MAX.to_le_bytes());
-    let (code, message) = error_of(host.enter(OP_CALL as u64).halt_result());
+    let (code, message) = error_of(host.enter(OP_CALL).halt_result());
     assert_eq!(code, ErrorCode::MalformedMessage);
     assert_eq!(message, "the input frame claims 4294967295 payload bytes but the input buffer holds 4096");
     host.write_input(&[1, 2, 3, 4, 5, 6, 7, 8]);
-    let (code, message) = error_of(host.enter(OP_CALL as u64).halt_result());
+    let (code, message) = error_of(host.enter(OP_CALL).halt_result());
     assert_eq!(code, ErrorCode::MalformedMessage);
     assert!(message.starts_with("malformed FunctionCall: "), "{message}");
 }
@@ -482,7 +480,7 @@ fn init_data_is_visible() {
 fn a_too_small_output_buffer_fails_init_with_a_message() {
     let mut host = FakeHost::with(Sizes { output: 64, ..Sizes::default() }, Vec::new());
     // (the log area is unused here)
-    let Exit::Abort { code, message } = host.enter(OP_INIT as u64) else { panic!() };
+    let Exit::Abort { code, message } = host.enter(OP_INIT) else { panic!() };
     assert_eq!(code, BAD_ENVIRONMENT);
     assert!(message.contains("the guest function table needs"), "{message}");
 }
@@ -527,5 +525,45 @@ impl Exit {
             Exit::Halt(payload) => Ok(crate::wire::decode_function_call_result(&payload).expect("result")),
             other => Err(other),
         }
+    }
+}
+
+/// Without the `trace` feature: instrumented code records nothing, even
+/// when the host asks for everything.
+#[cfg(not(feature = "trace"))]
+mod compiled_out {
+    use super::*;
+    use crate::abi::{TRACE_FLAG_ENABLED, TRACE_FLAG_MEMORY, TRACE_FLAG_RUNTIME_SPANS};
+    use crate::test_host::TraceSettings;
+
+    #[instrument(fields(n))]
+    fn instrumented(n: u32) -> u32 {
+        n + 1
+    }
+
+    #[guest_function("TracedWithoutTheFeature")]
+    fn traced_without_the_feature() -> u32 {
+        let span = span!(LogLevel::Critical, "s", n = 1u32);
+        event!(LogLevel::Critical, "e {}", 1; n = 2u32);
+        span_record!(span, more = true);
+        assert!(!span.is_recording() && !crate::tracing::enabled(LogLevel::Critical, "any"));
+        assert!(crate::tracing::traceparent().is_none());
+        assert_eq!(size_of::<crate::tracing::SpanGuard>(), 0);
+        instrumented(1)
+    }
+
+    #[test]
+    fn tracing_compiles_to_nothing() {
+        let mut host = FakeHost::new();
+        let flags = TRACE_FLAG_ENABLED | TRACE_FLAG_RUNTIME_SPANS | TRACE_FLAG_MEMORY;
+        host.set_trace(Some(TraceSettings {
+            flags: flags as u8,
+            traceparent: "00-ab".into(),
+            ..TraceSettings::default()
+        }));
+        host.init();
+        assert_eq!(host.call("TracedWithoutTheFeature", &[], 2), Ok(Ok(Value::U32(2))));
+        let drain = host.take_traces();
+        assert_eq!((drain.records.len(), drain.lost, drain.flushes), (0, 0, 0));
     }
 }
