@@ -60,7 +60,12 @@ export interface TraceRunSettings {
  * the sandbox.
  */
 export interface GuestTraceSession {
-  /** A run is about to start; returns what to write into the trace area's header. */
+  /**
+   * A run is about to start; returns what to write into the trace area's
+   * header. Core checks and encodes a settings object once and reuses that
+   * when the same object comes back, so return a new object to change them.
+   * Settings that do not fit the header fail the call with `ConfigurationError`.
+   */
   beginRun(run: TraceRunInfo): TraceRunSettings;
   /**
    * Records drained at one exit: `bytes` is a copy the session may keep (whole
