@@ -18,7 +18,9 @@ const BOTTOM = 60;
 export function renderMemoryPlot(series: LiveBytesSeries, title: string): string {
   const points = series.points;
   const startNs = points[0]?.timeNs ?? 0;
-  const endNs = Math.max(points.at(-1)?.timeNs ?? 0, startNs + 1);
+  const lastNs = points.at(-1)?.timeNs ?? startNs;
+  // A little room after the last change, so its level shows.
+  const endNs = lastNs + Math.max(1, (lastNs - startNs) * 0.05);
   const peakBytes = Math.max(1, points.reduce((most, p) => Math.max(most, p.liveBytes), 0));
   const time = timeUnit(endNs - startNs);
   const size = sizeUnit(peakBytes);

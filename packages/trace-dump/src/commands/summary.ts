@@ -118,7 +118,6 @@ export async function summaryCommand(path: string, options: SummaryOptions, stre
       `leaked at end ${heap.liveBytes} bytes in ${heap.liveBlocks} blocks`,
     `dropped      malformed ${dropped.malformed}, oversized ${dropped.oversized}, unknown span ${dropped.unknownSpan}, ` +
       `guest lost ${dropped.guestLost}, limit ${dropped.limit}`,
-    '',
   ].join('\n');
   await out.write(`${text}\n`);
   if (spanStats.size > 0) {
