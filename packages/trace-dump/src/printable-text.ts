@@ -6,7 +6,6 @@
  * printable('two\nlines'); // 'two\\nlines'
  */
 export function printable(text: string, maxLength = Infinity): string {
-  // eslint-disable-next-line no-control-regex
   const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => JSON.stringify(c).slice(1, -1));
   return escaped.length > maxLength ? `${escaped.slice(0, Math.max(0, maxLength - 1))}…` : escaped;
 }
