@@ -28,6 +28,12 @@ export interface BuildCGuestOptions {
   optimize?: OptimizeLevel;
   /** Emit debug info (`-g`). */
   debug?: boolean;
+  /**
+   * Keep frame pointers (`-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer`)
+   * so the stacks of memory-profile records reach through the guest's own
+   * functions. Build traced guests with `defines: { HL_TRACE: true }` too.
+   */
+  framePointers?: boolean;
   /** C compiler (default `$CC`, else `gcc`; must be GCC-compatible and target x86-64). */
   cc?: string;
   /** Extra compiler flags, after ours. */
@@ -88,7 +94,7 @@ export async function buildCGuest(options: BuildCGuestOptions): Promise<string> 
   const cc = defaultCompiler(options.cc);
   const outFile = resolve(options.outFile);
   const cflags = [
-    ...(await guestCFlags({ cc, optimize: options.optimize, debug: options.debug })),
+    ...(await guestCFlags({ cc, optimize: options.optimize, debug: options.debug, framePointers: options.framePointers })),
     ...(options.includeDirs ?? []).map((d) => `-I${resolve(d)}`),
     ...defineFlags(options.defines),
     ...(options.cflags ?? []),

@@ -19,6 +19,7 @@ options:
   -D NAME[=VALUE]    define a macro
   -O0 -O1 -O2 -O3 -Os -Og   optimisation (default -O2)
   -g                 debug info
+  --frame-pointers   keep frame pointers (stack traces in memory profiles)
   -Wl,FLAGS          pass FLAGS to the linker
   -W... -f... -m... -std=...  passed to the compiler
   --cc CC            C compiler (default: $CC, else gcc)
@@ -38,13 +39,14 @@ interface Parsed {
   ldflags: string[];
   optimize: OptimizeLevel;
   debug: boolean;
+  framePointers: boolean;
   cc?: string;
   print?: 'cflags' | 'ldflags' | 'libs';
   help: boolean;
 }
 
 function parse(argv: string[]): Parsed {
-  const p: Parsed = { sources: [], includeDirs: [], defines: [], cflags: [], ldflags: [], optimize: true, debug: false, help: false };
+  const p: Parsed = { sources: [], includeDirs: [], defines: [], cflags: [], ldflags: [], optimize: true, debug: false, framePointers: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     // Options that take a value either attached (-Ifoo) or as the next argument.
@@ -67,6 +69,7 @@ function parse(argv: string[]): Parsed {
       const level = a.slice(2);
       p.optimize = level === 's' || level === 'g' ? level : (Number(level) as 0 | 1 | 2 | 3);
     } else if (a === '-g') p.debug = true;
+    else if (a === '--frame-pointers') p.framePointers = true;
     else if (a.startsWith('-Wl,')) p.ldflags.push(a);
     else if (/^-(W|f|m|std=)/.test(a)) p.cflags.push(a);
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
@@ -90,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (p.print) {
     const flags =
-      p.print === 'cflags' ? await guestCFlags({ cc: p.cc, optimize: p.optimize, debug: p.debug }) : p.print === 'ldflags' ? guestLdFlags() : guestLibs();
+      p.print === 'cflags' ? await guestCFlags({ cc: p.cc, optimize: p.optimize, debug: p.debug, framePointers: p.framePointers }) : p.print === 'ldflags' ? guestLdFlags() : guestLibs();
     process.stdout.write(`${flags.map(shellQuote).join(' ')}\n`);
     return 0;
   }
@@ -105,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
     defines: p.defines,
     optimize: p.optimize,
     debug: p.debug,
+    framePointers: p.framePointers,
     cc: p.cc,
     cflags: p.cflags,
     ldflags: p.ldflags,

@@ -13,6 +13,7 @@
 #include "../libc/src/heap.h"
 #include "../libc/src/stdio_internal.h"
 #include "runtime.h"
+#include "trace_rt.h"
 #include "wire.h"
 
 static bool initialised;
@@ -49,14 +50,17 @@ static void write_result(const char *name, hl_result r) {
   }
 }
 
-/* Runs the FunctionCall in the input buffer; `*name` is set once the function is known. */
-static hl_result dispatch(const char **name) {
+/* Runs the FunctionCall in the input buffer; `*name` is set once the function
+ * is known, `*span` once the call is decoded (the runtime's "guest_call"). */
+static hl_result dispatch(const char **name, hl_trace_span *span) {
   const uint8_t *payload;
   size_t len;
   hl_wire_call wc;
   const char *bad = hl_wire_frame((const uint8_t *)(uintptr_t)hl_rt_peb->input_gva, hl_rt_peb->input_size, &payload, &len);
   if (!bad) bad = hl_wire_decode_call(payload, len, &wc);
   if (bad) return hl_rt_static_error(HL_ERROR_MALFORMED_MESSAGE, "malformed FunctionCall: %s", bad);
+  if (__builtin_expect(hl_rt_trace_flags & HL_TRACE_FLAG_RUNTIME_SPANS, 0))
+    *span = hl_rt_trace_runtime_span("guest_call", wc.name, wc.name_len);
 
   int qlen = wc.name_len > NAME_QUOTE_MAX ? NAME_QUOTE_MAX : (int)wc.name_len;
   const hl_rt_function *f = hl_rt_find_function(wc.name, wc.name_len);
@@ -92,13 +96,16 @@ static hl_result dispatch(const char **name) {
 
 void hl_rt_call(void) {
   const char *name = "?"; /* points into the registry, which outlives the run */
-  hl_result r = dispatch(&name);
+  hl_trace_span span = 0;
+  hl_result r = dispatch(&name, &span);
   write_result(name, r);
+  hl_trace_span_close(span);
   hl_rt_run_end();
 }
 
 void hl_entry(const hl_peb *peb, uint64_t op) {
   hl_rt_peb = NULL;
+  hl_rt_trace_reset(); /* an abort before the settings are read records nothing */
   if (!peb) hl_abort(HL_ABORT_CODE_BAD_ENVIRONMENT, NULL);
   const char *bad = check_peb(peb);
   if (bad) {
@@ -111,17 +118,21 @@ void hl_entry(const hl_peb *peb, uint64_t op) {
 
   if (op == HL_OP_INIT) {
     if (initialised) hl_abort(HL_ABORT_CODE_BAD_ENVIRONMENT, "OP_INIT on an initialised guest");
+    hl_rt_trace_begin(peb, op);
+    hl_trace_span span = hl_rt_trace_runtime_span("guest_init", NULL, 0);
     hl_heap_init((void *)(uintptr_t)peb->heap_gva, peb->heap_size);
     hl_rt_registry_open();
     hyperlight_main();
     hl_stdio_flush(); /* before the function table goes into the output buffer */
     hl_rt_registry_publish();
+    hl_trace_span_close(span);
     initialised = true;
     hl_rt_run_end();
     hl_rt_halt();
   }
   if (op == HL_OP_CALL) {
     if (!initialised) hl_abort(HL_ABORT_CODE_BAD_ENVIRONMENT, "OP_CALL before OP_INIT");
+    hl_rt_trace_begin(peb, op);
     hl_rt_call();
     hl_rt_halt();
   }

@@ -9,6 +9,7 @@
 
 #include "../libc/src/stdio_internal.h"
 #include "runtime.h"
+#include "trace_rt.h"
 
 const hl_peb *hl_rt_peb;
 
@@ -64,6 +65,7 @@ void hl_print_n(const char *text, size_t len) {
 void hl_print(const char *text) { hl_print_n(text, strlen(text)); }
 
 void hl_rt_halt(void) {
+  hl_rt_trace_close_all();
   hl_outl(HL_PORT_HALT, 0);
   /* The host never resumes after HALT; if it did, fault loudly. */
   __builtin_trap();
@@ -74,6 +76,7 @@ void hl_abort(uint32_t code, const char *message) {
   if (!aborting) { /* an abort from inside the flush must not flush again */
     aborting = true;
     hl_stdio_flush();
+    hl_rt_trace_close_all();
   }
   if (!message) message = "";
   if (hl_rt_peb) send_text(message, strlen(message), HL_PORT_ABORT_CHUNK, HL_PORT_ABORT, code);

@@ -76,6 +76,21 @@ export function optimizeFlag(level: OptimizeLevel = true): string {
   return `-O${level}`;
 }
 
+/** Options of {@link guestCFlags}. */
+export interface GuestCFlagOptions {
+  /** C compiler (default `$CC`, else `gcc`). */
+  cc?: string;
+  /** Optimisation (default `true` = `-O2`). */
+  optimize?: OptimizeLevel;
+  /** Emit debug info (`-g`). */
+  debug?: boolean;
+  /** Keep frame pointers, for stack traces in memory profiles. */
+  framePointers?: boolean;
+}
+
+/** Flags that keep the frame-pointer chain intact (leaf functions included). */
+export const FRAME_POINTER_FLAGS: readonly string[] = ['-fno-omit-frame-pointer', '-mno-omit-leaf-frame-pointer'];
+
 /**
  * Flags every guest translation unit is compiled with.
  *
@@ -88,8 +103,10 @@ export function optimizeFlag(level: OptimizeLevel = true): string {
  *   always hits the guard page instead of jumping over it.
  * - `-fno-asynchronous-unwind-tables`: no .eh_frame; guests never unwind.
  * - `-ffunction-sections -fdata-sections`: lets `--gc-sections` drop unused code.
+ * - with `framePointers`: `-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer`,
+ *   so memory-profile stacks (docs/tracing-format.md) can walk every frame.
  */
-export async function guestCFlags(options: { cc?: string; optimize?: OptimizeLevel; debug?: boolean } = {}): Promise<string[]> {
+export async function guestCFlags(options: GuestCFlagOptions = {}): Promise<string[]> {
   const paths = guestCPaths();
   const gccInclude = await compilerIncludeDir(defaultCompiler(options.cc));
   return [
@@ -110,6 +127,7 @@ export async function guestCFlags(options: { cc?: string; optimize?: OptimizeLev
     '-fno-asynchronous-unwind-tables',
     '-ffunction-sections',
     '-fdata-sections',
+    ...(options.framePointers ? FRAME_POINTER_FLAGS : []),
   ];
 }
 

@@ -5,9 +5,11 @@
 
 #include "../libc/src/stdio_internal.h"
 #include "runtime.h"
+#include "trace_rt.h"
 #include "wire.h"
 
-hl_result hl_call_host_v(const char *name, hl_type return_type, size_t argc, const hl_value *args) {
+/* The host call itself; hl_call_host_v wraps it in the runtime's "host_call" span. */
+static hl_result call_host(const char *name, hl_type return_type, size_t argc, const hl_value *args) {
   const hl_peb *peb = hl_rt_peb;
   if (!peb) hl_panic("hl_call_host(\"%s\") outside a run", name);
   if (return_type < HL_TYPE_I32 || return_type > HL_TYPE_VOID)
@@ -47,6 +49,14 @@ hl_result hl_call_host_v(const char *name, hl_type return_type, size_t argc, con
                   hl_type_name(r.value.type), hl_type_name(return_type));
   if (!hl_rt_own_value(&r.value))
     return hl_rt_static_error(HL_ERROR_OUT_OF_MEMORY, "out of guest heap memory copying the result of host function \"%s\"", name);
+  return r;
+}
+
+hl_result hl_call_host_v(const char *name, hl_type return_type, size_t argc, const hl_value *args) {
+  if (__builtin_expect(!(hl_rt_trace_flags & HL_TRACE_FLAG_RUNTIME_SPANS), 1)) return call_host(name, return_type, argc, args);
+  hl_trace_span span = hl_rt_trace_runtime_span("host_call", name, name ? strlen(name) : 0);
+  hl_result r = call_host(name, return_type, argc, args);
+  hl_trace_span_close(span);
   return r;
 }
 

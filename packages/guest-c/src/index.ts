@@ -10,6 +10,7 @@ export { verifyStaticPie, type StaticPieInfo } from './elf-check.js';
 export {
   compilerIncludeDir,
   defaultCompiler,
+  FRAME_POINTER_FLAGS,
   guestCFlags,
   guestCPaths,
   guestLdFlags,
@@ -17,6 +18,7 @@ export {
   guestLibs,
   optimizeFlag,
   shellQuote,
+  type GuestCFlagOptions,
   type GuestCPaths,
   type OptimizeLevel,
 } from './flags.js';

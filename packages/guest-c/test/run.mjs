@@ -11,8 +11,10 @@
  *  3. build    - buildCGuest, the CLI and the --print-* flags; the fixture
  *                guest checked with readelf: ET_DYN, no PT_INTERP, only
  *                R_X86_64_RELATIVE relocations
- *  4. e2e      - the fixture guest and test/guests/probe.c run in an
- *                in-process host emulator (test/native/host_emulator.c)
+ *  4. e2e      - the fixture guests (simpleguest, tracedguest) and
+ *                test/guests/{probe,trace_probe}.c run in an in-process host
+ *                emulator (test/native/host_emulator.c); tracing records are
+ *                checked byte for byte
  *  5. bench    - the per-call benchmark harness (test/bench-per-call.mjs)
  *                builds, and its one checked call per case passes
  *
@@ -326,6 +328,24 @@ await step('build: buildCGuest throws GuestBuildError', async () => {
       caught2 instanceof GuestBuildError && /hyperlight_main/.test(caught2.output),
     `${caught}\n${caught2}`);
 });
+await step('build: frame pointers and defines reach the compiler', async () => {
+  const plain = await guestCFlags();
+  const kept = await guestCFlags({ framePointers: true });
+  const printed = (await run(process.execPath, [cli, '--print-cflags', '--frame-pointers'])).stdout;
+  const src = join(out, 'fp.c');
+  // Compiles only when both flags arrive: HL_TRACE from `defines`, the frame pointer from `framePointers`.
+  writeFileSync(src, '#include <hyperlight/trace.h>\n#ifndef HL_TRACE\n#error no HL_TRACE\n#endif\n' +
+    'void hyperlight_main(void) { HL_TRACE_FUNCTION(); }\n');
+  const elf = await buildCGuest({ sources: [src], outFile: join(out, 'fp.elf'), defines: { HL_TRACE: true }, framePointers: true });
+  const dump = (await run('objdump', ['-d', '--no-show-raw-insn', elf], { maxBuffer: 64 << 20 })).stdout;
+  const body = /<hyperlight_main>:\n([\s\S]*?)\n\n/.exec(dump)?.[1] ?? '';
+  const main = /push\s+%rbp/.test(body) && /mov\s+%rsp,%rbp/.test(body);
+  check('build: frame pointers and defines reach the compiler',
+    !plain.some((f) => /omit-(leaf-)?frame-pointer/.test(f)) &&
+      kept.includes('-fno-omit-frame-pointer') && kept.includes('-mno-omit-leaf-frame-pointer') &&
+      /-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer/.test(printed) && main,
+    `${kept.join(' ')}\n${printed}\nhyperlight_main keeps rbp: ${main}`);
+});
 await step('build: buildCGuest options', async () => {
   const src = join(out, 'opts.c');
   mkdirSync(join(out, 'inc'), { recursive: true });
@@ -337,13 +357,22 @@ await step('build: buildCGuest options', async () => {
 });
 
 // ---- 4. e2e -----------------------------------------------------------------------------
+const tracedElf = join(out, 'c-tracedguest.elf');
+const traceProbeElf = join(out, 'trace_probe.elf');
+await step('build: tracing guests', async () => {
+  await run(process.execPath, [join(repo, 'fixtures', 'guests', 'c', 'build.mjs'), '--out-dir', out, 'tracedguest']);
+  // Without HL_TRACE: its macros must compile to nothing; the functions still record.
+  await buildCGuest({ sources: [join(pkg, 'test', 'guests', 'trace_probe.c')], outFile: traceProbeElf, framePointers: true, cflags: ['-Wall', '-Wextra', '-Werror'] });
+  check('build: tracing guests', existsSync(tracedElf) && existsSync(traceProbeElf));
+});
 await step('e2e: build', async () => {
-  const sources = ['src/fb.c', 'src/wire.c', 'test/native/check.c', 'test/native/host_emulator.c', 'test/native/e2e_simpleguest.c', 'test/native/e2e_probe.c'];
+  const sources = ['src/fb.c', 'src/wire.c', 'test/native/check.c', 'test/native/host_emulator.c', 'test/native/e2e_simpleguest.c', 'test/native/e2e_probe.c',
+    'test/native/e2e_tracing.c'];
   // No sanitizers: the emulator switches stacks and catches SIGSEGV itself.
   await compile([...hostFlags, '-o', join(out, 'e2e'), ...sources.map((s) => join(pkg, s)), '-lm']);
 });
-if (existsSync(join(out, 'e2e')) && existsSync(fixtureElf) && existsSync(probeElf)) {
-  native('e2e', join(out, 'e2e'), { HL_SIMPLEGUEST: fixtureElf, HL_PROBE: probeElf });
+if (existsSync(join(out, 'e2e')) && [fixtureElf, probeElf, tracedElf, traceProbeElf].every((f) => existsSync(f))) {
+  native('e2e', join(out, 'e2e'), { HL_SIMPLEGUEST: fixtureElf, HL_PROBE: probeElf, HL_TRACEDGUEST: tracedElf, HL_TRACE_PROBE: traceProbeElf });
 }
 
 // ---- 5. bench harness --------------------------------------------------------------------

@@ -1,6 +1,8 @@
 /**
  * Builds dist/lib/libhyperlight_guest.a (runtime + guest libc) with the same
- * flags guests are compiled with (dist/index.js, built by tsup first).
+ * flags guests are compiled with (dist/index.js, built by tsup first), plus
+ * frame pointers: memory-profile stacks then walk through the runtime's and
+ * the libc's frames (malloc's caller, the dispatcher) to the entry point.
  * Run by `pnpm build`.
  */
 import { execFile } from 'node:child_process';
@@ -15,7 +17,7 @@ const run = promisify(execFile);
 const paths = guestCPaths();
 const cc = defaultCompiler();
 const cflags = [
-  ...(await guestCFlags({ cc })),
+  ...(await guestCFlags({ cc, framePointers: true })),
   '-std=gnu11',
   '-Wall',
   '-Wextra',

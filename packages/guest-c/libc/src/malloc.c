@@ -10,6 +10,11 @@
  * takes any block of the next non-empty larger class, so every operation is
  * O(blocks in one class). Sentinel blocks marked USED at both ends of the
  * arena stop merging without bounds checks.
+ *
+ * Memory profiling (TRACE_FLAG_MEMORY): the public entry points append ALLOC
+ * (the requested size) and FREE (the block's usable size from its header)
+ * with the caller's stack; they call the heap_* functions inside, so each
+ * operation is recorded once, from where the guest asked for it.
  */
 #include <errno.h>
 #include <hyperlight/guest.h>
@@ -17,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/trace_rt.h"
 #include "heap.h"
 
 #define USED ((size_t)1)
@@ -111,7 +117,7 @@ static block *find_free(size_t size) {
   return larger ? heap.bins[__builtin_ctzll(larger)] : NULL;
 }
 
-void *malloc(size_t n) {
+static void *heap_malloc(size_t n) {
   size_t size = block_size_for(n);
   block *b = size ? find_free(size) : NULL;
   if (!b) {
@@ -150,25 +156,25 @@ static void release(block *b) {
   bin_insert(b);
 }
 
-void free(void *p) {
+static void heap_free(void *p) {
   if (p) release(checked_block(p, "free"));
 }
 
-void *calloc(size_t n, size_t size) {
+static void *heap_calloc(size_t n, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(n, size, &total)) {
     errno = ENOMEM;
     return NULL;
   }
-  void *p = malloc(total);
+  void *p = heap_malloc(total);
   if (p) memset(p, 0, total);
   return p;
 }
 
-void *realloc(void *p, size_t n) {
-  if (!p) return malloc(n);
+static void *heap_realloc(void *p, size_t n) {
+  if (!p) return heap_malloc(n);
   if (n == 0) {
-    free(p);
+    heap_free(p);
     return NULL;
   }
   block *b = checked_block(p, "realloc");
@@ -193,24 +199,24 @@ void *realloc(void *p, size_t n) {
     }
     return p;
   }
-  void *q = malloc(n);
+  void *q = heap_malloc(n);
   if (!q) return NULL;
   memcpy(q, p, size_of(b) - HDR);
-  free(p);
+  heap_free(p);
   return q;
 }
 
-void *aligned_alloc(size_t align, size_t n) {
+static void *heap_aligned_alloc(size_t align, size_t n) {
   if (align & (align - 1)) {
     errno = EINVAL;
     return NULL;
   }
-  if (align <= 16) return malloc(n);
+  if (align <= 16) return heap_malloc(n);
   if (n > heap.hi - heap.lo) {
     errno = ENOMEM;
     return NULL;
   }
-  void *p = malloc(n + align + MIN_BLOCK);
+  void *p = heap_malloc(n + align + MIN_BLOCK);
   if (!p || ((uintptr_t)p & (align - 1)) == 0) return p;
   /* Move the start up to an aligned address, leaving room for the cut-off
    * front to be a free block of its own. */
@@ -221,6 +227,44 @@ void *aligned_alloc(size_t align, size_t n) {
   set_size(b, front, USED);
   release(b);
   return (void *)a;
+}
+
+/* ---- the public entry points, profiled ---------------------------------------- */
+
+#define PROFILING() __builtin_expect(hl_rt_trace_flags & HL_TRACE_FLAG_MEMORY, 0)
+/* The entry point's own frame: the stack walk starts at its caller. */
+#define FRAME() ((void *const *)__builtin_frame_address(0))
+
+void *malloc(size_t n) {
+  void *p = heap_malloc(n);
+  if (PROFILING() && p) hl_rt_trace_memory(HL_TRACE_KIND_ALLOC, p, n, FRAME());
+  return p;
+}
+
+void *calloc(size_t n, size_t size) {
+  void *p = heap_calloc(n, size);
+  if (PROFILING() && p) hl_rt_trace_memory(HL_TRACE_KIND_ALLOC, p, n * size, FRAME());
+  return p;
+}
+
+void *aligned_alloc(size_t align, size_t n) {
+  void *p = heap_aligned_alloc(align, n);
+  if (PROFILING() && p) hl_rt_trace_memory(HL_TRACE_KIND_ALLOC, p, n, FRAME());
+  return p;
+}
+
+void free(void *p) {
+  if (PROFILING() && p) hl_rt_trace_memory(HL_TRACE_KIND_FREE, p, size_of(checked_block(p, "free")) - HDR, FRAME());
+  heap_free(p);
+}
+
+void *realloc(void *p, size_t n) {
+  if (!PROFILING()) return heap_realloc(p, n);
+  size_t old = p ? size_of(checked_block(p, "realloc")) - HDR : 0;
+  void *q = heap_realloc(p, n);
+  if (p && (q || n == 0)) hl_rt_trace_memory(HL_TRACE_KIND_FREE, p, old, FRAME());
+  if (q) hl_rt_trace_memory(HL_TRACE_KIND_ALLOC, q, n, FRAME());
+  return q;
 }
 
 size_t hl_heap_largest_free(void) {

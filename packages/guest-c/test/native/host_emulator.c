@@ -19,7 +19,8 @@ struct emu_guest {
   uintptr_t text_lo, text_hi; /* executable range: only there is reading rip safe */
   uint64_t entry;
   hl_peb *peb;
-  uint8_t *input, *output, *log, *heap, *stack, *guard, *init;
+  uint8_t *input, *output, *log, *heap, *stack, *guard, *init, *trace;
+  uint8_t trace_header[HL_TRACE_HEADER_SIZE];
   emu_config cfg;
 };
 
@@ -118,6 +119,7 @@ emu_guest *emu_load(const char *path, const emu_config *cfg) {
   g->guard = map(PAGE + c->stack_size);
   mprotect(g->guard, PAGE, PROT_NONE);
   g->stack = g->guard + PAGE;
+  if (c->trace_size) g->trace = map(c->trace_size);
   if (c->init_data_size) {
     g->init = map(c->init_data_size);
     memcpy(g->init, c->init_data, c->init_data_size);
@@ -135,6 +137,7 @@ emu_guest *emu_load(const char *path, const emu_config *cfg) {
   p->log_gva = (uintptr_t)g->log, p->log_size = c->log_size;
   p->max_log_level = c->max_log_level;
   p->image_gva = (uintptr_t)g->image, p->image_size = g->image_span;
+  p->trace_gva = (uintptr_t)g->trace, p->trace_size = c->trace_size;
   emu_peb_writable(g, false);
   return g;
 }
@@ -148,6 +151,7 @@ void emu_free(emu_guest *g) {
   munmap(g->heap, round_up(g->cfg.heap_size));
   munmap(g->guard, PAGE + round_up(g->cfg.stack_size));
   if (g->init) munmap(g->init, round_up(g->cfg.init_data_size));
+  if (g->trace) munmap(g->trace, round_up(g->cfg.trace_size));
   munmap(g->peb, PAGE);
   free(g);
 }
@@ -156,6 +160,8 @@ uint8_t *emu_output(emu_guest *g) { return g->output; }
 hl_peb *emu_peb(emu_guest *g) { return g->peb; }
 void emu_peb_writable(emu_guest *g, bool w) { mprotect(g->peb, PAGE, w ? PROT_READ | PROT_WRITE : PROT_READ); }
 void emu_write_input(emu_guest *g, const void *data, size_t len) { memcpy(g->input, data, len); }
+uint8_t *emu_trace_header(emu_guest *g) { return g->trace_header; }
+uint8_t *emu_trace_area(emu_guest *g) { return g->trace; }
 void emu_image_range(emu_guest *g, uintptr_t *lo, uintptr_t *hi) {
   *lo = (uintptr_t)g->image;
   *hi = (uintptr_t)g->image + g->image_span;
@@ -214,6 +220,24 @@ static void drain_log(void) {
     pos += 4 + ((n + 3) & ~3u);
   }
   memset(area, 0, 4);
+}
+
+/* Takes the trace records and lost count and resets both, as the host does on
+ * every exit; a `used` beyond the area counts as one lost record. */
+static void drain_trace(void) {
+  uint8_t *area = current->trace;
+  if (!area || current->cfg.trace_size < HL_TRACE_HEADER_SIZE) return;
+  uint32_t used, lost;
+  memcpy(&used, area + HL_TRACE_OFFSET_USED, 4);
+  memcpy(&lost, area + HL_TRACE_OFFSET_LOST, 4);
+  run_state.trace_lost += lost;
+  if (used > current->cfg.trace_size - HL_TRACE_HEADER_SIZE || used > sizeof run_state.trace - run_state.trace_len) {
+    run_state.trace_lost++;
+  } else {
+    memcpy(run_state.trace + run_state.trace_len, area + HL_TRACE_HEADER_SIZE, used);
+    run_state.trace_len += used;
+  }
+  memset(area, 0, 8);
 }
 
 static void serve_host_call(void) {
@@ -279,7 +303,9 @@ static void on_signal(int sig, siginfo_t *si, void *context) {
   int port, len;
   if (sig == SIGSEGV && rip >= current->text_lo && rip + 2 <= current->text_hi &&
       decode_out((const uint8_t *)rip, regs, &port, &len)) {
-    drain_log(); /* the host drains the log area on every exit */
+    drain_log(); /* the host drains the log and trace areas on every exit */
+    drain_trace();
+    run_state.exits++;
     uint32_t value = (uint32_t)regs[REG_RAX];
     switch (port) {
       case HL_PORT_HALT:
@@ -301,6 +327,9 @@ static void on_signal(int sig, siginfo_t *si, void *context) {
       case HL_PORT_LOG_FLUSH:
         run_state.log_flushes++;
         break;
+      case HL_PORT_TRACE_FLUSH:
+        run_state.trace_flushes++;
+        break;
       case HL_PORT_CALL_HOST:
         serve_host_call();
         break;
@@ -312,6 +341,7 @@ static void on_signal(int sig, siginfo_t *si, void *context) {
     regs[REG_RIP] += len; /* resume after the out */
     return;
   }
+  drain_trace();
   run_state.kind = sig == SIGALRM ? EMU_TIMEOUT : EMU_FAULT;
   run_state.signo = sig;
   run_state.fault_addr = (uint64_t)(uintptr_t)si->si_addr;
@@ -340,6 +370,7 @@ const emu_run *emu_enter(emu_guest *g, uint64_t op, unsigned timeout_ms) {
   install_handlers();
   memset(&run_state, 0, sizeof run_state);
   current = g;
+  if (g->trace) memcpy(g->trace, g->trace_header, HL_TRACE_HEADER_SIZE);
   struct itimerval t = {{0, 0}, {timeout_ms / 1000, (timeout_ms % 1000) * 1000}};
   setitimer(ITIMER_REAL, &t, NULL);
   if (sigsetjmp(run_exit, 1) == 0) {

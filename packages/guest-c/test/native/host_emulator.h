@@ -6,8 +6,9 @@
  * hl_entry on the guest stack. The guest's `out` instructions fault (no I/O
  * permission in a Linux process), and the SIGSEGV handler plays the host:
  * it decodes the port and value, serves CALL_HOST / DEBUG_PRINT /
- * ABORT_CHUNK / LOG_FLUSH and resumes, or ends the run on HALT / ABORT /
- * other ports / real faults.
+ * ABORT_CHUNK / LOG_FLUSH / TRACE_FLUSH and resumes, or ends the run on
+ * HALT / ABORT / other ports / real faults. Like the host, it drains the log
+ * and trace areas at every exit, and writes the trace header before every run.
  *
  * What it does not emulate: paging-level isolation of the PEB from
  * supervisor structures, CPL3 privilege checks other than port access, and
@@ -26,6 +27,7 @@
 /** Sizes of the areas a guest gets; 0 picks the default. */
 typedef struct emu_config {
   size_t input_size, output_size, log_size, heap_size, stack_size;
+  size_t trace_size; /* 0: no trace area (the PEB says 0/0) */
   const void *init_data;
   size_t init_data_size;
   uint64_t max_log_level; /* default HL_LOG_TRACE */
@@ -62,6 +64,11 @@ typedef struct emu_run {
   unsigned log_count;
   unsigned log_flushes; /* LOG_FLUSH exits */
   unsigned host_calls;
+  unsigned exits;         /* every `out`, the final HALT/ABORT included */
+  unsigned trace_flushes; /* TRACE_FLUSH exits */
+  uint8_t trace[1 << 20]; /* the trace records drained in this run, in order */
+  size_t trace_len;
+  uint64_t trace_lost;    /* the guest's lost counts, plus records that did not fit `trace` */
 } emu_run;
 
 typedef struct emu_guest emu_guest;
@@ -104,6 +111,10 @@ void emu_write_input(emu_guest *g, const void *data, size_t len);
 hl_peb *emu_peb(emu_guest *g);
 /** Makes the PEB writable (true) or read-only again (false). */
 void emu_peb_writable(emu_guest *g, bool writable);
+/** The trace header written into the trace area before every run (zeroed: record nothing). */
+uint8_t *emu_trace_header(emu_guest *g);
+/** The trace area itself (NULL when there is none). */
+uint8_t *emu_trace_area(emu_guest *g);
 /** Address range of the loaded image. */
 void emu_image_range(emu_guest *g, uintptr_t *lo, uintptr_t *hi);
 

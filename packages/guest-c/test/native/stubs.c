@@ -16,6 +16,12 @@ uint32_t hlt_abort_code;
 char hlt_abort_message[4096];
 static jmp_buf *abort_target;
 
+/* Tracing as the allocator sees it (trace.c is not linked here): always off. */
+uint8_t hlt_hl_rt_trace_flags;
+void hlt_hl_rt_trace_memory(uint8_t kind, const void *address, size_t size, void *const *frame) {
+  (void)kind, (void)address, (void)size, (void)frame;
+}
+
 void hlt_hl_print_n(const char *text, size_t len) {
   hlt_prints++;
   if (len > sizeof hlt_printed - hlt_printed_len) len = sizeof hlt_printed - hlt_printed_len;
