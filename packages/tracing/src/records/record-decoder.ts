@@ -7,6 +7,7 @@
  */
 import { Abi } from '@hyperlight-ts/core/backend';
 
+import type { TraceFieldValue } from '../file/index.js';
 import { recordLevelName } from '../levels.js';
 import type { TraceCounters, TraceDropReason } from '../trace-stats.js';
 import type { MemoryRecord, TraceFields, TraceRecord } from './trace-record.js';
@@ -141,7 +142,7 @@ export class RecordDecoder {
     const target = text(bytes, at + nameSize, targetSize);
     if (name === undefined || target === undefined) return 'malformed';
     at += nameSize + targetSize;
-    const fields: TraceFields = Object.create(null) as TraceFields;
+    const fields: TraceFields = {};
     let kept = 0;
     let fieldsLeftOut = 0;
     for (let i = 0; i < fieldCount; i += 1) {
@@ -156,9 +157,9 @@ export class RecordDecoder {
       const value = fieldValue(type, bytes, view, at + keySize, valueSize);
       if (value === 'malformed' || value === 'oversized') return value;
       at += keySize + valueSize;
-      if (key in fields) fields[key] = value.value;
+      if (Object.hasOwn(fields, key)) setField(fields, key, value.value);
       else if (kept < this.maxFields) {
-        fields[key] = value.value;
+        setField(fields, key, value.value);
         kept += 1;
       } else fieldsLeftOut += 1;
     }
@@ -237,6 +238,15 @@ function fieldValue(
 /** An integer as a number when it is exact, else as its decimal digits. */
 function integer(value: bigint): number | string {
   return value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : value.toString();
+}
+
+/**
+ * Sets a field as an own, enumerable property, whatever its key: a plain
+ * assignment of `__proto__` would set the object's prototype instead.
+ */
+export function setField(fields: TraceFields, key: string, value: TraceFieldValue): void {
+  if (key === '__proto__') Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+  else fields[key] = value;
 }
 
 /** UTF-8 text at `at`; undefined when it is not valid UTF-8. */

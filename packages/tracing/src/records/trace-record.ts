@@ -4,7 +4,7 @@
  */
 import type { TraceFieldValue, TraceLevelName } from '../file/index.js';
 
-/** A record's fields by key (null prototype; a later field with the same key wins). */
+/** A record's fields by key, each an own property (a later field with the same key wins). */
 export type TraceFields = Record<string, TraceFieldValue>;
 
 /** What every record carries. */

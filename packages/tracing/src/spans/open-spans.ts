@@ -9,6 +9,7 @@
  */
 import type { TraceLevelName } from '../file/index.js';
 import type { TraceLimits } from '../limits.js';
+import { setField } from '../records/record-decoder.js';
 import type { SpanOpenRecord, TraceFields } from '../records/trace-record.js';
 import type { TraceDropReason } from '../trace-stats.js';
 
@@ -88,9 +89,9 @@ export class OpenSpans {
     let count = Object.keys(span.fields).length;
     let leftOut = 0;
     for (const [key, value] of Object.entries(fields)) {
-      if (key in span.fields) span.fields[key] = value;
+      if (Object.hasOwn(span.fields, key)) setField(span.fields, key, value);
       else if (count < this.limits.maxFields) {
-        span.fields[key] = value;
+        setField(span.fields, key, value);
         count += 1;
       } else leftOut += 1;
     }

@@ -64,10 +64,14 @@ describe('RecordDecoder', () => {
   });
 
   it('treats a key that is an object-prototype name as a plain key', () => {
-    const { records } = decode(batch(event(0, { tsc: 1n, fields: [{ type: 'string', key: '__proto__', value: 'x' }] })));
+    const { records } = decode(batch(event(0, {
+      tsc: 1n,
+      fields: [{ type: 'string', key: '__proto__', value: 'x' }, { type: 'bool', key: 'toString', value: true }, { type: 'bool', key: '__proto__', value: false }],
+    })));
     const fields = (records[0] as { fields: Record<string, unknown> }).fields;
-    expect(Object.keys(fields)).toEqual(['__proto__']);
-    expect(JSON.stringify(fields)).toBe('{"__proto__":"x"}');
+    expect(Object.keys(fields)).toEqual(['__proto__', 'toString']);
+    expect(Object.getPrototypeOf(fields)).toBe(Object.prototype);
+    expect(JSON.stringify(fields)).toBe('{"__proto__":false,"toString":true}');
   });
 
   // Each case: the bad record, then a good one after it; `resumes` says whether the good one is still decoded.
