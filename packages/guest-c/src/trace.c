@@ -14,6 +14,7 @@
  * read fresh before every append: the host resets it at every exit. Records
  * are built in one static buffer and copied in whole, so a record is either
  * all there or not at all; nothing here allocates (the allocator calls in).
+ * Fixed-size copies use __builtin_memcpy (one move; see fb.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -118,7 +119,7 @@ void hl_rt_trace_begin(const hl_peb *peb, uint64_t op) {
   if (flags) {
     size_t at = begin_record(HL_TRACE_KIND_RUN_START, 0, 0);
     uint32_t body[2] = {(uint32_t)op, 0};
-    memcpy(record + at, body, sizeof body);
+    __builtin_memcpy(record + at, body, sizeof body);
     commit(at + sizeof body);
   }
 }
@@ -154,7 +155,7 @@ const char *hl_trace_traceparent(void) { return t.area && t.traceparent[0] ? t.t
 static size_t begin_record(uint8_t kind, uint8_t level, uint32_t span) {
   record[0] = kind;
   record[1] = level;
-  memcpy(record + 4, &span, 4);
+  __builtin_memcpy(record + 4, &span, 4);
   return HL_TRACE_RECORD_HEADER_SIZE;
 }
 
@@ -162,13 +163,13 @@ static size_t begin_record(uint8_t kind, uint8_t level, uint32_t span) {
 static bool commit(size_t size) {
   uint16_t size16 = (uint16_t)size;
   size_t padded = (size + HL_TRACE_RECORD_ALIGNMENT - 1) & ~(size_t)(HL_TRACE_RECORD_ALIGNMENT - 1);
-  memcpy(record + 2, &size16, 2);
+  __builtin_memcpy(record + 2, &size16, 2);
   for (bool flushed = false;; flushed = true) {
     uint32_t used = load_u32(HL_TRACE_OFFSET_USED);
     /* A `used` the guest never wrote (scribbled over) counts as full. */
     if (used <= t.capacity && !(used & 7) && padded <= t.capacity - used) {
       uint64_t tsc = __builtin_ia32_rdtsc();
-      memcpy(record + 8, &tsc, 8);
+      __builtin_memcpy(record + 8, &tsc, 8);
       uint8_t *at = t.area + HL_TRACE_HEADER_SIZE + used;
       memcpy(at, record, size);
       memset(at + size, 0, padded - size);
@@ -200,8 +201,8 @@ static size_t put_named(size_t at, uint32_t parent, const char *name, size_t nam
   size_t body = at;
   uint16_t name_size = (uint16_t)kept(name, name_len, HL_TRACE_MAX_NAME_SIZE);
   uint8_t target_size = (uint8_t)kept(target, WHOLE, MAX_TARGET_SIZE);
-  memcpy(record + at, &parent, 4);
-  memcpy(record + at + 4, &name_size, 2);
+  __builtin_memcpy(record + at, &parent, 4);
+  __builtin_memcpy(record + at + 4, &name_size, 2);
   record[at + 6] = target_size;
   at = put(at + NAMED_BODY_SIZE, name, name_size);
   at = put(at, target, target_size);
@@ -230,7 +231,7 @@ static size_t put_named(size_t at, uint32_t parent, const char *name, size_t nam
     uint16_t value_size16 = (uint16_t)value_size;
     record[at] = f->type;
     record[at + 1] = (uint8_t)key_size;
-    memcpy(record + at + 2, &value_size16, 2);
+    __builtin_memcpy(record + at + 2, &value_size16, 2);
     at = put(put(at + FIELD_HEADER_SIZE, f->key, key_size), value, value_size);
     count++;
   }
@@ -317,7 +318,7 @@ static uint16_t walk_stack(uint8_t *out, void *const *frame) {
     if ((fp & 7) || fp < t.stack_lo || t.stack_size < 16 || fp - t.stack_lo > t.stack_size - 16) break;
     const uint64_t *f = (const uint64_t *)fp;
     if (!f[1]) break;
-    memcpy(out + 8u * n++, &f[1], 8);
+    __builtin_memcpy(out + 8u * n++, &f[1], 8);
     if (f[0] <= fp) break;
     fp = (uintptr_t)f[0];
   }
@@ -327,8 +328,8 @@ static uint16_t walk_stack(uint8_t *out, void *const *frame) {
 void hl_rt_trace_memory(uint8_t kind, const void *address, size_t size, void *const *frame) {
   size_t at = begin_record(kind, 0, innermost());
   uint64_t fixed[3] = {(uint64_t)(uintptr_t)address, size, 0};
-  memcpy(record + at, fixed, sizeof fixed);
+  __builtin_memcpy(record + at, fixed, sizeof fixed);
   uint16_t frames = walk_stack(record + at + MEMORY_BODY_SIZE, frame);
-  memcpy(record + at + 16, &frames, 2);
+  __builtin_memcpy(record + at + 16, &frames, 2);
   commit(at + MEMORY_BODY_SIZE + 8u * frames);
 }

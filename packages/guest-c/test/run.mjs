@@ -15,8 +15,9 @@
  *                test/guests/{probe,trace_probe}.c run in an in-process host
  *                emulator (test/native/host_emulator.c); tracing records are
  *                checked byte for byte
- *  5. bench    - the per-call benchmark harness (test/bench-per-call.mjs)
- *                builds, and its one checked call per case passes
+ *  5. bench    - the per-call and tracing benchmark harnesses
+ *                (test/bench-per-call.mjs, test/bench-tracing.mjs) build, and
+ *                their checked first operation per case passes
  *
  * Ends with "N passed, M failed".
  */
@@ -381,6 +382,11 @@ await step('bench: per-call harness checks its results', async () => {
   const { stdout } = await run(process.execPath, [join(pkg, 'test', 'bench-per-call.mjs')], { env });
   const cases = Object.keys(JSON.parse(stdout).samples);
   check('bench: per-call harness checks its results', cases.length === 4, stdout);
+});
+await step('bench: tracing harness checks its records', async () => {
+  const env = { ...process.env, HYPERLIGHT_BENCH_SAMPLES: '1', HYPERLIGHT_BENCH_BATCH: '1' };
+  const { stdout } = await run(process.execPath, [join(pkg, 'test', 'bench-tracing.mjs')], { env });
+  check('bench: tracing harness checks its records', Object.keys(JSON.parse(stdout).samples).length === 6, stdout);
 });
 
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
