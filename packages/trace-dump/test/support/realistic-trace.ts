@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseElf, readElfSymbols } from '@hyperlight-ts/core';
 import { TraceFileWriter, type TraceLine } from '@hyperlight-ts/tracing';
 
+import { demangleRust } from '../../src/symbols/demangle-rust.js';
+
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../../../fixtures/guests/out');
 
 /** The real guest the trace's addresses point into, and another one (for hash mismatches). */
@@ -21,21 +23,13 @@ export const OTHER_ELF = join(FIXTURES, 'c-simpleguest.elf');
 /** Where the trace says the guest image was loaded. */
 export const IMAGE_BASE = 0x200000n;
 
-/** The functions the allocation stacks go through, by their demangled names. */
+/** The functions the allocation stacks go through, by their demangled names (two legacy-mangled, two v0). */
 export const FUNCTIONS = {
   rustAlloc: '__rustc::__rust_alloc',
   finishGrow: '<alloc::raw_vec::RawVecInner>::finish_grow',
   callHostMany: 'simpleguest::call_host_many',
   panicLarge: 'simpleguest::panic_large',
 } as const;
-
-/** Mangled names of {@link FUNCTIONS}, as in the ELF's symbol table. */
-const MANGLED: Record<keyof typeof FUNCTIONS, RegExp> = {
-  rustAlloc: /^_RNvCs\w+_7___rustc12___rust_alloc$/,
-  finishGrow: /^_RNvMs4_NtCs\w+_5alloc7raw_vecNtB5_11RawVecInner11finish_growB7_$/,
-  callHostMany: /^_ZN11simpleguest14call_host_many17h[0-9a-f]{16}E$/,
-  panicLarge: /^_ZN11simpleguest11panic_large17h[0-9a-f]{16}E$/,
-};
 
 /**
  * The guest address of a return address 5 bytes into each function (as
@@ -48,9 +42,9 @@ export function returnAddresses(): Record<keyof typeof FUNCTIONS, string> {
   const bytes = readFileSync(GUEST_ELF);
   const linkBase = parseElf(bytes).vaddrBase;
   const symbols = readElfSymbols(bytes);
-  const entries = Object.entries(MANGLED).map(([key, pattern]) => {
-    const symbol = symbols.find((s) => s.kind === 'function' && pattern.test(s.name));
-    if (!symbol) throw new Error(`the fixture guest has no function matching ${pattern}`);
+  const entries = Object.entries(FUNCTIONS).map(([key, name]) => {
+    const symbol = symbols.find((s) => s.kind === 'function' && demangleRust(s.name) === name);
+    if (!symbol) throw new Error(`the fixture guest has no function ${name}`);
     return [key, `0x${(symbol.value - linkBase + IMAGE_BASE + 5n).toString(16)}`];
   });
   return Object.fromEntries(entries) as Record<keyof typeof FUNCTIONS, string>;
