@@ -47,6 +47,37 @@ export interface BuildRustGuestOptions {
   readonly cargo?: string;
   /** Receives every line cargo writes to stderr (progress, warnings) as it arrives. */
   readonly onOutput?: (line: string) => void;
+  /**
+   * Keep frame pointers in every crate of the guest (`-C force-frame-pointers=yes`), so that
+   * memory profiles (the `trace` feature of `hyperlight-guest`) get whole stacks. Defaults to the
+   * guest package's `[package.metadata.hyperlight] frame-pointers`, else `false`.
+   */
+  readonly framePointers?: boolean;
+}
+
+/** The rustc flag that keeps frame pointers. */
+export const FRAME_POINTERS_FLAG = '-Cforce-frame-pointers=yes';
+
+/**
+ * `env` with {@link FRAME_POINTERS_FLAG} added to the rustflags of the build, as
+ * `CARGO_ENCODED_RUSTFLAGS` (which cargo prefers over `RUSTFLAGS` and config files): flags already
+ * in `CARGO_ENCODED_RUSTFLAGS` or `RUSTFLAGS` are kept. With `--target`, cargo applies them to the
+ * guest and its dependencies only, not to proc macros or build scripts.
+ *
+ * @param env - the environment cargo would otherwise get
+ * @returns a new environment
+ */
+export function withFramePointers(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const encoded = env['CARGO_ENCODED_RUSTFLAGS'];
+  const existing = encoded ? encoded.split('\x1f') : (env['RUSTFLAGS'] ?? '').split(/\s+/).filter((f) => f !== '');
+  const flags = existing.includes(FRAME_POINTERS_FLAG) ? existing : [...existing, FRAME_POINTERS_FLAG];
+  return { ...env, CARGO_ENCODED_RUSTFLAGS: flags.join('\x1f') };
+}
+
+/** `[package.metadata.hyperlight] frame-pointers` of a package, when it is a boolean. */
+function metadataFramePointers(pkg: CargoPackage): boolean | undefined {
+  const value = (pkg.metadata as { hyperlight?: { 'frame-pointers'?: unknown } } | null | undefined)?.hyperlight?.['frame-pointers'];
+  return typeof value === 'boolean' ? value : undefined;
 }
 
 interface RunResult { code: number; stdout: string; stderr: string }
@@ -75,7 +106,7 @@ function run(command: string, args: readonly string[], cwd: string, env: NodeJS.
 }
 
 interface CargoTarget { name: string; kind: string[] }
-interface CargoPackage { id: string; name: string; manifest_path: string; targets: CargoTarget[] }
+interface CargoPackage { id: string; name: string; manifest_path: string; targets: CargoTarget[]; metadata?: unknown }
 interface CargoArtifact { reason: string; package_id?: string; target?: CargoTarget; executable?: string | null }
 
 /**
@@ -144,7 +175,9 @@ export async function buildRustGuest(options: BuildRustGuestOptions): Promise<st
   // Guests abort on panic. Profile overrides apply to every crate of the
   // build (cargo ignores `panic` for proc macros and build scripts), so the
   // guest crate needs no [profile] of its own.
-  const env = { ...process.env, CARGO_PROFILE_RELEASE_PANIC: 'abort', CARGO_PROFILE_DEV_PANIC: 'abort' };
+  const panicAbort = { ...process.env, CARGO_PROFILE_RELEASE_PANIC: 'abort', CARGO_PROFILE_DEV_PANIC: 'abort' };
+  const framePointers = options.framePointers ?? metadataFramePointers(pkg) ?? false;
+  const env = framePointers ? withFramePointers(panicAbort) : panicAbort;
   const build = await cargoRun(args, env, options.onOutput);
   if (build.code !== 0) {
     throw new RustGuestBuildError('cargo-failed', `cargo could not build guest "${bin}" (${crateDir})`, build.stderr.trimEnd());

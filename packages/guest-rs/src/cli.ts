@@ -1,5 +1,5 @@
 /**
- * `hyperlight-build-rust-guest <crate-dir> [--out <file>] [--debug] [--bin <name>]`:
+ * `hyperlight-build-rust-guest <crate-dir> [--out <file>] [--debug] [--bin <name>] [--frame-pointers]`:
  * builds a Rust guest crate and prints the path of the guest ELF.
  */
 import { parseArgs } from 'node:util';
@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { buildRustGuest } from './build-guest.js';
 import { RustGuestBuildError } from './errors.js';
 
-const USAGE = `usage: hyperlight-build-rust-guest <crate-dir> [--out <file>] [--debug] [--bin <name>]
+const USAGE = `usage: hyperlight-build-rust-guest <crate-dir> [--out <file>] [--debug] [--bin <name>] [--frame-pointers]
 
 Builds the Rust guest crate in <crate-dir> into a static-PIE guest ELF and
 prints its path.
@@ -15,6 +15,10 @@ prints its path.
   --out <file>   copy the ELF to <file> (directories are created)
   --debug        unoptimised build (cargo's dev profile); default is --release
   --bin <name>   the binary target, when the package has several
+  --frame-pointers
+                 keep frame pointers in every crate (whole stacks in memory
+                 profiles); the default is the package's
+                 [package.metadata.hyperlight] frame-pointers, else off
   -h, --help     show this help`;
 
 async function main(): Promise<number> {
@@ -26,6 +30,7 @@ async function main(): Promise<number> {
         out: { type: 'string' },
         debug: { type: 'boolean', default: false },
         bin: { type: 'string' },
+        'frame-pointers': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -50,6 +55,8 @@ async function main(): Promise<number> {
       release: !values.debug,
       ...(values.out === undefined ? {} : { outFile: values.out }),
       ...(values.bin === undefined ? {} : { bin: values.bin }),
+      // Absent: the package's metadata decides.
+      ...(values['frame-pointers'] ? { framePointers: true } : {}),
       // cargo's progress and warnings, as a user running cargo would see them.
       onOutput: (line) => {
         streamed = true;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { buildRustGuest, checkStaticPie, guestCrateDir, RustGuestBuildError } from '../src/index.js';
+import { buildRustGuest, checkStaticPie, FRAME_POINTERS_FLAG, guestCrateDir, RustGuestBuildError, withFramePointers } from '../src/index.js';
 import { fixture } from './helpers.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'guest-rs-test-'));
@@ -70,6 +70,34 @@ describe('buildRustGuest', () => {
     const e = await failure(buildRustGuest({ crateDir: fixture('tiny-guest'), cargo: join(scratch, 'no-such-cargo') }));
     expect(e.reason).toBe('cargo-not-found');
     expect(e.message).toMatch(/cargo is not installed or not on PATH/);
+  });
+
+  it('keeps frame pointers on request or when the package metadata asks for them', async () => {
+    /** Function prologues that set up a frame pointer: push rbp; mov rbp, rsp. */
+    const prologues = async (elf: string): Promise<number> => {
+      const bytes = await readFile(elf);
+      let count = 0;
+      for (let at = bytes.indexOf('554889e5', 0, 'hex'); at >= 0; at = bytes.indexOf('554889e5', at + 1, 'hex')) count++;
+      return count;
+    };
+    const plain = await prologues(await buildRustGuest({ crateDir: fixture('tiny-guest'), outFile: join(scratch, 'plain.elf') }));
+    const kept = await prologues(
+      await buildRustGuest({ crateDir: fixture('tiny-guest'), outFile: join(scratch, 'fp.elf'), framePointers: true }),
+    );
+    const byMetadata = await prologues(await buildRustGuest({ crateDir: fixture('frame-pointers-guest'), outFile: join(scratch, 'meta.elf') }));
+    const overridden = await prologues(
+      await buildRustGuest({ crateDir: fixture('frame-pointers-guest'), outFile: join(scratch, 'meta-off.elf'), framePointers: false }),
+    );
+    expect(kept).toBeGreaterThan(2 * plain + 20);
+    expect(byMetadata).toBeGreaterThan(2 * overridden + 20);
+  });
+
+  it('adds the frame-pointer flag to the rustflags already in the environment', () => {
+    const encoded = (env: NodeJS.ProcessEnv): string | undefined => withFramePointers(env)['CARGO_ENCODED_RUSTFLAGS'];
+    expect(encoded({})).toBe(FRAME_POINTERS_FLAG);
+    expect(encoded({ RUSTFLAGS: ' -C  opt-level=2 ' })).toBe(['-C', 'opt-level=2', FRAME_POINTERS_FLAG].join('\x1f'));
+    expect(encoded({ RUSTFLAGS: '-Cx', CARGO_ENCODED_RUSTFLAGS: '-C\x1fa b' })).toBe(['-C', 'a b', FRAME_POINTERS_FLAG].join('\x1f'));
+    expect(encoded({ RUSTFLAGS: FRAME_POINTERS_FLAG })).toBe(FRAME_POINTERS_FLAG);
   });
 
   it('points guest authors at the bundled runtime crate', async () => {

@@ -2,7 +2,8 @@
 //!
 //! Each expansion starts with `COMPILED && <threshold check>`: without the
 //! `trace` feature `COMPILED` is a `false` constant, so the compiler drops
-//! the whole expansion (arguments are type-checked, never evaluated);
+//! the whole expansion, even in debug builds (arguments are type-checked,
+//! never evaluated, and reach only `#[inline]` stubs);
 //! with it, a level the run does not record costs one byte compare. Only
 //! then is the target filtered and are field values computed.
 
@@ -21,7 +22,7 @@
 macro_rules! span {
     (target: $target:expr, $level:expr, $name:expr $(, $key:ident = $value:expr)* $(,)?) => {{
         let level: $crate::LogLevel = $level;
-        if $crate::tracing::__private::passes_threshold(level) {
+        if $crate::tracing::__private::COMPILED && $crate::tracing::__private::passes_threshold(level) {
             let target: &str = $target;
             if $crate::tracing::__private::target_enabled(level, target) {
                 $crate::tracing::__private::open_span(
@@ -54,7 +55,7 @@ macro_rules! span {
 macro_rules! event {
     (target: $target:expr, $level:expr, $message:literal $(, $arg:expr)* $(; $($key:ident = $value:expr),* $(,)?)?) => {{
         let level: $crate::LogLevel = $level;
-        if $crate::tracing::__private::passes_threshold(level) {
+        if $crate::tracing::__private::COMPILED && $crate::tracing::__private::passes_threshold(level) {
             let target: &str = $target;
             if $crate::tracing::__private::target_enabled(level, target) {
                 $crate::tracing::__private::event(

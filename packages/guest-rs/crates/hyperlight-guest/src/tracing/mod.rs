@@ -28,26 +28,34 @@
 //! `bool`, `&str`/`String`, or anything wrapped in [`display`] / [`debug`].
 //! Names, targets and values that are too long are cut at a UTF-8 character
 //! boundary; fields that no longer fit the largest record are left out.
+//!
+//! Without the feature only the API's types and `#[inline]` stubs are
+//! compiled, so a guest that does not enable it builds exactly as if this
+//! module did not exist.
 
-// Without the feature the runtime's hooks into this module (entry, exits,
-// allocator, dispatch) are compiled out, leaving most of it unused.
-#![cfg_attr(not(feature = "trace"), allow(dead_code))]
-
-mod area;
+mod guard;
 mod macros;
-pub(crate) mod memory;
-mod record;
-pub(crate) mod run;
-pub(crate) mod span;
+mod traceparent;
 mod value;
+
+#[cfg(feature = "trace")]
+mod area;
+#[cfg(feature = "trace")]
+pub(crate) mod memory;
+#[cfg(feature = "trace")]
+mod record;
+#[cfg(feature = "trace")]
+pub(crate) mod run;
+#[cfg(feature = "trace")]
+pub(crate) mod span;
 
 #[cfg(all(test, feature = "trace"))]
 mod bench;
 #[cfg(all(test, feature = "trace"))]
 mod tests;
 
-pub use run::Traceparent;
-pub use span::SpanGuard;
+pub use guard::SpanGuard;
+pub use traceparent::Traceparent;
 pub use value::{DebugValue, DisplayValue, FieldValue, TraceValue, debug, display};
 
 use crate::log::LogLevel;
@@ -57,7 +65,7 @@ use crate::log::LogLevel;
 /// themselves. Always `false` without the `trace` feature.
 #[inline]
 pub fn enabled(level: LogLevel, target: &str) -> bool {
-    __private::passes_threshold(level) && run::target_enabled(level, target)
+    __private::passes_threshold(level) && __private::target_enabled(level, target)
 }
 
 /// The W3C `traceparent` of the host span around the current run, when the
@@ -65,13 +73,18 @@ pub fn enabled(level: LogLevel, target: &str) -> bool {
 /// its own spans: `traceparent().as_deref().unwrap_or("")`. A copy, so it
 /// stays as it was when the run started. Always `None` without the `trace`
 /// feature.
+#[inline]
 pub fn traceparent() -> Option<Traceparent> {
-    if __private::COMPILED { run::traceparent() } else { None }
+    #[cfg(feature = "trace")]
+    return run::traceparent();
+    #[cfg(not(feature = "trace"))]
+    None
 }
 
 /// Items the tracing macros expand to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "trace")]
     pub use super::span::{event, open_span, record_fields};
     use crate::log::LogLevel;
 
@@ -83,19 +96,52 @@ pub mod __private {
     /// run records anything at.
     #[inline(always)]
     pub fn passes_threshold(level: LogLevel) -> bool {
-        COMPILED && level as u8 >= super::run::threshold()
+        #[cfg(feature = "trace")]
+        return level as u8 >= super::run::threshold();
+        #[cfg(not(feature = "trace"))]
+        {
+            let _ = level;
+            false
+        }
     }
 
     /// Whether a span or event of `level` with `target` is recorded, once
     /// [`passes_threshold`] said it may be.
     #[inline]
     pub fn target_enabled(level: LogLevel, target: &str) -> bool {
-        super::run::target_enabled(level, target)
+        #[cfg(feature = "trace")]
+        return super::run::target_enabled(level, target);
+        #[cfg(not(feature = "trace"))]
+        {
+            let _ = (level, target);
+            false
+        }
     }
 
     /// The trace area of the current run as (address, size in bytes), for
     /// test guests that play a hostile guest and write it themselves.
+    #[inline]
     pub fn trace_area() -> Option<(usize, usize)> {
-        super::run::area()
+        #[cfg(feature = "trace")]
+        return super::run::area();
+        #[cfg(not(feature = "trace"))]
+        None
     }
+
+    /// Without the feature: what `span!` would call, never reached.
+    #[cfg(not(feature = "trace"))]
+    #[inline]
+    pub fn open_span(_: LogLevel, _: &str, _: &str, _: &[(&str, super::FieldValue<'_>)]) -> super::SpanGuard {
+        super::SpanGuard::inert()
+    }
+
+    /// Without the feature: what `event!` would call, never reached.
+    #[cfg(not(feature = "trace"))]
+    #[inline]
+    pub fn event(_: LogLevel, _: &str, _: core::fmt::Arguments<'_>, _: &[(&str, super::FieldValue<'_>)]) {}
+
+    /// Without the feature: what `span_record!` would call, never reached.
+    #[cfg(not(feature = "trace"))]
+    #[inline]
+    pub fn record_fields(_: &super::SpanGuard, _: &[(&str, super::FieldValue<'_>)]) {}
 }

@@ -74,12 +74,13 @@ impl RecordBuf {
     }
 
     /// Appends `bytes`; callers never pass more than [`RecordBuf::room`].
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        let end = self.len + bytes.len();
-        for (slot, &b) in self.bytes[self.len..end].iter_mut().zip(bytes) {
-            slot.write(b);
-        }
-        self.len = end;
+        let dest = &mut self.bytes[self.len..self.len + bytes.len()];
+        // SAFETY: `dest` is exactly `bytes.len()` bytes of our own buffer,
+        // and `bytes` cannot overlap it (we hold `&mut self`).
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dest.as_mut_ptr().cast::<u8>(), bytes.len()) };
+        self.len += bytes.len();
     }
 
     /// Appends a little-endian u32.
@@ -99,8 +100,18 @@ impl RecordBuf {
         }
     }
 
+    /// Appends the name (cut at `TRACE_MAX_NAME_SIZE` bytes).
+    pub(crate) fn name(&mut self, name: &str) {
+        let name = cut(name, TRACE_MAX_NAME_SIZE);
+        self.put(name.as_bytes());
+        self.patch(NAMED_LENGTHS, &(name.len() as u16).to_le_bytes());
+    }
+
     /// Formats `args` as the name (cut at `TRACE_MAX_NAME_SIZE` bytes).
-    pub(crate) fn name(&mut self, args: fmt::Arguments<'_>) {
+    pub(crate) fn name_fmt(&mut self, args: fmt::Arguments<'_>) {
+        if let Some(text) = args.as_str() {
+            return self.name(text);
+        }
         let start = self.len;
         let mut writer = CutWriter { record: self, limit: start + TRACE_MAX_NAME_SIZE, cut: false };
         // A failing Display impl only shortens the name.

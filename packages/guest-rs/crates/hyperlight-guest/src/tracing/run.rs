@@ -9,7 +9,7 @@
 //! it is checked like any other guest-writable input: a level above `Off` or
 //! a filter that overruns its space turn tracing off for the run (nothing is
 //! recorded; the guest is not aborted), unknown flag bits are ignored, and a
-//! traceparent that is not printable ASCII is left out.
+//! traceparent that is not printable ASCII is left out (`Traceparent::new`).
 
 use crate::abi::{
     OP_CALL, OP_INIT, TRACE_FILTER_CAPACITY, TRACE_FLAG_ENABLED, TRACE_FLAG_MEMORY, TRACE_FLAG_RUNTIME_SPANS,
@@ -21,6 +21,7 @@ use crate::log::LogLevel;
 
 use super::area;
 use super::record::RecordBuf;
+use super::traceparent::Traceparent;
 use super::value::FieldValue;
 
 /// `LogLevel` 6, `Off`: above every level a record can have.
@@ -110,36 +111,7 @@ pub(crate) fn stack() -> (usize, usize) {
 
 /// The host's traceparent for this run.
 pub(crate) fn traceparent() -> Option<Traceparent> {
-    SETTINGS.with(|s| (s.traceparent_len > 0).then_some(Traceparent { bytes: s.traceparent, len: s.traceparent_len }))
-}
-
-/// A W3C `traceparent` value: printable ASCII, at most
-/// `TRACE_TRACEPARENT_CAPACITY` bytes. Dereferences to `&str`.
-#[derive(Clone, Copy)]
-pub struct Traceparent {
-    bytes: [u8; TRACE_TRACEPARENT_CAPACITY],
-    len: usize,
-}
-
-impl core::ops::Deref for Traceparent {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        // begin_run stores only printable ASCII, so this never fails.
-        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
-    }
-}
-
-impl core::fmt::Display for Traceparent {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self)
-    }
-}
-
-impl core::fmt::Debug for Traceparent {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Debug::fmt(&**self, f)
-    }
+    SETTINGS.with(|s| Traceparent::new(s.traceparent, s.traceparent_len))
 }
 
 /// Whether `level` at `target` passes the filter: the entry with the
@@ -183,9 +155,7 @@ pub(crate) fn begin_run(area: Option<(usize, usize)>, stack: (usize, usize), op:
     for (i, byte) in settings.traceparent[..traceparent_len].iter_mut().enumerate() {
         *byte = header(TRACE_OFFSET_TRACEPARENT + i);
     }
-    if settings.traceparent[..traceparent_len].iter().all(|b| (0x20..0x7f).contains(b)) {
-        settings.traceparent_len = traceparent_len;
-    }
+    settings.traceparent_len = traceparent_len;
     for (i, byte) in settings.filter.iter_mut().enumerate() {
         *byte = header(TRACE_OFFSET_FILTER + i);
     }

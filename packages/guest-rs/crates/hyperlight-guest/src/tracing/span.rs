@@ -18,6 +18,7 @@ use crate::abi::{
 use crate::cell::GlobalCell;
 use crate::log::LogLevel;
 
+use super::guard::SpanGuard;
 use super::record::RecordBuf;
 use super::value::FieldValue;
 use super::{area, run};
@@ -45,55 +46,6 @@ pub(crate) fn reset() {
     });
 }
 
-/// An open span; dropping it closes the span (`SPAN_CLOSE`). What
-/// [`span!`](crate::span!) returns. A guard for a span that was not recorded
-/// (filtered out, nested too deep, or tracing compiled out) does nothing.
-#[must_use = "the span closes when the guard is dropped; bind it with `let _span = ...`"]
-pub struct SpanGuard {
-    /// The span's id, 0 for an inert guard.
-    #[cfg(feature = "trace")]
-    id: u32,
-    /// The run the span belongs to.
-    #[cfg(feature = "trace")]
-    run: u32,
-}
-
-impl SpanGuard {
-    /// A guard that does nothing.
-    #[inline(always)]
-    pub const fn inert() -> Self {
-        Self {
-            #[cfg(feature = "trace")]
-            id: 0,
-            #[cfg(feature = "trace")]
-            run: 0,
-        }
-    }
-
-    /// Whether the span was recorded (and is still open, unless the run ended).
-    pub fn is_recording(&self) -> bool {
-        self.recording_id().is_some()
-    }
-
-    /// The span's id while it belongs to the current run.
-    fn recording_id(&self) -> Option<u32> {
-        #[cfg(feature = "trace")]
-        return (self.id != 0 && self.run == run::run_number()).then_some(self.id);
-        #[cfg(not(feature = "trace"))]
-        None
-    }
-}
-
-#[cfg(feature = "trace")]
-impl Drop for SpanGuard {
-    #[inline]
-    fn drop(&mut self) {
-        if self.id != 0 {
-            close(self.id, self.run);
-        }
-    }
-}
-
 /// Opens a span and returns its guard; what `span!` expands to once the
 /// level passed the threshold and the filter.
 #[inline(never)]
@@ -109,7 +61,7 @@ pub fn open_span(level: LogLevel, target: &str, name: &str, fields: &[(&str, Fie
         return SpanGuard::inert();
     };
     let mut record = RecordBuf::named(TRACE_KIND_SPAN_OPEN as u8, level as u8, id, parent);
-    record.name(format_args!("{name}"));
+    record.name(name);
     record.target(target);
     for &(key, value) in fields {
         record.field(key, value);
@@ -131,12 +83,7 @@ pub fn open_span(level: LogLevel, target: &str, name: &str, fields: &[(&str, Fie
         append_close(id);
         return SpanGuard::inert();
     }
-    SpanGuard {
-        #[cfg(feature = "trace")]
-        id,
-        #[cfg(feature = "trace")]
-        run: run::run_number(),
-    }
+    SpanGuard::open(id, run::run_number())
 }
 
 /// Appends `SPAN_CLOSE` for `id`. Only `SPAN_OPEN` and `EVENT` records
@@ -146,7 +93,7 @@ fn append_close(id: u32) {
 }
 
 /// Closes span `id` of run `run` if it is still open.
-fn close(id: u32, run: u32) {
+pub(crate) fn close(id: u32, run: u32) {
     if run != run::run_number() {
         return;
     }
@@ -177,7 +124,7 @@ pub(crate) fn close_all() {
 #[inline(never)]
 pub fn event(level: LogLevel, target: &str, message: fmt::Arguments<'_>, fields: &[(&str, FieldValue<'_>)]) {
     let mut record = RecordBuf::named(TRACE_KIND_EVENT as u8, level as u8, current(), 0);
-    record.name(message);
+    record.name_fmt(message);
     record.target(target);
     for &(key, value) in fields {
         record.field(key, value);

@@ -44,18 +44,21 @@ trace_value!(U64 as u64: u8, u16, u32, u64, usize);
 trace_value!(F64 as f64: f32, f64);
 
 impl TraceValue for bool {
+    #[inline]
     fn field_value(&self) -> FieldValue<'_> {
         FieldValue::Bool(*self)
     }
 }
 
 impl TraceValue for str {
+    #[inline]
     fn field_value(&self) -> FieldValue<'_> {
         FieldValue::Str(self)
     }
 }
 
 impl TraceValue for String {
+    #[inline]
     fn field_value(&self) -> FieldValue<'_> {
         FieldValue::Str(self)
     }
