@@ -101,10 +101,7 @@ void hl_rt_trace_begin(const hl_peb *peb, uint64_t op) {
   uint8_t flags = header[HL_TRACE_OFFSET_FLAGS] &
                   (HL_TRACE_FLAG_ENABLED | HL_TRACE_FLAG_RUNTIME_SPANS | HL_TRACE_FLAG_MEMORY);
   uint8_t tp_length = header[HL_TRACE_OFFSET_TRACEPARENT_LENGTH];
-  if (level > HL_LOG_OFF || tp_length > HL_TRACE_TRACEPARENT_CAPACITY || !take_filter(header, &min_level)) {
-    t.filter_count = 0;
-    return;
-  }
+  if (level > HL_LOG_OFF || tp_length > HL_TRACE_TRACEPARENT_CAPACITY || !take_filter(header, &min_level)) return;
   memcpy(t.traceparent, header + HL_TRACE_OFFSET_TRACEPARENT, tp_length);
   t.traceparent[tp_length] = 0;
   t.area = (uint8_t *)(uintptr_t)gva;
