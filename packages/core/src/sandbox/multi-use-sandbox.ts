@@ -574,7 +574,8 @@ export class MultiUseSandbox implements Disposable {
    * initialisation: its memory is the snapshot's, shared copy-on-write, so
    * each extra sandbox costs the pages it writes plus a small fixed overhead.
    * Sizes, `initData` and `maxLogLevel` come from the snapshot; giving one
-   * that differs is an error. `print`, `logger` and `hostFunctions` are free.
+   * that differs is an error. `print`, `logger`, `hostFunctions` and `tracing`
+   * are free: a traced sandbox opens its own trace session.
    * @throws SnapshotDisposedError when `snapshot` was disposed.
    * @throws SnapshotMismatchError when `options` change the configuration (`configuration`),
    *   the host functions do not cover the snapshot's (`host-functions`), or the backend
@@ -582,6 +583,7 @@ export class MultiUseSandbox implements Disposable {
    * @throws ConfigurationError for an invalid option, or a snapshot larger than `maxMemorySize`;
    *   InvalidHostFunctionError for a bad host function.
    * @throws HypervisorError when the backend fails to create the VM.
+   * @throws HostCallbackError when the `tracing` collector's `open` throws.
    * @example
    * using warm = sandbox.snapshot();
    * using copy = MultiUseSandbox.fromSnapshot(warm, {

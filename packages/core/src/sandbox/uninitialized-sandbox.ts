@@ -82,7 +82,9 @@ export class UninitializedSandbox {
    * @throws GuestAbortedError, GuestPanicError, GuestExceptionError, GuestProtocolError (and the
    *   other guest errors) when guest initialisation fails.
    * @throws GuestTimeoutError when initialisation runs longer than the `timeoutMs` option.
-   * @throws HostCallbackError when the `print` function or the `logger` threw during initialisation.
+   * @throws HostCallbackError when the `print` function, the `logger` or the `tracing` collector
+   *   threw during initialisation (or its `open` threw).
+   * @throws ConfigurationError when the `tracing` session's run settings do not fit the trace area.
    */
   evolve(): MultiUseSandbox {
     const sandbox = this.load();
