@@ -20,7 +20,7 @@ import type { TraceSink } from './sinks/trace-sink.js';
 import { SpanTree } from './spans/span-tree.js';
 import type { TraceRun, TraceSessionDetails } from './trace-data.js';
 import { TraceCounters, type TraceStats } from './trace-stats.js';
-import { DEFAULT_TRACER_SETTINGS, resolveTracerSettings, type GuestTracerSettings, type ResolvedTracerSettings } from './tracer-settings.js';
+import { DEFAULT_TRACER_SETTINGS, guestSettings, resolveTracerSettings, type GuestTracerSettings, type ResolvedTracerSettings } from './tracer-settings.js';
 
 /** The warning code emitted (once per tracer) when a callback or sink throws. */
 export const TRACE_CALLBACK_FAILED_WARNING = 'HYPERLIGHT_TRACE_CALLBACK_FAILED';
@@ -188,7 +188,7 @@ export class GuestTracer implements GuestTracing {
 
   /** What sessions ask of their tracer. */
   readonly #host: TraceSessionHost = {
-    runSettings: () => this.#settings,
+    runSettings: () => guestSettings(this.#settings),
     sinkFailed: (sink, error) => {
       if (this.#warned) return;
       this.#warned = true;

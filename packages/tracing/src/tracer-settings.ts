@@ -9,7 +9,11 @@ import { parseTraceLevel, type TraceLevelOption } from './levels.js';
 
 /** What the guest records; every field is optional and keeps its current value when left out. */
 export interface GuestTracerSettings {
-  /** Record spans and events at all (default true); false leaves the guest one branch per span or event. */
+  /**
+   * Record anything at all (default true). False pauses tracing: the guest
+   * records nothing (not even runtime spans or allocations) and pays one
+   * branch per span or event.
+   */
   readonly enabled?: boolean;
   /** Least severe level recorded where no filter entry matches (default `'info'`). */
   readonly level?: TraceLevelOption;
@@ -20,7 +24,7 @@ export interface GuestTracerSettings {
    * entry takes 2 bytes plus its prefix). Replaces the whole filter.
    */
   readonly filter?: Readonly<Record<string, TraceLevelOption>>;
-  /** The guest runtime records its own work: dispatch and host calls (default true). */
+  /** The guest runtime records its own work: a span around each guest function and each host call (default false). */
   readonly runtimeSpans?: boolean;
   /** The guest allocator records allocations and frees with stack traces (default false). */
   readonly memoryProfile?: boolean;
@@ -34,9 +38,23 @@ export const DEFAULT_TRACER_SETTINGS: ResolvedTracerSettings = Object.freeze({
   enabled: true,
   level: LogLevel.Info,
   filter: Object.freeze([]),
-  runtimeSpans: true,
+  runtimeSpans: false,
   memoryProfile: false,
 });
+
+/** What the guest gets while a tracer is not `enabled`: nothing recorded at all. */
+const PAUSED_SETTINGS: ResolvedTracerSettings = Object.freeze({
+  enabled: false,
+  level: LogLevel.Off,
+  filter: Object.freeze([]),
+  runtimeSpans: false,
+  memoryProfile: false,
+});
+
+/** The settings written into the trace area for `settings` (all off while not enabled). */
+export function guestSettings(settings: ResolvedTracerSettings): ResolvedTracerSettings {
+  return settings.enabled ? settings : PAUSED_SETTINGS;
+}
 
 const FILTER_ENTRY_HEADER_SIZE = 2;
 const MAX_FILTER_ENTRIES = 255;

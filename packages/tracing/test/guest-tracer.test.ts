@@ -7,7 +7,7 @@ describe('GuestTracer', () => {
   it('has defaults: info level, runtime spans, no memory profile', () => {
     const tracer = new GuestTracer({ openTelemetry: false });
     expect(tracer.settings).toEqual(DEFAULT_TRACER_SETTINGS);
-    expect(tracer.settings).toMatchObject({ enabled: true, level: LogLevel.Info, filter: [], runtimeSpans: true, memoryProfile: false });
+    expect(tracer.settings).toMatchObject({ enabled: true, level: LogLevel.Info, filter: [], runtimeSpans: false, memoryProfile: false });
     expect(tracer.limits).toEqual(DEFAULT_TRACE_LIMITS);
     expect(tracer.stats).toMatchObject({ records: 0, spans: 0, sessions: [] });
   });

@@ -196,10 +196,20 @@ describe('TraceSession', () => {
     const tracer = new GuestTracer({ openTelemetry: false, filter: { 'my_guest::db': 'trace' } });
     const core = new FakeCore(tracer);
     const first = core.run({ batches: [], endNs: 10 });
-    expect(first).toEqual({ enabled: true, level: LogLevel.Info, filter: [{ prefix: 'my_guest::db', level: LogLevel.Trace }], runtimeSpans: true, memoryProfile: false, traceparent: undefined });
+    expect(first).toEqual({ enabled: true, level: LogLevel.Info, filter: [{ prefix: 'my_guest::db', level: LogLevel.Trace }], runtimeSpans: false, memoryProfile: false, traceparent: undefined });
     expect(core.run({ beginNs: 20, batches: [], endNs: 30 })).toBe(first);
     tracer.configure({ level: 'debug', memoryProfile: true });
     expect(core.run({ beginNs: 40, batches: [], endNs: 50 })).toMatchObject({ level: LogLevel.Debug, memoryProfile: true, filter: first.filter });
+  });
+
+  it('sends all-off settings while not enabled, whatever else is set', () => {
+    const tracer = new GuestTracer({ openTelemetry: false, enabled: false, runtimeSpans: true, memoryProfile: true, level: 'trace' });
+    const core = new FakeCore(tracer);
+    expect(core.run({ batches: [], endNs: 10 })).toEqual({
+      enabled: false, level: LogLevel.Off, filter: [], runtimeSpans: false, memoryProfile: false, traceparent: undefined,
+    });
+    tracer.configure({ enabled: true });
+    expect(core.run({ beginNs: 20, batches: [], endNs: 30 })).toMatchObject({ enabled: true, level: LogLevel.Trace, runtimeSpans: true, memoryProfile: true });
   });
 
   it('keeps per-session stats while open and totals after close', () => {
