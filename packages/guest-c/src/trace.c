@@ -125,7 +125,8 @@ void hl_rt_trace_begin(const hl_peb *peb, uint64_t op) {
  * longest filter prefix `target` starts with (else its default level). */
 static bool passes(unsigned level, const char *target) {
   if (level >= HL_LOG_OFF || level < hl_trace_min_level) return false;
-  size_t target_len = target ? strnlen(target, MAX_TARGET_SIZE + 1) : 0;
+  if (!target) target = "";
+  size_t target_len = strnlen(target, MAX_TARGET_SIZE + 1);
   unsigned effective = t.level;
   bool found = false;
   size_t best = 0;

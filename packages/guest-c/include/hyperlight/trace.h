@@ -169,7 +169,7 @@ static inline void hl_trace_span_close_scope(hl_trace_span *span) {
  * `HL_SPAN(level, "name", HL_FIELD_I64("k", v), ...);`
  */
 #define HL_SPAN(level, name, ...)                                                                       \
-  hl_trace_span HL__TRACE_CAT(hl__span_, __LINE__) __attribute__((cleanup(hl_trace_span_close_scope))) = \
+  hl_trace_span HL__TRACE_CAT(hl__span_, __COUNTER__) __attribute__((cleanup(hl_trace_span_close_scope))) = \
       HL_TRACE_MAY(level) ? hl_trace_span_open((level), (name), HL_TRACE_TARGET, HL_FIELDS(__VA_ARGS__)) : 0
 
 /** Opens a span and evaluates to its handle: `hl_trace_span s = HL_SPAN_BEGIN(level, "name", fields...);` */
