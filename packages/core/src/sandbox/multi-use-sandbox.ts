@@ -147,7 +147,14 @@ export class MultiUseSandbox implements Disposable {
         // The guest is asked to drop less severe records; an untrusted one may not.
         for (const record of records) if (record.level >= maxLogLevel) this.guardCallback('logger', () => logger(record));
       },
-      trace: (area) => this.guardCallback('tracing', () => this.trace?.drain(area)),
+      trace: (area) => {
+        try {
+          this.inUserCode(() => this.trace?.drain(area));
+        } catch (error) {
+          // The session guard throws only HostCallbackError; the first failure is kept.
+          this.callbackFailure ??= error as HostCallbackError;
+        }
+      },
     };
   }
 
@@ -291,13 +298,14 @@ export class MultiUseSandbox implements Disposable {
 
   /**
    * Calls a user callback; the first failure is kept for {@link runGuest} to
-   * throw (a HostCallbackError as it is: the trace session guard makes those).
+   * throw. What it throws is never inspected beyond `describeThrown` (it may
+   * be a Proxy that throws on every inspection).
    */
-  private guardCallback(callback: HostCallbackError['callback'], fn: () => void): void {
+  private guardCallback(callback: 'print' | 'logger', fn: () => void): void {
     try {
       this.inUserCode(fn);
     } catch (error) {
-      this.callbackFailure ??= error instanceof HostCallbackError ? error : new HostCallbackError(callback, describeThrown(error), { cause: error });
+      this.callbackFailure ??= new HostCallbackError(callback, describeThrown(error), { cause: error });
     }
   }
 

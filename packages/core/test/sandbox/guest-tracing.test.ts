@@ -369,6 +369,24 @@ describe('a trace session that throws', () => {
     expect(sandbox.poisoned).toBe(false);
   });
 
+  it('with a value that throws on every inspection: HostCallbackError all the same', () => {
+    const trap = (): never => {
+      throw new Error('trap');
+    };
+    const hostile = new Proxy({}, { get: trap, getPrototypeOf: trap, has: trap, ownKeys: trap, getOwnPropertyDescriptor: trap });
+    let fail = false;
+    const { sandbox } = traced(() => ({
+      records: () => {
+        if (fail) throw hostile;
+      },
+    }));
+    fail = true;
+    const error = thrown(() => sandbox.call('Exits', 'i32'));
+    expect(error).toBeInstanceOf(HostCallbackError);
+    expect((error as HostCallbackError).cause).toBe(hostile);
+    expect(sandbox.poisoned).toBe(false);
+  });
+
   it('may not use its own sandbox from inside a session method', () => {
     let inner: unknown;
     const holder: { sandbox?: MultiUseSandbox } = {};
