@@ -154,7 +154,8 @@ export class GuestTracer implements GuestTracing {
   /**
    * Opens a sandbox's session (core calls this when the sandbox is created).
    * @throws ConfigurationError when this tracer's `file` has no `{sandbox}` and a session is already open or was
-   * @throws Error (Node system error) when the trace file cannot be created
+   * @throws Error (Node system error) when the trace file cannot be created (with an estimated clock, the
+   *   file is created later and a failure is counted in `callbackErrors` instead)
    */
   open(info: TraceSessionInfo): GuestTraceSession {
     const id = this.#sessionCount + 1;
@@ -173,13 +174,13 @@ export class GuestTracer implements GuestTracing {
       sinks.push(new OpenTelemetrySink(api, tracer ?? api.trace.getTracer(PACKAGE_NAME, PACKAGE_VERSION), details));
     }
     if (file !== undefined) {
-      const header = {
+      const header = (tscFrequencyHz: number) => ({
         guest: { sha256: info.guestDigest, imageBase: hex(info.imageBase), linkBase: hex(info.linkBase) },
-        clock: { tscFrequencyHz: clock.frequencyHz ?? 0, source: clock.source, invariantTsc },
+        clock: { tscFrequencyHz, source: clock.source, invariantTsc },
         startTimeUnixNano: unixNano.toString(),
         createdBy: `${PACKAGE_NAME} ${PACKAGE_VERSION}`,
-      };
-      sinks.push(new TraceFileSink(file, header, this.#maxFileSize, counters));
+      });
+      sinks.push(new TraceFileSink(file, header, clock, this.#maxFileSize, counters));
     }
     const session = new TraceSession(details, clock, this.#limits, sinks, counters, this.#host);
     this.#sessions.add(session);

@@ -38,6 +38,8 @@ export class TscClock {
   /** The estimate's baseline: the earliest run start (moved on if the TSC ever goes back). */
   #base: Anchor | undefined;
   #latestRunStart: Anchor | undefined;
+  /** The latest drain: its last record's TSC and the host time of the drain. */
+  #latestDrain: Anchor | undefined;
   /** The latest run's anchor; kept after the run for runs whose RUN_START never arrives. */
   #anchor: Anchor | undefined;
   #runStartNs = 0;
@@ -83,7 +85,7 @@ export class TscClock {
     this.#anchor = anchor;
     this.#latestRunStart = anchor;
     if (this.#base === undefined || tsc <= this.#base.tsc) this.#base = anchor;
-    this.#estimate(undefined);
+    this.#estimate();
   }
 
   /**
@@ -94,7 +96,9 @@ export class TscClock {
   drained(hrtime: bigint, lastTsc: bigint | undefined): void {
     const ns = this.sessionNs(hrtime);
     this.#boundNs = Math.max(this.#boundNs, ns);
-    if (lastTsc !== undefined) this.#estimate({ tsc: lastTsc, ns });
+    if (lastTsc === undefined) return;
+    this.#latestDrain = { tsc: lastTsc, ns };
+    this.#estimate();
   }
 
   /** A TSC reading of the current run as session nanoseconds, clamped into the run and never before the previous one. */
@@ -118,14 +122,16 @@ export class TscClock {
 
   /**
    * Re-estimates the frequency from the baseline and the latest run start
-   * once they are far enough apart, else from `drain` (biased low by the exit
-   * latency, so used only until run starts give a baseline).
+   * once they are far enough apart, else from the latest drain (biased low by
+   * the exit latency, so used only until run starts give a baseline; a
+   * session's first batch is drained before its RUN_START is read, so the
+   * run start re-estimates too).
    */
-  #estimate(drain: Anchor | undefined): void {
+  #estimate(): void {
     const base = this.#base;
     if (this.source === 'hypervisor' || base === undefined) return;
     const start = this.#latestRunStart;
-    const pair = start !== undefined && start.ns - base.ns >= MIN_ESTIMATE_BASELINE_NS ? start : drain;
+    const pair = start !== undefined && start.ns - base.ns >= MIN_ESTIMATE_BASELINE_NS ? start : this.#latestDrain;
     if (pair === undefined || pair.ns <= base.ns || pair.tsc <= base.tsc) return;
     const frequencyHz = (Number(pair.tsc - base.tsc) * NS_PER_S) / (pair.ns - base.ns);
     if (plausible(frequencyHz)) this.#frequencyHz = frequencyHz;

@@ -67,6 +67,15 @@ describe('TscClock', () => {
     expect(MIN_ESTIMATE_BASELINE_NS).toBe(1_000_000);
   });
 
+  it('estimates within the first batch, drained before its RUN_START is read', () => {
+    const clock = new TscClock(START, undefined);
+    clock.beginRun(at(0));
+    clock.drained(at(100_000), 2_000n + 200_000n); // 2 GHz: the last record 100 µs after the run start
+    clock.runStarted(2_000n);
+    expect(clock.frequencyHz).toBeCloseTo(2e9, -3);
+    expect(clock.toNs(2_000n + 100_000n)).toBe(50_000);
+  });
+
   it('places every record at the run start while no estimate exists', () => {
     const clock = new TscClock(START, undefined);
     clock.beginRun(at(500));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { GuestTracer, readTraceFile } from '../../src/index.js';
+import { NOMINAL_TSC_FREQUENCY_HZ } from '../../src/sinks/trace-file-sink.js';
 import { FakeCore, sessionInfo } from '../support/fake-core.js';
 import { batch, event, memory, runStart, spanClose, spanOpen } from '../support/trace-records.js';
 
@@ -74,6 +75,34 @@ describe('trace files', () => {
     expect(free).toMatchObject({ type: 'free', stack: [] });
     expect(leftOpen).toMatchObject({ unclosed: true, end: run2.end });
     expect(file.trailer).toEqual({ type: 'end', records: 9, dropped: { malformed: 0, oversized: 0, unknownSpan: 1, guestLost: 1, limit: 0 } });
+  });
+
+  it('with an estimated clock, states the estimate in the header and keeps earlier lines', async () => {
+    const path = join(dir, 'estimated.jsonl');
+    const tracer = new GuestTracer({ openTelemetry: false, file: path });
+    const core = new FakeCore(tracer, sessionInfo({ tscFrequencyHz: undefined }));
+    // A 2 GHz guest: run 1 records only its start; run 2 a span whose close is drained at its exact time.
+    core.run({ operation: 'init', batches: [{ atNs: 50, bytes: batch(runStart(T, 'init')) }], endNs: 100 });
+    const start2 = T + 20_000n;
+    core.run({ beginNs: 10_000, batches: [{ atNs: 60_000, bytes: batch(runStart(start2), spanOpen(1, 0, { tsc: start2 + 20_000n }), spanClose(1, start2 + 100_000n)) }], endNs: 70_000 });
+    core.session.close();
+    const file = await readTraceFile(path);
+    expect(file.header.clock.source).toBe('estimated');
+    expect(file.header.clock.tscFrequencyHz).toBeCloseTo(2e9, -6);
+    expect(file.lines.map((l) => l.type)).toEqual(['run', 'span', 'run']);
+    const span = file.lines[1] as { start: number; end: number };
+    expect(span.end - span.start).toBe(40_000);
+  });
+
+  it('states a nominal frequency when a session never had enough to estimate one', async () => {
+    const path = join(dir, 'nominal.jsonl');
+    const tracer = new GuestTracer({ openTelemetry: false, file: path });
+    const core = new FakeCore(tracer, sessionInfo({ tscFrequencyHz: undefined }));
+    core.run({ operation: 'init', batches: [{ atNs: 50, bytes: batch(runStart(T, 'init')) }], endNs: 100 });
+    core.session.close();
+    const file = await readTraceFile(path);
+    expect(file.header.clock).toMatchObject({ source: 'estimated', tscFrequencyHz: NOMINAL_TSC_FREQUENCY_HZ });
+    expect(file.lines.map((l) => l.type)).toEqual(['run']);
   });
 
   it('counts lines refused for the size cap once, in stats and trailer alike', async () => {
