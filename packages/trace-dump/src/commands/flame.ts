@@ -5,6 +5,7 @@ import { FlameGraphBuilder, MAX_FLAME_DEPTH, renderFlameGraph } from '../flame-g
 import { formatBytes, formatDurationNs } from '../format-units.js';
 import { OutputSink } from '../output-sink.js';
 import { SpanForest, type SpanNode } from '../span-forest.js';
+import { isAllocatorFrame } from '../symbols/allocator-frames.js';
 import { TraceInput } from '../trace-input.js';
 
 /** Options of the `flame` command. */
@@ -53,10 +54,15 @@ export async function flameCommand(path: string, options: FlameOptions, streams:
   await out.close();
 }
 
-/** An allocation's stack, outermost frame first, as names. */
+/**
+ * An allocation's stack, outermost frame first, as names, without the
+ * allocator's own innermost frames (all of them when nothing else is left).
+ */
 function allocationStack(line: MemoryLine, name: (address: string) => string): string[] {
   if (line.stack.length === 0) return ['(no stack)'];
-  return line.stack.slice(0, MAX_FLAME_DEPTH).map(name).reverse();
+  const names = line.stack.slice(0, MAX_FLAME_DEPTH).map(name);
+  const site = names.findIndex((n) => !isAllocatorFrame(n));
+  return (site < 0 ? names : names.slice(site)).reverse();
 }
 
 function foldSpans(node: SpanNode, parents: readonly string[], builder: FlameGraphBuilder): void {
