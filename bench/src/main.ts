@@ -33,6 +33,7 @@ import { hostSideSuite } from './suites/host-side.js';
 import { peersSuite } from './suites/peers.js';
 import { sandboxesSuite } from './suites/sandboxes.js';
 import { snapshotSuite } from './suites/snapshots.js';
+import { tracingSuite } from './suites/tracing.js';
 
 const script = fileURLToPath(import.meta.url);
 const benchDir = join(dirname(script), '..');
@@ -109,6 +110,7 @@ function hypervisorHere(): Promise<Part> {
     ['sandboxes', (earlier) => sandboxesSuite({ quick, guest, earlier })],
     ['calls', (earlier) => callsSuite({ quick, guest, earlier })],
     ['snapshots', () => snapshotSuite({ quick, guest })],
+    ['tracing', () => tracingSuite({ quick, guest })],
   ]);
 }
 

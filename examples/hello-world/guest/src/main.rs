@@ -11,7 +11,10 @@ fn get_weekday() -> Result<String, HostError>;
 
 /// Greets `name`, asking the host what day it is.
 #[guest_function("SayHello")]
+#[instrument(fields(name_bytes = name.len()))]
 fn say_hello(name: String) -> Result<String> {
     let weekday = get_weekday()?;
-    Ok(format!("Hello, {name}! Today is {weekday}."))
+    let greeting = format!("Hello, {name}! Today is {weekday}.");
+    event!(LogLevel::Info, "greeting ready"; bytes = greeting.len());
+    Ok(greeting)
 }
