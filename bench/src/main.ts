@@ -46,12 +46,13 @@ const { values } = parseArgs({
     name: { type: 'string' },
     guest: { type: 'string', default: 'rust' },
     part: { type: 'string', default: 'all' },
+    suite: { type: 'string' },
     'part-out': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: pnpm bench [--quick] [--name NAME] [--guest rust|c] [--part native|hypervisor|all]');
+  console.log('usage: pnpm bench [--quick] [--name NAME] [--guest rust|c] [--part native|hypervisor|all] [--suite NAME,...]');
   process.exit(0);
 }
 if (values.guest !== 'rust' && values.guest !== 'c') throw new Error(`--guest must be rust or c, not ${values.guest}`);
@@ -60,6 +61,8 @@ const guest = values.guest;
 const quick = values.quick;
 const mode = quick ? 'quick' : 'full';
 const name = values.name ?? mode;
+/** Only these suites run (a suite compared with an earlier one needs that one too); all when unset. */
+const onlySuites = values.suite?.split(',').map((s) => s.trim());
 
 /** A suite's output, as every suite returns it. */
 interface SuiteResult {
@@ -74,6 +77,7 @@ async function runSuites(kind: Part['kind'], suites: readonly [string, (earlier:
   const rows: Row[] = [];
   const notes: Record<string, readonly string[]> = {};
   for (const [suite, run] of suites) {
+    if (onlySuites && !onlySuites.includes(suite)) continue;
     console.error(`${suite}:`);
     const result = await run(rows);
     rows.push(...result.rows);
@@ -124,7 +128,7 @@ async function hypervisorPart(): Promise<Part> {
   mkdirSync(resultsDir, { recursive: true });
   const partFile = join(resultsDir, `.${name}-hypervisor.json`);
   rmSync(partFile, { force: true });
-  const args = [script, '--part', 'hypervisor', '--part-out', partFile, '--guest', guest, ...(quick ? ['--quick'] : [])];
+  const args = [script, '--part', 'hypervisor', '--part-out', partFile, '--guest', guest, ...(quick ? ['--quick'] : []), ...(values.suite ? ['--suite', values.suite] : [])];
   const run = spawnSync(
     join(repoRoot, 'tools/kvm-vm/run.sh'),
     ['--smp', '1', '--cwd', benchDir, '-e', `${IN_KVM_VM_ENV}=1`, '-e', `${HOST_CPU_ENV}=${cpuModel()}`, '--', process.execPath, ...process.execArgv, ...args],

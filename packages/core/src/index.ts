@@ -31,7 +31,7 @@ export { Snapshot, type SnapshotLoadOptions } from './snapshot/snapshot.js';
 export { UninitializedSandbox } from './sandbox/uninitialized-sandbox.js';
 export type { ParameterTypeName, TypedValue, ValueOf, ValueTypeName } from './protocol/values.js';
 export { LogLevel, type LogRecord } from './protocol/codec.js';
-export { consoleLogger, formatLogRecord, logLevelName, type GuestLogger, type LogLevelName } from './sandbox/logging.js';
+export { consoleLogger, formatLogRecord, logLevelName, parseLogLevel, type GuestLogger, type LogLevelName } from './sandbox/logging.js';
 export type {
   GuestTraceSession, GuestTracing, TraceFilterEntry, TraceRunInfo, TraceRunSettings, TraceSessionInfo,
 } from './sandbox/guest-tracing.js';

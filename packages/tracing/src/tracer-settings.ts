@@ -2,10 +2,10 @@
  * The settings a tracer writes into the trace area before each run: what the
  * guest records. They can change between runs (`tracer.configure`).
  */
-import { ConfigurationError, LogLevel, type TraceFilterEntry, type TraceRunSettings } from '@hyperlight-ts/core';
+import { ConfigurationError, LogLevel, parseLogLevel, type TraceFilterEntry, type TraceRunSettings } from '@hyperlight-ts/core';
 import { Abi } from '@hyperlight-ts/core/backend';
 
-import { parseTraceLevel, type TraceLevelOption } from './levels.js';
+import type { TraceLevelOption } from './levels.js';
 
 /** What the guest records; every field is optional and keeps its current value when left out. */
 export interface GuestTracerSettings {
@@ -67,7 +67,7 @@ const MAX_PREFIX_SIZE = 255;
 export function resolveTracerSettings(settings: GuestTracerSettings, current: ResolvedTracerSettings): ResolvedTracerSettings {
   return Object.freeze({
     enabled: flag(settings.enabled, current.enabled, 'enabled'),
-    level: settings.level === undefined ? current.level : parseTraceLevel(settings.level, 'level'),
+    level: settings.level === undefined ? current.level : parseLogLevel(settings.level, 'level'),
     filter: settings.filter === undefined ? current.filter : parseFilter(settings.filter),
     runtimeSpans: flag(settings.runtimeSpans, current.runtimeSpans, 'runtimeSpans'),
     memoryProfile: flag(settings.memoryProfile, current.memoryProfile, 'memoryProfile'),
@@ -90,7 +90,7 @@ function parseFilter(filter: Readonly<Record<string, TraceLevelOption>>): readon
     const prefixSize = Buffer.byteLength(prefix, 'utf8');
     if (prefixSize > MAX_PREFIX_SIZE) throw new ConfigurationError('filter', `the prefix "${prefix.slice(0, 40)}…" is ${prefixSize} UTF-8 bytes; at most ${MAX_PREFIX_SIZE}`);
     totalSize += FILTER_ENTRY_HEADER_SIZE + prefixSize;
-    return Object.freeze({ prefix, level: parseTraceLevel(level, `filter["${prefix}"]`) });
+    return Object.freeze({ prefix, level: parseLogLevel(level, `filter["${prefix}"]`) });
   });
   if (totalSize > Abi.TRACE_FILTER_CAPACITY) {
     throw new ConfigurationError('filter', `takes ${totalSize} bytes in the trace area; at most ${Abi.TRACE_FILTER_CAPACITY} (2 per entry plus its prefix)`);
