@@ -56,6 +56,25 @@ export function timeMicros<P, R>(
   return samples;
 }
 
+/**
+ * Times several steps in turn, one run of each per round, in microseconds:
+ * a drift in the machine's speed (an emulator warming up, a busy neighbour)
+ * then touches every step alike, so their ratios hold. Returns each step's
+ * samples, in the order of `steps`.
+ */
+export function timeMicrosInterleaved(iterations: Iterations, steps: readonly (() => unknown)[]): number[][] {
+  const samples = steps.map((): number[] => []);
+  for (let i = 0; i < iterations.warmup + iterations.timed; i++) {
+    steps.forEach((step, s) => {
+      const start = process.hrtime.bigint();
+      step();
+      const elapsed = Number(process.hrtime.bigint() - start) / 1000;
+      if (i >= iterations.warmup) samples[s]!.push(elapsed);
+    });
+  }
+  return samples;
+}
+
 /** {@link timeMicros} for a step that returns a promise (awaited inside the timed part). */
 export async function timeMicrosAsync<P, R>(
   iterations: Iterations,

@@ -23,6 +23,12 @@ export interface StandInGuest {
   readonly result: CallResult;
   /** A host function it calls once per call, before returning {@link result}. */
   readonly hostCall?: FunctionCallMessage;
+  /**
+   * Trace records it leaves in the trace area at every call, as a traced
+   * guest would (whether or not the host asked for any); the host drains them
+   * at the call's exit.
+   */
+  readonly traceRecords?: Uint8Array;
 }
 
 const halt: VmExit = { kind: 'io-out', port: Ports.HALT, size: 1, value: 0 };
@@ -40,11 +46,16 @@ function frame(payload: Uint8Array): Uint8Array {
 class StandInVm implements VirtualMachine {
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled = false;
+  /** A guest TSC frequency, as KVM reports one (trace times then need no estimate). */
+  readonly tscFrequencyHz = 2_000_000_000;
   readonly callGuard = new TimerCallGuard();
   private readonly bytes: Uint8Array;
   private readonly functionsFrame: Uint8Array;
   private readonly resultFrame: Uint8Array;
   private readonly hostCallFrame: Uint8Array | undefined;
+  private readonly traceRecords: Uint8Array | undefined;
+  /** Where the trace area is (read from the PEB at the first entry). */
+  private traceGva = -1;
   /** Where the output buffer is (read from the PEB at the first entry). */
   private outputGva = -1;
   /** The frame the output buffer holds: the host never writes there, so an unchanged frame is not copied again. */
@@ -60,6 +71,7 @@ class StandInVm implements VirtualMachine {
     this.functionsFrame = frame(encodeGuestFunctionDetails(guest.functions));
     this.resultFrame = frame(encodeFunctionCallResult(guest.result));
     this.hostCallFrame = guest.hostCall && frame(encodeFunctionCall(guest.hostCall));
+    this.traceRecords = guest.traceRecords;
   }
 
   run(regs?: Registers): VmExit {
@@ -67,8 +79,13 @@ class StandInVm implements VirtualMachine {
     if (regs) {
       this.regs = regs;
       this.inHostCall = false;
-      if (this.outputGva < 0) this.outputGva = Number(new DataView(this.memory).getBigUint64(Number(regs.rdi) + PebOffset.outputGva, true));
+      if (this.outputGva < 0) {
+        const peb = new DataView(this.memory, Number(regs.rdi));
+        this.outputGva = Number(peb.getBigUint64(PebOffset.outputGva, true));
+        this.traceGva = Number(peb.getBigUint64(PebOffset.traceGva, true));
+      }
       if (Number(regs.rsi) === Abi.OP_INIT) return this.reply(this.functionsFrame, halt);
+      if (this.traceRecords) this.leaveTraceRecords(this.traceRecords);
       if (this.hostCallFrame) {
         this.inHostCall = true;
         return this.reply(this.hostCallFrame, callHost);
@@ -78,6 +95,11 @@ class StandInVm implements VirtualMachine {
     }
     this.inHostCall = false;
     return this.reply(this.resultFrame, halt);
+  }
+
+  private leaveTraceRecords(records: Uint8Array): void {
+    this.bytes.set(records, this.traceGva + Abi.TRACE_HEADER_SIZE);
+    new DataView(this.memory).setUint32(this.traceGva + Abi.TRACE_OFFSET_USED, records.byteLength, true);
   }
 
   private reply(message: Uint8Array, exit: VmExit): VmExit {

@@ -5,12 +5,17 @@
  * argument checks, encoding, the run loop, the call guard, decoding — with
  * no hypervisor in it.
  */
-import { GuestBinary, UninitializedSandbox, type MultiUseSandbox } from '@hyperlight-ts/core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GuestBinary, UninitializedSandbox, type MultiUseSandbox, type SandboxConfiguration } from '@hyperlight-ts/core';
 import type { CallResult, GuestFunctionSignature } from '@hyperlight-ts/core/backend';
 import { guestPath } from '@hyperlight-ts/fixture-guests';
+import { GuestTracer } from '@hyperlight-ts/tracing';
 import { summarize, timeMicros, type Iterations } from '../measure.js';
 import { Recorder, type AddOptions, type Row } from '../report.js';
 import { standInBackend, type StandInGuest } from '../stand-in-backend.js';
+import { callRecords } from '../trace-records.js';
 
 const MIB = 1024 * 1024;
 /** Input and output buffers big enough for 1 MiB of bytes and the message around it. */
@@ -59,8 +64,8 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
   const binary = GuestBinary.fromFile(guestPath('rust', 'simpleguest'));
   const sandboxes: MultiUseSandbox[] = [];
   let hostCalls = 0;
-  const make = (guest: Omit<StandInGuest, 'functions'>): MultiUseSandbox => {
-    const u = UninitializedSandbox.create(binary, { backend: standInBackend({ functions: FUNCTIONS, ...guest }), inputSize: BUFFER_SIZE, outputSize: BUFFER_SIZE });
+  const make = (guest: Omit<StandInGuest, 'functions'>, config: SandboxConfiguration = {}): MultiUseSandbox => {
+    const u = UninitializedSandbox.create(binary, { backend: standInBackend({ functions: FUNCTIONS, ...guest }), inputSize: BUFFER_SIZE, outputSize: BUFFER_SIZE, ...config });
     u.register('HostAdd', { params: ['i32', 'i32'], returns: 'i32' }, (a, b) => {
       hostCalls++;
       return a + b;
@@ -104,6 +109,36 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
     const text = 'The quick brown fox jumps over the lazy dog. '.repeat(23).slice(0, 1000);
     const stringSandbox = returning({ ok: true, value: { type: 'string', value: text } });
     measure('call EchoString, 1000 chars', () => stringSandbox.call('EchoString', 'string', text), text, false, { maxMedian: 1.5, ...chart(1000) });
+
+    // Tracing: a collector at level off gets the guest's RUN_START only; a traced call also gets
+    // the runtime's guest_call span (tracedguest with runtime spans on leaves exactly these records).
+    const i32Result: CallResult = { ok: true, value: { type: 'i32', value: 42 } };
+    const idle = make({ result: i32Result, traceRecords: callRecords() }, { tracing: new GuestTracer({ level: 'off', openTelemetry: false }) });
+    measure('call EchoI32, collector at level off', () => idle.call('EchoI32', 'i32', 42), 42, false, {
+      relativeTo: scalar,
+      note: 'core writes the run settings, drains RUN_START at the exit; the collector decodes it',
+    });
+    let spans = 0;
+    const tracer = new GuestTracer({ level: 'info', runtimeSpans: true, openTelemetry: false, onSpan: () => spans++ });
+    const traced = make({ result: i32Result, traceRecords: callRecords({ name: 'guest_call', target: 'hyperlight_guest', key: 'function', value: 'EchoI32' }) }, { tracing: tracer });
+    measure('call EchoI32, traced', () => traced.call('EchoI32', 'i32', 42), 42, false, {
+      relativeTo: scalar,
+      note: 'one span with one field per call, decoded, timed and handed to an onSpan callback',
+    });
+    if (spans !== (iterations.small.warmup + iterations.small.timed) * iterations.batch) throw new Error(`call EchoI32, traced: ${spans} spans delivered`);
+    const traceDir = mkdtempSync(join(tmpdir(), 'hl-bench-trace-'));
+    try {
+      const toFile = make({ result: i32Result, traceRecords: callRecords({ name: 'guest_call', target: 'hyperlight_guest', key: 'function', value: 'EchoI32' }) }, {
+        tracing: new GuestTracer({ level: 'info', runtimeSpans: true, openTelemetry: false, file: join(traceDir, 'trace.jsonl') }),
+      });
+      measure('call EchoI32, traced to a trace file', () => toFile.call('EchoI32', 'i32', 42), 42, false, {
+        relativeTo: scalar,
+        note: 'the same span and the run written as two lines, each a synchronous write',
+      });
+      toFile.dispose();
+    } finally {
+      rmSync(traceDir, { recursive: true, force: true });
+    }
 
     const kib = Uint8Array.from({ length: 1024 }, (_, i) => i * 7);
     const echoKib = returning({ ok: true, value: { type: 'bytes', value: kib } });

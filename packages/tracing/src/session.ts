@@ -102,7 +102,7 @@ export class TraceSession implements GuestTraceSession {
   records(bytes: Uint8Array, lost: number, hostTimeNs: bigint): void {
     if (lost > 0) this.counters.drop('guestLost', lost);
     if (bytes.length === 0) return;
-    this.clock.drained(hostTimeNs, this.clock.source === 'estimated' && this.#run !== undefined ? lastRecordTsc(bytes) : undefined);
+    this.clock.drained(hostTimeNs, this.clock.wantsDrainTsc && this.#run !== undefined ? lastRecordTsc(bytes) : undefined);
     this.#decoder.decode(bytes, this.#handle);
   }
 

@@ -101,6 +101,16 @@ export class TscClock {
     this.#estimate();
   }
 
+  /**
+   * Whether {@link drained} can still use a batch's last TSC: only an
+   * estimated clock whose run starts are not yet far enough apart does.
+   */
+  get wantsDrainTsc(): boolean {
+    const base = this.#base;
+    const start = this.#latestRunStart;
+    return this.source === 'estimated' && !(base !== undefined && start !== undefined && start.ns - base.ns >= MIN_ESTIMATE_BASELINE_NS);
+  }
+
   /** A TSC reading of the current run as session nanoseconds, clamped into the run and never before the previous one. */
   toNs(tsc: bigint): number {
     const anchor = this.#anchor;
