@@ -64,7 +64,7 @@ export function tracingSuite(options: TracingSuiteOptions): { rows: Row[]; notes
     });
     record.add('call EchoI32, collector at level off', 'µs', summarize(idle!), {
       relativeTo: base,
-      note: 'the host writes the run settings; the guest records only its RUN_START, which the host decodes',
+      note: 'nothing can be recorded, so the guest is told to record nothing; the host writes the run settings and checks the area on every exit',
     });
     record.add('call EchoI32, traced', 'µs', summarize(tracedEcho!), {
       relativeTo: base,

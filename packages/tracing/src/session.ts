@@ -98,7 +98,7 @@ export class TraceSession implements GuestTraceSession {
     return last.value;
   }
 
-  /** Decodes one drained batch (called once per exit; the bytes are never read again). */
+  /** Decodes one drained batch (called once per exit; a view of guest memory, read now and never kept). */
   records(bytes: Uint8Array, lost: number, hostTimeNs: bigint): void {
     if (lost > 0) this.counters.drop('guestLost', lost);
     if (bytes.length === 0) return;

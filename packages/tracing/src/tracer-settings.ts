@@ -51,9 +51,14 @@ const PAUSED_SETTINGS: ResolvedTracerSettings = Object.freeze({
   memoryProfile: false,
 });
 
-/** The settings written into the trace area for `settings` (all off while not enabled). */
+/**
+ * The settings written into the trace area for `settings`: all off while not
+ * enabled, and also when nothing could be recorded (level and every filter
+ * entry Off, no memory profile), so the guest then writes no records at all.
+ */
 export function guestSettings(settings: ResolvedTracerSettings): ResolvedTracerSettings {
-  return settings.enabled ? settings : PAUSED_SETTINGS;
+  const recordsAnything = settings.memoryProfile || settings.level < LogLevel.Off || settings.filter.some((entry) => entry.level < LogLevel.Off);
+  return settings.enabled && recordsAnything ? settings : PAUSED_SETTINGS;
 }
 
 const FILTER_ENTRY_HEADER_SIZE = 2;

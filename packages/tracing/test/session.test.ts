@@ -212,6 +212,16 @@ describe('TraceSession', () => {
     expect(core.run({ beginNs: 20, batches: [], endNs: 30 })).toMatchObject({ enabled: true, level: LogLevel.Trace, runtimeSpans: true, memoryProfile: true });
   });
 
+  it('sends all-off settings when nothing could be recorded: level and filter off, no memory profile', () => {
+    const tracer = new GuestTracer({ openTelemetry: false, level: 'off', runtimeSpans: true });
+    const core = new FakeCore(tracer);
+    expect(core.run({ batches: [], endNs: 10 })).toMatchObject({ enabled: false, runtimeSpans: false });
+    tracer.configure({ filter: { 'my_guest::db': 'warn' } });
+    expect(core.run({ beginNs: 20, batches: [], endNs: 30 })).toMatchObject({ enabled: true, level: LogLevel.Off, runtimeSpans: true });
+    tracer.configure({ filter: {}, memoryProfile: true });
+    expect(core.run({ beginNs: 40, batches: [], endNs: 50 })).toMatchObject({ enabled: true, memoryProfile: true });
+  });
+
   it('keeps per-session stats while open and totals after close', () => {
     const tracer = new GuestTracer({ openTelemetry: false });
     const a = new FakeCore(tracer);

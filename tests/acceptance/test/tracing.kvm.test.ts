@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
   GuestBinary, GuestPanicError, readElfSymbols, UninitializedSandbox, type MultiUseSandbox, type SandboxConfiguration,
@@ -22,14 +23,13 @@ import {
   GuestTracer, readTraceFile, type GuestTracerOptions, type MemoryLine, type TraceEvent, type TraceMemoryEvent, type TraceRun, type TraceSpan,
 } from '@hyperlight-ts/tracing';
 import { countingBackend } from './support/counting-backend.js';
-import { StackContextManager } from './support/stack-context-manager.js';
 import { forEachGuest, type GuestLanguage } from './support/guests.js';
 
 const run = promisify(execFile);
 const traceDump = join(dirname(createRequire(import.meta.url).resolve('@hyperlight-ts/trace-dump/package.json')), 'bin', 'hyperlight-trace-dump.mjs');
 const scratch = mkdtempSync(join(tmpdir(), 'hl-tracing-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-context.setGlobalContextManager(new StackContextManager());
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical'] as const;
 

@@ -14,7 +14,7 @@ const MAX_FILTER_PREFIX_SIZE = 255;
 
 /** What one drain of the trace area gave. */
 export interface TraceDrain {
-  /** A copy of the `used` bytes of records, as the guest wrote them (unvalidated). */
+  /** The `used` bytes of records, as the guest wrote them (unvalidated); a view of the area. */
   readonly records: Uint8Array;
   /** Records lost since the previous drain: the guest's own count, plus one when its `used` was impossible. */
   readonly lost: number;
@@ -83,21 +83,38 @@ function checkLevel(level: unknown, what: string, fail: (detail: string) => neve
 }
 
 /**
- * Takes the records the guest appended: copies `used` bytes after the header,
- * reads `lost`, and sets both to 0, so each record is handed over once. A
- * `used` beyond the area is not believed: nothing is copied and the batch
- * counts as one lost record. Never reads outside `area`.
- * @param area - the whole trace area (at least {@link Abi.TRACE_HEADER_SIZE} bytes)
- * @returns undefined when there is nothing (`used` and `lost` both 0)
- * @throws never
+ * The trace area of one sandbox, drained on every exit: each drain hands
+ * over the records the guest appended and resets `used` and `lost` to 0, so
+ * each record is handed over once. Never reads outside the area.
  */
-export function drainTraceArea(area: Uint8Array): TraceDrain | undefined {
-  const view = new DataView(area.buffer, area.byteOffset, Abi.TRACE_HEADER_SIZE);
-  const used = view.getUint32(Abi.TRACE_OFFSET_USED, true);
-  const lost = view.getUint32(Abi.TRACE_OFFSET_LOST, true);
-  if (used === 0 && lost === 0) return undefined;
-  view.setUint32(Abi.TRACE_OFFSET_USED, 0, true);
-  view.setUint32(Abi.TRACE_OFFSET_LOST, 0, true);
-  if (used > area.byteLength - Abi.TRACE_HEADER_SIZE) return { records: new Uint8Array(), lost: lost + 1 };
-  return { records: area.slice(Abi.TRACE_HEADER_SIZE, Abi.TRACE_HEADER_SIZE + used), lost };
+export class TraceAreaDrain {
+  readonly #area: Uint8Array;
+  /** Made once: a DataView per exit would cost more than the check it serves. */
+  readonly #header: DataView;
+
+  /** @param area - the whole trace area (at least {@link Abi.TRACE_HEADER_SIZE} bytes) */
+  constructor(area: Uint8Array) {
+    this.#area = area;
+    this.#header = new DataView(area.buffer, area.byteOffset, Abi.TRACE_HEADER_SIZE);
+  }
+
+  /**
+   * Takes what the guest appended: `records` is a view of the `used` bytes
+   * after the header (not a copy: valid until the guest runs again), `lost`
+   * the guest's count. A `used` beyond the area is not believed: no records,
+   * and the batch counts as one lost record.
+   * @returns undefined when there is nothing (`used` and `lost` both 0)
+   * @throws never
+   */
+  drain(): TraceDrain | undefined {
+    const header = this.#header;
+    const used = header.getUint32(Abi.TRACE_OFFSET_USED, true);
+    const lost = header.getUint32(Abi.TRACE_OFFSET_LOST, true);
+    if (used === 0 && lost === 0) return undefined;
+    header.setUint32(Abi.TRACE_OFFSET_USED, 0, true);
+    header.setUint32(Abi.TRACE_OFFSET_LOST, 0, true);
+    const area = this.#area;
+    if (used > area.byteLength - Abi.TRACE_HEADER_SIZE) return { records: area.subarray(0, 0), lost: lost + 1 };
+    return { records: area.subarray(Abi.TRACE_HEADER_SIZE, Abi.TRACE_HEADER_SIZE + used), lost };
+  }
 }

@@ -68,9 +68,11 @@ export interface GuestTraceSession {
    */
   beginRun(run: TraceRunInfo): TraceRunSettings;
   /**
-   * Records drained at one exit: `bytes` is a copy the session may keep (whole
-   * records as the guest wrote them, unvalidated), `lost` the guest's own drop
-   * count since the previous drain.
+   * Records drained at one exit: `bytes` holds whole records as the guest
+   * wrote them, unvalidated; it is a view of guest memory, valid only until
+   * this method returns (the guest writes there again when it resumes), so
+   * decode it now or copy what you keep. `lost` is the guest's own drop count
+   * since the previous drain.
    */
   records(bytes: Uint8Array, lost: number, hostTimeNs: bigint): void;
   /** The run ended (halt, error or cancel); `error` is the error the call throws. */

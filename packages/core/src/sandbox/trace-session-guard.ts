@@ -5,7 +5,7 @@
  * encodes the run settings for the trace area's header.
  */
 import { HostCallbackError } from '../errors.js';
-import { drainTraceArea, encodeTraceHeader } from '../protocol/trace-area.js';
+import { encodeTraceHeader, TraceAreaDrain } from '../protocol/trace-area.js';
 import type { GuestTraceSession, GuestTracing, TraceRunInfo, TraceRunSettings, TraceSessionInfo } from './guest-tracing.js';
 import { describeThrown } from './safe-text.js';
 
@@ -18,6 +18,9 @@ export class TraceSessionGuard {
   #runOpen = false;
   /** {@link close} was called; with a run open, {@link endRun} closes. */
   #closing = false;
+  /** The drain of the area {@link drain} was last given (a sandbox's area never changes). */
+  #drain: TraceAreaDrain | undefined;
+  #drainArea: Uint8Array | undefined;
 
   private constructor(private readonly session: GuestTraceSession) {}
 
@@ -54,7 +57,11 @@ export class TraceSessionGuard {
    * @throws HostCallbackError when `records` throws (the area is drained regardless).
    */
   drain(area: Uint8Array): void {
-    const drained = drainTraceArea(area);
+    if (area !== this.#drainArea) {
+      this.#drain = new TraceAreaDrain(area);
+      this.#drainArea = area;
+    }
+    const drained = this.#drain!.drain();
     if (drained !== undefined) call('records', () => this.session.records(drained.records, drained.lost, process.hrtime.bigint()));
   }
 

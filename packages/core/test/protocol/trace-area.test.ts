@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Abi } from '../../src/abi/generated.js';
 import { ConfigurationError } from '../../src/errors.js';
 import { LogLevel } from '../../src/protocol/codec.js';
-import { drainTraceArea, encodeTraceHeader } from '../../src/protocol/trace-area.js';
+import { encodeTraceHeader, TraceAreaDrain } from '../../src/protocol/trace-area.js';
 import type { TraceRunSettings } from '../../src/sandbox/guest-tracing.js';
 import { thrown } from '../support/thrown.js';
 
@@ -102,7 +102,7 @@ describe('encodeTraceHeader', () => {
   });
 });
 
-describe('drainTraceArea', () => {
+describe('TraceAreaDrain', () => {
   function area(size = 4096): { bytes: Uint8Array; view: DataView } {
     const buffer = new ArrayBuffer(size + 64);
     const bytes = new Uint8Array(buffer, 32, size); // not at offset 0 of its buffer, as in guest memory
@@ -112,7 +112,7 @@ describe('drainTraceArea', () => {
   it('is undefined when used and lost are both 0, and leaves the area alone', () => {
     const { bytes } = area();
     bytes.fill(0xaa, Abi.TRACE_HEADER_SIZE);
-    expect(drainTraceArea(bytes)).toBeUndefined();
+    expect(new TraceAreaDrain(bytes).drain()).toBeUndefined();
     expect(bytes[Abi.TRACE_HEADER_SIZE]).toBe(0xaa);
   });
 
@@ -122,31 +122,32 @@ describe('drainTraceArea', () => {
     view.setUint32(Abi.TRACE_OFFSET_LOST, 3, true);
     bytes[Abi.TRACE_OFFSET_FLAGS] = 1;
     for (let i = 0; i < 32; i++) bytes[Abi.TRACE_HEADER_SIZE + i] = i;
-    const drained = drainTraceArea(bytes)!;
+    const drain = new TraceAreaDrain(bytes);
+    const drained = drain.drain()!;
     expect([...drained.records]).toEqual(Array.from({ length: 24 }, (_, i) => i));
     expect(drained.lost).toBe(3);
     expect([view.getUint32(Abi.TRACE_OFFSET_USED, true), view.getUint32(Abi.TRACE_OFFSET_LOST, true)]).toEqual([0, 0]);
     expect(bytes[Abi.TRACE_OFFSET_FLAGS]).toBe(1); // the settings stay
     bytes[Abi.TRACE_HEADER_SIZE] = 99;
-    expect(drained.records[0]).toBe(0); // a copy
-    expect(drainTraceArea(bytes)).toBeUndefined();
+    expect(drained.records[0]).toBe(99); // a view of the area, not a copy
+    expect(drain.drain()).toBeUndefined();
   });
 
   it('hands over lost alone', () => {
     const { bytes, view } = area();
     view.setUint32(Abi.TRACE_OFFSET_LOST, 0xffff_ffff, true);
-    expect(drainTraceArea(bytes)).toEqual({ records: new Uint8Array(), lost: 0xffff_ffff });
+    expect(new TraceAreaDrain(bytes).drain()).toEqual({ records: new Uint8Array(), lost: 0xffff_ffff });
   });
 
   it('takes a used of exactly the rest of the area, and counts anything more as one lost record', () => {
     const { bytes, view } = area();
     const rest = 4096 - Abi.TRACE_HEADER_SIZE;
     view.setUint32(Abi.TRACE_OFFSET_USED, rest, true);
-    expect(drainTraceArea(bytes)!.records.byteLength).toBe(rest);
+    expect(new TraceAreaDrain(bytes).drain()!.records.byteLength).toBe(rest);
     for (const used of [rest + 1, 0xffff_ffff]) {
       view.setUint32(Abi.TRACE_OFFSET_USED, used, true);
       view.setUint32(Abi.TRACE_OFFSET_LOST, 2, true);
-      expect(drainTraceArea(bytes)).toEqual({ records: new Uint8Array(), lost: 3 });
+      expect(new TraceAreaDrain(bytes).drain()).toEqual({ records: new Uint8Array(), lost: 3 });
       expect([view.getUint32(Abi.TRACE_OFFSET_USED, true), view.getUint32(Abi.TRACE_OFFSET_LOST, true)]).toEqual([0, 0]);
     }
   });

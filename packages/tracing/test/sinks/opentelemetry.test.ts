@@ -1,10 +1,10 @@
 import { context, SpanStatusCode, trace, type HrTime } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { GuestTracer, OTEL_ATTRIBUTES, type GuestTracerOptions, type TraceRun, type TraceSessionDetails } from '../../src/index.js';
 import { FakeCore } from '../support/fake-core.js';
-import { StackContextManager } from '../support/stack-context-manager.js';
 import { batch, event, runStart, spanClose, spanOpen } from '../support/trace-records.js';
 
 const T = 5_000_000n;
@@ -14,7 +14,7 @@ let exporter: InMemorySpanExporter;
 let provider: BasicTracerProvider;
 
 beforeEach(() => {
-  context.setGlobalContextManager(new StackContextManager());
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   exporter = new InMemorySpanExporter();
   provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 });
