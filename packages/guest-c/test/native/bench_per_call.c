@@ -39,6 +39,7 @@
 #include "../../libc/src/heap.h"
 #include "../../src/runtime.h"
 #include "../../src/wire.h"
+#include "bench_util.h"
 
 #define BUFFER_SIZE 8192
 #define HEAP_SIZE (1u << 20)
@@ -76,18 +77,6 @@ static void on_exit_attempt(int signo) {
   static const char what[] = "bench_per_call: the runtime exited: ";
   if (write(2, what, sizeof what - 1) < 0 || write(2, output + 4, n) < 0 || write(2, "\n", 1) < 0) _exit(3);
   _exit(2);
-}
-
-static unsigned env_count(const char *name, unsigned fallback) {
-  const char *v = getenv(name);
-  long n = v ? strtol(v, NULL, 10) : 0;
-  return n > 0 ? (unsigned)n : fallback;
-}
-
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
 /* Whether the output buffer holds `want` as a successful result. */

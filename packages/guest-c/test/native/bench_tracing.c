@@ -33,6 +33,7 @@
 #define HL_TRACE_TARGET "bench"
 #include "../../src/runtime.h"
 #include "../../src/trace_rt.h"
+#include "bench_util.h"
 
 #define AREA_SIZE (1u << 20)
 
@@ -40,18 +41,6 @@ void hyperlight_main(void) {}
 
 static uint8_t *area;
 static hl_peb peb;
-
-static unsigned env_count(const char *name, unsigned fallback) {
-  const char *v = getenv(name);
-  long n = v ? strtol(v, NULL, 10) : 0;
-  return n > 0 ? (unsigned)n : fallback;
-}
-
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
 
 /* Enters a run with these settings, as hl_entry does. */
 static void settings(uint8_t level, uint8_t flags) {

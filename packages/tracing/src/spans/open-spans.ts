@@ -7,22 +7,14 @@
  * a close or more fields must name a span that is open. A span whose parent
  * is not open (its open was lost or dropped) is placed at the top of the run.
  */
-import type { TraceLevelName } from '../file/index.js';
 import type { TraceLimits } from '../limits.js';
 import { setField } from '../records/record-decoder.js';
 import type { SpanOpenRecord, TraceFields } from '../records/trace-record.js';
+import type { TraceSpan } from '../trace-data.js';
 import type { TraceDropReason } from '../trace-stats.js';
 
-/** A span that has started and not ended yet. */
-export interface OpenSpan {
-  readonly run: number;
-  /** Unique within the session. */
-  readonly id: number;
-  readonly parentId: number | undefined;
-  readonly name: string;
-  readonly target: string;
-  readonly level: TraceLevelName;
-  readonly startNs: number;
+/** A span that has started and not ended yet: a {@link TraceSpan} without its end. */
+export interface OpenSpan extends Omit<TraceSpan, 'session' | 'endNs' | 'unclosed' | 'fields'> {
   /** Grows with SPAN_FIELDS records, up to `limits.maxFields` keys. */
   readonly fields: TraceFields;
 }
