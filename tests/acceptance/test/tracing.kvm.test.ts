@@ -192,6 +192,17 @@ forEachGuest('guest tracing', (language) => {
     }
   });
 
+  it("carries a traced call's records on the exit it takes anyway", () => {
+    const { backend, runs } = countingBackend();
+    const { tracer, got } = collectingTracer({ runtimeSpans: true });
+    using sandbox = tracedSandbox(language, { tracing: tracer, backend });
+    const before = runs();
+    expect(sandbox.call('Nested', 'i32', 8)).toBe(8);
+    expect(runs() - before).toBe(1);
+    expect(lastRun(got).spans.filter((s) => s.name === 'level')).toHaveLength(8);
+    expect(lastRun(got).spans.filter((s) => s.name === 'guest_call')).toHaveLength(1);
+  });
+
   it('closes spans the guest left open when it panics', () => {
     const { tracer, got } = collectingTracer();
     using sandbox = tracedSandbox(language, { tracing: tracer });
