@@ -133,7 +133,7 @@ export async function hostSideSuite(options: { quick: boolean }): Promise<{ rows
       });
       measure('call EchoI32, traced to a trace file', () => toFile.call('EchoI32', 'i32', 42), 42, false, {
         relativeTo: scalar,
-        note: 'the same span and the run written as two lines, each a synchronous write',
+        note: 'the same span and the run: two JSON lines, one synchronous write per run',
       });
       toFile.dispose();
     } finally {

@@ -18,10 +18,14 @@ import {
  */
 const TRAILER_RESERVE_SIZE = 256;
 
+/** Lines are held until {@link TraceFileWriter.flush}, or until this many bytes wait (64 KiB). */
+const FLUSH_SIZE = 64 * 1024;
+
 /**
- * Writes a trace file line by line with synchronous writes, so nothing is
- * buffered without bound and a crash loses at most the line being written.
- * Once a line would take the file past `maxBytes` (less room kept for the
+ * Writes a trace file with synchronous writes of whole lines: lines wait in a
+ * buffer of at most 64 KiB until {@link TraceFileWriter.flush} (the collector
+ * flushes at the end of every run), so a crash loses at most the lines of the
+ * run in progress and memory stays bounded. Once a line would take the file past `maxBytes` (less room kept for the
  * trailer), it and every later line are refused and counted under the
  * trailer's `dropped.limit`. The caller's lines are trusted to have the
  * documented shape.
@@ -39,6 +43,9 @@ export class TraceFileWriter {
   #linesWritten = 0;
   #linesRefused = 0;
   readonly #maxBytes: number;
+  /** Lines accepted and not yet written, and their size in bytes. */
+  #buffer: string[] = [];
+  #bufferSize = 0;
 
   /**
    * @param path - the file to create; an existing file is replaced
@@ -60,7 +67,7 @@ export class TraceFileWriter {
       startTimeUnixNano: header.startTimeUnixNano,
       createdBy: header.createdBy,
     };
-    const headerBytes = lineBytes(full);
+    const headerBytes = Buffer.from(lineText(full));
     if (headerBytes.length + TRAILER_RESERVE_SIZE > this.#maxBytes) {
       throw new ConfigurationError(
         'maxBytes',
@@ -71,7 +78,7 @@ export class TraceFileWriter {
     this.#append(headerBytes);
   }
 
-  /** Bytes written so far, header (and trailer, once closed) included. */
+  /** Bytes of the file so far, header (and trailer, once closed) and buffered lines included. */
   get bytesWritten(): number {
     return this.#bytesWritten;
   }
@@ -92,14 +99,30 @@ export class TraceFileWriter {
       this.#linesRefused++;
       return false;
     }
-    const bytes = lineBytes(line);
-    if (this.#bytesWritten + bytes.length + TRAILER_RESERVE_SIZE > this.#maxBytes) {
+    const text = lineText(line);
+    const size = Buffer.byteLength(text);
+    if (this.#bytesWritten + size + TRAILER_RESERVE_SIZE > this.#maxBytes) {
       this.#linesRefused++;
       return false;
     }
-    this.#append(bytes);
+    this.#buffer.push(text);
+    this.#bufferSize += size;
+    this.#bytesWritten += size;
     this.#linesWritten++;
+    if (this.#bufferSize >= FLUSH_SIZE) this.flush();
     return true;
+  }
+
+  /**
+   * Writes the buffered lines to the file.
+   * @throws Error (Node system error) when the write fails
+   */
+  flush(): void {
+    if (this.#fd === undefined || this.#bufferSize === 0) return;
+    const bytes = Buffer.from(this.#buffer.join(''));
+    this.#buffer = [];
+    this.#bufferSize = 0;
+    this.#writeAll(bytes);
   }
 
   /**
@@ -118,22 +141,28 @@ export class TraceFileWriter {
       dropped: { ...dropped, limit: dropped.limit + this.#linesRefused },
     };
     try {
-      this.#append(lineBytes(trailer));
+      this.flush();
+      this.#append(Buffer.from(lineText(trailer)));
     } finally {
       this.#fd = undefined;
       closeSync(fd);
     }
   }
 
+  /** Writes `bytes` now (the header and trailer) and counts them. */
   #append(bytes: Buffer): void {
-    let offset = 0;
-    // writeSync may write less than asked (a signal, a full pipe); finish the line.
-    while (offset < bytes.length) offset += writeSync(this.#fd as number, bytes, offset, bytes.length - offset);
+    this.#writeAll(bytes);
     this.#bytesWritten += bytes.length;
+  }
+
+  #writeAll(bytes: Buffer): void {
+    let offset = 0;
+    // writeSync may write less than asked (a signal, a full pipe); finish the lines.
+    while (offset < bytes.length) offset += writeSync(this.#fd as number, bytes, offset, bytes.length - offset);
   }
 }
 
-/** One JSON Lines line, newline included, as UTF-8. */
-function lineBytes(value: object): Buffer {
-  return Buffer.from(`${JSON.stringify(value)}\n`);
+/** One JSON Lines line, newline included. */
+function lineText(value: object): string {
+  return `${JSON.stringify(value)}\n`;
 }

@@ -2,8 +2,9 @@
  * Writes one session to a trace file (docs/tracing-format.md, "The trace
  * file"): a run line when each run ends, a span line when each span ends,
  * event and memory lines as they arrive, and the trailer with the session's
- * drop counts when it closes. Lines are written as they come (synchronous
- * writes), except while an estimated clock has no frequency for the header.
+ * drop counts when it closes. Each run's lines reach the file when the run
+ * ends (synchronous writes), except while an estimated clock has no frequency
+ * for the header.
  */
 import type { TscClock } from '../clock/tsc-clock.js';
 import { TraceFileWriter, type TraceFileHeader, type TraceLine } from '../file/index.js';
@@ -87,6 +88,7 @@ export class TraceFileSink implements TraceSink {
       type: 'run', run: run.run, operation: run.operation, function: run.functionName ?? null,
       start: run.startNs, end: run.endNs, error: run.error === undefined ? null : run.error.message,
     });
+    this.#writer?.flush();
   }
 
   /** Writes the trailer (the writer adds its own refusals to `limit`) and closes the file. */

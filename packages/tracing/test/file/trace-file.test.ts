@@ -79,6 +79,25 @@ describe('TraceFileWriter and readTraceFile', () => {
     expect(statSync(path).size).toBe(size);
   });
 
+  it('holds lines until flush(), and writes them by itself once 64 KiB wait', () => {
+    const path = tempPath();
+    const writer = new TraceFileWriter(path, HEADER);
+    const headerSize = statSync(path).size;
+    writer.write(ALLOC);
+    expect(statSync(path).size).toBe(headerSize);
+    writer.flush();
+    const flushed = writer.bytesWritten;
+    expect(statSync(path).size).toBe(flushed);
+    let n = 0;
+    do writer.write({ ...ALLOC, time: n++ });
+    while (statSync(path).size === flushed);
+    // The line that took the buffer to 64 KiB flushed it, itself included.
+    expect(statSync(path).size).toBe(writer.bytesWritten);
+    expect(writer.bytesWritten - flushed).toBeGreaterThanOrEqual(64 * 1024);
+    writer.close(NO_DROPS);
+    expect(statSync(path).size).toBe(writer.bytesWritten);
+  });
+
   it('stops at the size cap, counts refused lines under limit and stays within the cap', async () => {
     const path = tempPath();
     const maxBytes = 1024;
