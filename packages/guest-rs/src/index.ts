@@ -9,3 +9,5 @@ export { checkStaticPie, GUEST_ENTRY_SYMBOL } from './elf-check.js';
 export type { StaticPieInfo } from './elf-check.js';
 export { RustGuestBuildError } from './errors.js';
 export type { RustGuestBuildFailure } from './errors.js';
+export { guestNativeLibraries, missingNativeLibraries } from './native-libraries.js';
+export type { GuestNativeLibraries } from './native-libraries.js';

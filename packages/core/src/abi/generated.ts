@@ -5,7 +5,7 @@ export const Abi = {
   /** PEB.magic: the bytes "HLTSABI1" read as a little-endian u64 */
   PEB_MAGIC: 0x3149424153544c48n,
   /** PEB.abi_version: bumped on any incompatible change to this file */
-  ABI_VERSION: 1,
+  ABI_VERSION: 2,
   /** Guest page size in bytes */
   PAGE_SIZE: 4096,
   /** Entry operation (rsi): run guest initialisation, publish the guest function table, halt */
@@ -26,6 +26,12 @@ export const Abi = {
   ABORT_CODE_BAD_ENVIRONMENT: 0x80000003,
   /** Abort codes from here up are reserved for the guest runtimes; user codes are below */
   ABORT_CODE_RESERVED_MIN: 0x80000000,
+  /** CLOCK exit value: wall-clock time, nanoseconds since the Unix epoch */
+  CLOCK_ID_REALTIME: 0,
+  /** CLOCK exit value: monotonic time in nanoseconds (origin chosen by the host) */
+  CLOCK_ID_MONOTONIC: 1,
+  /** CLOCK exit value: CPU time the sandbox has used, in nanoseconds */
+  CLOCK_ID_CPU: 2,
   /** Bytes of the trace area's header (counters and the host's run settings); records start here */
   TRACE_HEADER_SIZE: 512,
   /** Every trace record starts on this boundary of the trace area */
@@ -110,6 +116,8 @@ export const Ports = {
   LOG_FLUSH: 0x15,
   /** The trace area is full; the host drains it and resumes the guest (it also drains it on every other exit) */
   TRACE_FLUSH: 0x16,
+  /** The 32-bit value written is a CLOCK_ID_*; the host writes that clock's reading in nanoseconds to the PEB field clock_ns and resumes the guest */
+  CLOCK: 0x17,
   /** CPL0 exception stub for vector v writes to port EXCEPTION_BASE + v; denied to the guest by the TSS I/O bitmap */
   EXCEPTION_BASE: 0xC0,
 } as const;
@@ -168,7 +176,9 @@ export const PebOffset = {
   traceGva: 136,
   /** Size in bytes of the trace area */
   traceSize: 144,
+  /** Written by the host on a CLOCK exit: the requested clock in nanoseconds (0 before the first CLOCK exit) */
+  clockNs: 152,
 } as const;
 
 /** Size in bytes of the PEB structure. */
-export const PEB_SIZE = 152;
+export const PEB_SIZE = 160;

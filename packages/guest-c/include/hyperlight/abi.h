@@ -7,7 +7,7 @@
 /* PEB.magic: the bytes "HLTSABI1" read as a little-endian u64 */
 #define HL_PEB_MAGIC 0x3149424153544c48ULL
 /* PEB.abi_version: bumped on any incompatible change to this file */
-#define HL_ABI_VERSION 1
+#define HL_ABI_VERSION 2
 /* Guest page size in bytes */
 #define HL_PAGE_SIZE 4096
 /* Entry operation (rsi): run guest initialisation, publish the guest function table, halt */
@@ -28,6 +28,12 @@
 #define HL_ABORT_CODE_BAD_ENVIRONMENT 0x80000003
 /* Abort codes from here up are reserved for the guest runtimes; user codes are below */
 #define HL_ABORT_CODE_RESERVED_MIN 0x80000000
+/* CLOCK exit value: wall-clock time, nanoseconds since the Unix epoch */
+#define HL_CLOCK_ID_REALTIME 0
+/* CLOCK exit value: monotonic time in nanoseconds (origin chosen by the host) */
+#define HL_CLOCK_ID_MONOTONIC 1
+/* CLOCK exit value: CPU time the sandbox has used, in nanoseconds */
+#define HL_CLOCK_ID_CPU 2
 /* Bytes of the trace area's header (counters and the host's run settings); records start here */
 #define HL_TRACE_HEADER_SIZE 512
 /* Every trace record starts on this boundary of the trace area */
@@ -109,6 +115,8 @@
 #define HL_PORT_LOG_FLUSH 0x15
 /* The trace area is full; the host drains it and resumes the guest (it also drains it on every other exit) */
 #define HL_PORT_TRACE_FLUSH 0x16
+/* The 32-bit value written is a CLOCK_ID_*; the host writes that clock's reading in nanoseconds to the PEB field clock_ns and resumes the guest */
+#define HL_PORT_CLOCK 0x17
 /* CPL0 exception stub for vector v writes to port EXCEPTION_BASE + v; denied to the guest by the TSS I/O bitmap */
 #define HL_PORT_EXCEPTION_BASE 0xC0
 
@@ -144,6 +152,7 @@ typedef struct hl_peb {
   uint64_t image_size; /* Size in bytes of the loaded image */
   uint64_t trace_gva; /* Trace area: header with counters and run settings, then trace records (docs/tracing-format.md) */
   uint64_t trace_size; /* Size in bytes of the trace area */
+  uint64_t clock_ns; /* Written by the host on a CLOCK exit: the requested clock in nanoseconds (0 before the first CLOCK exit) */
 } hl_peb;
 
 #endif /* HYPERLIGHT_ABI_H */

@@ -4,7 +4,7 @@
 /// PEB.magic: the bytes "HLTSABI1" read as a little-endian u64
 pub const PEB_MAGIC: u64 = 0x3149424153544c48;
 /// PEB.abi_version: bumped on any incompatible change to this file
-pub const ABI_VERSION: usize = 1;
+pub const ABI_VERSION: usize = 2;
 /// Guest page size in bytes
 pub const PAGE_SIZE: usize = 4096;
 /// Entry operation (rsi): run guest initialisation, publish the guest function table, halt
@@ -25,6 +25,12 @@ pub const ABORT_CODE_OUT_OF_MEMORY: u32 = 0x80000002;
 pub const ABORT_CODE_BAD_ENVIRONMENT: u32 = 0x80000003;
 /// Abort codes from here up are reserved for the guest runtimes; user codes are below
 pub const ABORT_CODE_RESERVED_MIN: u32 = 0x80000000;
+/// CLOCK exit value: wall-clock time, nanoseconds since the Unix epoch
+pub const CLOCK_ID_REALTIME: usize = 0;
+/// CLOCK exit value: monotonic time in nanoseconds (origin chosen by the host)
+pub const CLOCK_ID_MONOTONIC: usize = 1;
+/// CLOCK exit value: CPU time the sandbox has used, in nanoseconds
+pub const CLOCK_ID_CPU: usize = 2;
 /// Bytes of the trace area's header (counters and the host's run settings); records start here
 pub const TRACE_HEADER_SIZE: usize = 512;
 /// Every trace record starts on this boundary of the trace area
@@ -106,6 +112,8 @@ pub const PORT_DEBUG_PRINT: u16 = 0x14;
 pub const PORT_LOG_FLUSH: u16 = 0x15;
 /// The trace area is full; the host drains it and resumes the guest (it also drains it on every other exit)
 pub const PORT_TRACE_FLUSH: u16 = 0x16;
+/// The 32-bit value written is a CLOCK_ID_*; the host writes that clock's reading in nanoseconds to the PEB field clock_ns and resumes the guest
+pub const PORT_CLOCK: u16 = 0x17;
 /// CPL0 exception stub for vector v writes to port EXCEPTION_BASE + v; denied to the guest by the TSS I/O bitmap
 pub const PORT_EXCEPTION_BASE: u16 = 0xC0;
 
@@ -162,4 +170,6 @@ pub struct Peb {
     pub trace_gva: u64,
     /// Size in bytes of the trace area
     pub trace_size: u64,
+    /// Written by the host on a CLOCK exit: the requested clock in nanoseconds (0 before the first CLOCK exit)
+    pub clock_ns: u64,
 }
