@@ -233,7 +233,8 @@ export class HostFunctionError extends HyperlightError {
 
 /**
  * A host callback that is not a host function (the `print` function, the
- * `logger`, or a method of the `tracing` collector's session) threw. The guest
+ * `logger`, a method of the `tracing` collector's session, or the `clock`
+ * function, which also fails by returning no valid reading) threw. The guest
  * ran to the end regardless (a session's `beginRun` that throws stops the run
  * before the guest is entered); the sandbox is not poisoned. `cause` is the
  * thrown value.
@@ -241,8 +242,8 @@ export class HostFunctionError extends HyperlightError {
 export class HostCallbackError extends HyperlightError {
   override readonly name = 'HostCallbackError';
   readonly code = 'HL_ERR_HOST_CALLBACK_FAILED';
-  /** @param callback - which callback threw @param detail - its message */
-  constructor(readonly callback: 'print' | 'logger' | 'tracing', readonly detail: string, options?: ErrorOptions) {
+  /** @param callback - which callback failed @param detail - its message */
+  constructor(readonly callback: 'print' | 'logger' | 'tracing' | 'clock', readonly detail: string, options?: ErrorOptions) {
     super(`the sandbox's ${callback} callback threw: ${detail}`, options);
   }
 }

@@ -18,6 +18,7 @@ export {
   type DiscoveryOptions, type HypervisorAvailability, type PackageLoader,
 } from './backend/discover.js';
 export { DEFAULT_CONFIGURATION, DEFAULT_MAX_MEMORY_SIZE, MAX_TIMEOUT_MS, type PrintFunction, type SandboxConfiguration } from './sandbox/config.js';
+export type { ClockName, GuestClock } from './sandbox/guest-clock.js';
 export { GuestBinary } from './sandbox/guest-binary.js';
 export { parseElf, readElfSymbols, type ElfImage, type ElfSymbol } from './mem/elf-loader.js';
 export {

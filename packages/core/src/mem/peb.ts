@@ -47,6 +47,8 @@ export function writePeb(memory: GuestMemory, layout: MemoryLayout, options: Peb
     imageSize: layout.imageSize,
     traceGva: layout.traceGpa,
     traceSize: layout.traceSize,
+    // Written by the host on each CLOCK exit.
+    clockNs: 0,
   };
   memory.fill(layout.pebGpa, layout.pebSize);
   for (const [name, offset] of Object.entries(PebOffset) as [keyof typeof PebOffset, number][]) {

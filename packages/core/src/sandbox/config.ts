@@ -6,6 +6,7 @@
 import type { Backend, BackendName } from '../backend/backend.js';
 import { ConfigurationError } from '../errors.js';
 import { LogLevel } from '../protocol/codec.js';
+import type { GuestClock } from './guest-clock.js';
 import type { GuestTracing } from './guest-tracing.js';
 import { consoleLogger, parseLogLevel, type GuestLogger, type LogLevelName } from './logging.js';
 import { neutraliseControls } from './safe-text.js';
@@ -87,6 +88,17 @@ export interface SandboxConfiguration {
    * Default: none (the guest records nothing and core adds no work).
    */
   tracing?: GuestTracing;
+  /**
+   * Answers the guest's clock reads (Rust `hyperlight_guest::clock`, C
+   * `time()`, `clock()`, `clock_gettime()`): a function of the clock's name
+   * that returns nanoseconds, for instance a frozen clock for reproducible
+   * runs or a coarse one against timing side channels ({@link GuestClock}).
+   * Calls whose guest reads no clock never run it. Default: the real clocks —
+   * `realtime` from the host's wall clock, `monotonic` from the sandbox's
+   * creation, `cpu` the time the sandbox's guest runs have taken since the
+   * guest first read it (docs/configuration.md).
+   */
+  clock?: GuestClock;
 }
 
 /** A configuration with every default filled in. */
@@ -109,6 +121,8 @@ export interface ResolvedConfiguration {
   readonly maxMemorySize: number;
   /** Undefined when the sandbox is not traced. */
   readonly tracing: GuestTracing | undefined;
+  /** Undefined for the real clocks. */
+  readonly clock: GuestClock | undefined;
 }
 
 /** The largest `maxMemorySize` accepted: the 1 GiB guest address space. */
@@ -145,7 +159,7 @@ export const DEFAULT_CONFIGURATION = {
 } as const;
 
 const SIZE_OPTIONS = Object.keys(DEFAULT_CONFIGURATION) as (keyof typeof DEFAULT_CONFIGURATION)[];
-const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'logger', 'maxLogLevel', 'initData', 'backend', 'timeoutMs', 'maxMemorySize', 'tracing']);
+const KNOWN_OPTIONS = new Set<string>([...SIZE_OPTIONS, 'print', 'logger', 'maxLogLevel', 'initData', 'backend', 'timeoutMs', 'maxMemorySize', 'tracing', 'clock']);
 
 /** Writes guest text to standard output with terminal control characters made visible. */
 const defaultPrint: PrintFunction = (text) => {
@@ -197,5 +211,9 @@ export function resolveConfiguration(config: SandboxConfiguration = {}): Resolve
   if (tracing !== undefined && (typeof tracing !== 'object' || tracing === null || typeof tracing.open !== 'function')) {
     throw new ConfigurationError('tracing', 'expected an object with an open() method (a guest-trace collector)');
   }
-  return { ...sizes, print: config.print ?? defaultPrint, logger, maxLogLevel, initData, backend, timeoutMs, maxMemorySize, tracing };
+  const { clock } = config;
+  if (clock !== undefined && typeof clock !== 'function') {
+    throw new ConfigurationError('clock', `expected a function (clock, readDefault) => nanoseconds, got ${clock === null ? 'null' : typeof clock}`);
+  }
+  return { ...sizes, print: config.print ?? defaultPrint, logger, maxLogLevel, initData, backend, timeoutMs, maxMemorySize, tracing, clock };
 }

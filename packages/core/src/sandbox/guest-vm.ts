@@ -2,7 +2,7 @@
  * One guest loaded into one VM, and the loop that runs it: enter at the ELF
  * entry with an operation, then handle exits until the guest halts or fails.
  */
-import { Abi, Ports } from '../abi/generated.js';
+import { Abi, PebOffset, Ports } from '../abi/generated.js';
 import type { CancelReason, CancelToken, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '../backend/backend.js';
 import {
   GuestAbortedError, GuestExceptionError, GuestOutOfMemoryError, GuestPanicError, GuestProtocolError,
@@ -24,6 +24,7 @@ import { ResultDecoder } from '../protocol/result-decoder.js';
 import { ResultEncoder } from '../protocol/result-encoder.js';
 import { readFrame, readTextFrame } from '../protocol/framing.js';
 import { drainLogArea, type LogRecord } from '../protocol/log-area.js';
+import { clockNameOf, type ClockName } from './guest-clock.js';
 import type { ReplyWriter } from './host-functions.js';
 
 /** The most abort-message text the host keeps, in characters. */
@@ -41,6 +42,8 @@ export interface ExitHandlers {
   log(records: LogRecord[]): void;
   /** Drains the trace area (only called once {@link GuestVm.enableTracing} was). Must not throw. */
   trace(area: Uint8Array): void;
+  /** The reading of `clock` in nanoseconds (0 to 2^64 - 1) for a CLOCK exit. Must not throw. */
+  clock(clock: ClockName): bigint;
 }
 
 /**
@@ -269,7 +272,8 @@ export class GuestVm {
    * output message is then in the output buffer ({@link readOutput},
    * {@link readCallResult}).
    * @throws GuestAbortedError, GuestPanicError, GuestOutOfMemoryError, GuestExceptionError,
-   *   GuestStackOverflowError, GuestUnknownPortError, GuestProtocolError or HypervisorError;
+   *   GuestStackOverflowError, GuestUnknownPortError, GuestProtocolError (also for a CLOCK exit
+   *   with an unknown clock id) or HypervisorError;
    *   {@link RunCancelled} when the run is cancelled (e.g. after `timeoutMs`).
    */
   run(op: EntryOperation, handlers: ExitHandlers, timeoutMs: number | undefined): void {
@@ -371,6 +375,9 @@ export class GuestVm {
         return RESUME;
       case Ports.DEBUG_PRINT:
         handlers.print(readTextFrame(this.output));
+        return RESUME;
+      case Ports.CLOCK:
+        this.memory.writeU64(this.layout.pebGpa + PebOffset.clockNs, handlers.clock(clockNameOf(value >>> 0)));
         return RESUME;
       case Ports.LOG_FLUSH:
       case Ports.TRACE_FLUSH:

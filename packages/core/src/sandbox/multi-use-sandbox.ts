@@ -29,6 +29,7 @@ import type { LogRecord } from '../protocol/log-area.js';
 import { checkValue, describeValue, type ValueOf, type ValueTypeName } from '../protocol/values.js';
 import { DEFAULT_CONFIGURATION, parseTimeoutMs, resolveConfiguration, type ResolvedConfiguration, type SandboxConfiguration } from './config.js';
 import { decodeFunctionTable } from './function-table-cache.js';
+import { SandboxClock } from './guest-clock.js';
 import { sha256Hex } from './guest-binary.js';
 import { GuestVm, hypervisorCall, RunCancelled, type ExitHandlers } from './guest-vm.js';
 import { InterruptHandle } from './interrupt-handle.js';
@@ -112,6 +113,7 @@ export class MultiUseSandbox implements Disposable {
   private readonly timeoutMs: number | undefined;
   /** The `tracing` option's session; undefined for an untraced sandbox. */
   private readonly trace: TraceSessionGuard | undefined;
+  private readonly clock: SandboxClock;
 
   /**
    * @internal Use `UninitializedSandbox.evolve()` or {@link MultiUseSandbox.fromSnapshot}.
@@ -126,6 +128,7 @@ export class MultiUseSandbox implements Disposable {
   ) {
     const { print, logger, maxLogLevel, tracing } = config;
     this.timeoutMs = config.timeoutMs;
+    this.clock = new SandboxClock(config.clock);
     if (tracing) {
       const { layout } = guest;
       this.trace = TraceSessionGuard.open(tracing, {
@@ -153,6 +156,15 @@ export class MultiUseSandbox implements Disposable {
         } catch (error) {
           // The session guard throws only HostCallbackError; the first failure is kept.
           this.callbackFailure ??= error as HostCallbackError;
+        }
+      },
+      clock: (clock) => {
+        try {
+          return this.inUserCode(() => this.clock.read(clock));
+        } catch (error) {
+          // SandboxClock.read throws only HostCallbackError; the guest reads 0 and runs on.
+          this.callbackFailure ??= error as HostCallbackError;
+          return 0n;
         }
       },
     };
@@ -253,6 +265,7 @@ export class MultiUseSandbox implements Disposable {
         throw error;
       }
     }
+    this.clock.beginRun();
     if (!signal) return undefined;
     const onAbort = (): void => {
       this.guest.cancel('aborted');
@@ -263,6 +276,7 @@ export class MultiUseSandbox implements Disposable {
 
   private endRun(signal: AbortSignal | undefined, onAbort: (() => void) | undefined): void {
     if (onAbort) signal?.removeEventListener('abort', onAbort);
+    this.clock.endRun();
     this.running = false;
     // dispose() during the run only cancelled it; release now that the guest has stopped.
     if (this.disposed) this.guest.dispose();
@@ -582,8 +596,9 @@ export class MultiUseSandbox implements Disposable {
    * initialisation: its memory is the snapshot's, shared copy-on-write, so
    * each extra sandbox costs the pages it writes plus a small fixed overhead.
    * Sizes, `initData` and `maxLogLevel` come from the snapshot; giving one
-   * that differs is an error. `print`, `logger`, `hostFunctions` and `tracing`
-   * are free: a traced sandbox opens its own trace session.
+   * that differs is an error. `print`, `logger`, `hostFunctions`, `tracing`
+   * and `clock` are free: a traced sandbox opens its own trace session, and
+   * the new sandbox's default monotonic and CPU clocks start afresh.
    * @throws SnapshotDisposedError when `snapshot` was disposed.
    * @throws SnapshotMismatchError when `options` change the configuration (`configuration`),
    *   the host functions do not cover the snapshot's (`host-functions`), or the backend

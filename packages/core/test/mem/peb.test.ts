@@ -26,7 +26,7 @@ describe('writePeb', () => {
     writePeb(memory, layout, { maxLogLevel: 2 });
     expect(pebFields(memory, layout)).toEqual({
       magic: Abi.PEB_MAGIC,
-      abiVersion: 1n,
+      abiVersion: BigInt(Abi.ABI_VERSION),
       inputGva: BigInt(layout.inputGpa),
       inputSize: 0x2000n,
       outputGva: BigInt(layout.outputGpa),
@@ -44,6 +44,7 @@ describe('writePeb', () => {
       imageSize: 0x3000n,
       traceGva: BigInt(layout.traceGpa),
       traceSize: 0x6000n,
+      clockNs: 0n,
     });
     // The magic reads "HLTSABI1" as bytes, and the rest of the page is zero.
     expect(new TextDecoder().decode(memory.readBytes(layout.pebGpa, 8))).toBe('HLTSABI1');

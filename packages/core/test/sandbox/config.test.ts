@@ -33,6 +33,9 @@ describe('resolveConfiguration', () => {
     ['timeoutMs', 0],
     ['timeoutMs', Infinity],
     ['timeoutMs', '100'],
+    ['clock', 0],
+    ['clock', null],
+    ['clock', { now: () => 0n }],
   ])('rejects %s = %s with a typed error naming the option', (option, value) => {
     const error = (() => {
       try {
@@ -57,6 +60,12 @@ describe('resolveConfiguration', () => {
     expect(resolveConfiguration()).toMatchObject({ traceSize: 64 * 1024, tracing: undefined });
     const tracing = { open: () => ({ beginRun: () => undefined as never, records: () => undefined, endRun: () => undefined, close: () => undefined }) };
     expect(resolveConfiguration({ tracing, traceSize: 8192 })).toMatchObject({ tracing, traceSize: 8192 });
+  });
+
+  it('uses the real clocks by default and keeps a clock function', () => {
+    expect(resolveConfiguration().clock).toBeUndefined();
+    const clock = (): bigint => 0n;
+    expect(resolveConfiguration({ clock }).clock).toBe(clock);
   });
 
   it('logging is off unless configured', () => {
