@@ -64,6 +64,7 @@ extern crate self as hyperlight_guest;
 pub mod abi;
 mod buffer;
 mod cell;
+pub mod clock;
 mod dispatch;
 mod entry;
 mod error;

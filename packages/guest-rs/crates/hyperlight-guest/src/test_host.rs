@@ -10,9 +10,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::abi::{
-    ABI_VERSION, PEB_MAGIC, PORT_ABORT, PORT_ABORT_CHUNK, PORT_CALL_HOST, PORT_DEBUG_PRINT, PORT_HALT, PORT_LOG_FLUSH,
-    PORT_TRACE_FLUSH, Peb, TRACE_FILTER_CAPACITY, TRACE_HEADER_SIZE, TRACE_OFFSET_FILTER, TRACE_OFFSET_FILTER_COUNT,
-    TRACE_OFFSET_FLAGS, TRACE_OFFSET_LEVEL, TRACE_OFFSET_LOST, TRACE_OFFSET_TRACEPARENT,
+    ABI_VERSION, PEB_MAGIC, PORT_ABORT, PORT_ABORT_CHUNK, PORT_CALL_HOST, PORT_CLOCK, PORT_DEBUG_PRINT, PORT_HALT,
+    PORT_LOG_FLUSH, PORT_TRACE_FLUSH, Peb, TRACE_FILTER_CAPACITY, TRACE_HEADER_SIZE, TRACE_OFFSET_FILTER,
+    TRACE_OFFSET_FILTER_COUNT, TRACE_OFFSET_FLAGS, TRACE_OFFSET_LEVEL, TRACE_OFFSET_LOST, TRACE_OFFSET_TRACEPARENT,
     TRACE_OFFSET_TRACEPARENT_LENGTH, TRACE_OFFSET_USED, TRACE_RECORD_ALIGNMENT,
 };
 use crate::error::ErrorCode;
@@ -94,6 +94,10 @@ struct State {
     host_calls: Vec<(String, Vec<Value>, u8)>,
     logs: Vec<Record>,
     log_flushes: usize,
+    /// Answers `CLOCK` exits: id -> nanoseconds.
+    clock: Box<dyn FnMut(u32) -> u64>,
+    /// The id of every `CLOCK` exit so far.
+    clock_reads: Vec<u32>,
 }
 
 impl State {
@@ -234,6 +238,7 @@ impl FakeHost {
             image_size: 0,
             trace_gva: if trace.is_empty() { 0 } else { trace.as_ptr() as u64 },
             trace_size: sizes.trace as u64,
+            clock_ns: 0,
         });
         let state = State {
             peb,
@@ -252,6 +257,8 @@ impl FakeHost {
             host_calls: Vec::new(),
             logs: Vec::new(),
             log_flushes: 0,
+            clock: Box::new(|_| 0),
+            clock_reads: Vec::new(),
         };
         STATE.with(|s| *s.borrow_mut() = Some(state));
         Self { _guard: guard }
@@ -306,6 +313,16 @@ impl FakeHost {
     #[cfg_attr(not(feature = "trace"), allow(dead_code))]
     pub(crate) fn edit_trace_area(&mut self, f: impl FnOnce(&mut [u8])) {
         self.state(|s| f(s.trace_bytes()));
+    }
+
+    /// Sets how `CLOCK` exits are answered (default: 0 for every clock).
+    pub(crate) fn set_clock(&mut self, clock: impl FnMut(u32) -> u64 + 'static) {
+        self.state(|s| s.clock = Box::new(clock));
+    }
+
+    /// The id of every `CLOCK` exit so far.
+    pub(crate) fn clock_reads(&self) -> Vec<u32> {
+        self.state(|s| s.clock_reads.clone())
     }
 
     /// Every host call so far: name, arguments, requested return type.
@@ -404,6 +421,11 @@ pub(crate) fn on_out(port: u16, value: u32) {
             }
             PORT_TRACE_FLUSH => {
                 s.traces.flushes += 1;
+                None
+            }
+            PORT_CLOCK => {
+                s.clock_reads.push(value);
+                s.peb.clock_ns = (s.clock)(value);
                 None
             }
             PORT_DEBUG_PRINT => {

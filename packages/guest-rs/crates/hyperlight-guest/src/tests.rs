@@ -284,7 +284,10 @@ fn the_entry_rejects_bad_environments() {
         host.enter(OP_CALL),
         Exit::Abort {
             code: BAD_ENVIRONMENT,
-            message: "the guest was built for hyperlight ABI version 1 but the host speaks version 99".into()
+            message: format!(
+                "the guest was built for hyperlight ABI version {} but the host speaks version 99",
+                crate::abi::ABI_VERSION
+            )
         }
     );
     host.edit_peb(|p| {
