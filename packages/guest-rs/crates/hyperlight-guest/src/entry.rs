@@ -244,6 +244,8 @@ unsafe fn run(peb: *const Peb, op: u64) -> ! {
             // SAFETY: the PEB's heap arena is mapped read/write for the guest
             // and nothing is allocated yet (this is the first run).
             unsafe { ALLOCATOR.init(env.heap_gva, env.heap_size) };
+            #[cfg(feature = "libc")]
+            crate::libc::init();
             // User code may allocate, print, log and call the host from here
             // on. A hook that aborts leaves the guest uninitialised.
             {

@@ -74,6 +74,8 @@ mod exit;
 mod heap;
 mod host_call;
 mod init;
+#[cfg(feature = "libc")]
+mod libc;
 pub mod log;
 mod mem;
 mod panic;

@@ -1,0 +1,75 @@
+//! The runtime's side of the C library (cargo feature `libc`): what musl,
+//! built for guests (`packages/guest-rs/libc`), calls into.
+//!
+//! - `__hl_syscall`, musl's only system call ([`syscall`]): stdout and
+//!   stderr print, stdin is empty, there are no files, the time comes from
+//!   the host's clock, `exit` ends the run;
+//! - the `malloc` family over the runtime's heap ([`malloc`]);
+//! - `__hl_abort`, through which the C library's `abort()` and
+//!   `__stack_chk_fail` end the run ([`exit`]).
+//!
+//! In return the C library defines `__hl_libc_init`, which [`init`] calls
+//! once, at `OP_INIT`, before the guest's own initialisation.
+//!
+//! The exported functions are `#[no_mangle]` symbols that only C code
+//! references. rustc may hand this crate to the linker as an archive of
+//! several objects placed before `libc.a` on the link line; an archive
+//! member is only linked when something already linked needs it, and the
+//! linker does not go back to earlier archives. So [`init`], which the
+//! entry point calls, reads [`EXPORTS`], and that table pulls in every
+//! object defining an export before `libc.a` is searched.
+
+mod exit;
+mod files;
+mod linux;
+mod malloc;
+mod output;
+mod syscall;
+mod time;
+
+#[cfg(test)]
+mod tests;
+
+/// Addresses of every function the C library may call (see the module docs).
+#[cfg(not(test))]
+struct Exports(#[allow(dead_code)] [*const (); 15]);
+
+// SAFETY: the table is never written, and nothing is called through it.
+#[cfg(not(test))]
+unsafe impl Sync for Exports {}
+
+#[cfg(not(test))]
+static EXPORTS: Exports = Exports([
+    syscall::__hl_syscall as *const (),
+    exit::__hl_abort as *const (),
+    malloc::malloc as *const (),
+    malloc::calloc as *const (),
+    malloc::realloc as *const (),
+    malloc::free as *const (),
+    malloc::aligned_alloc as *const (),
+    malloc::posix_memalign as *const (),
+    malloc::memalign as *const (),
+    malloc::malloc_usable_size as *const (),
+    malloc::__libc_malloc as *const (),
+    malloc::__libc_malloc_impl as *const (),
+    malloc::__libc_calloc as *const (),
+    malloc::__libc_realloc as *const (),
+    malloc::__libc_free as *const (),
+]);
+
+/// Initialises the C library (musl's thread block, stack-protector guard,
+/// unbuffered stdout: `__hl_libc_init` in its glue). The entry point calls
+/// this once, at `OP_INIT`, after the heap is ready and before the guest's
+/// init code. Unit tests have no C library: nothing happens.
+pub(crate) fn init() {
+    #[cfg(not(test))]
+    {
+        unsafe extern "C" {
+            /// Defined by the C library's glue.
+            fn __hl_libc_init();
+        }
+        core::hint::black_box(&EXPORTS);
+        // SAFETY: called once, on the guest's only thread, with the heap ready.
+        unsafe { __hl_libc_init() };
+    }
+}
