@@ -1,18 +1,16 @@
 /**
- * buildCGuest: C sources -> guest ELF, with the flags of flags.ts and the
- * prebuilt libhyperlight_guest.a.
+ * buildCGuest: C sources -> guest ELF. Each step is a `hyperlight-cc`
+ * command line (compiler-command.ts), so the API, the CLI and build systems
+ * using the wrapper build guests the same way.
  */
-import { execFile } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 
-import { verifyStaticPie } from './elf-check.js';
-import { defaultCompiler, guestCFlags, guestCPaths, guestLdFlags, guestLibraryBuilt, guestLibs, type OptimizeLevel } from './flags.js';
+import { guestCompilerCommand, isLinkOption, splitCompilerArgs, type GuestCompilerCommand } from './compiler-command.js';
+import { FRAME_POINTER_FLAGS, optimizeFlag, requireGuestLibraries, type OptimizeLevel } from './flags.js';
 import { GuestBuildError } from './guest-build-error.js';
-
-const run = promisify(execFile);
+import { runGuestCompiler } from './run-guest-compiler.js';
 
 /** Options of {@link buildCGuest}. */
 export interface BuildCGuestOptions {
@@ -22,9 +20,9 @@ export interface BuildCGuestOptions {
   outFile: string;
   /** Extra `-I` directories. */
   includeDirs?: readonly string[];
-  /** Preprocessor definitions: `{ NAME: value }` (`true` = defined as 1) or `['NAME=value', ...]`. */
+  /** Preprocessor definitions: `{ NAME: value }` (`true` = defined, `false` = left out) or `['NAME=value', ...]`. */
   defines?: Readonly<Record<string, string | number | boolean>> | readonly string[];
-  /** Optimisation (default `true` = `-O2`). */
+  /** Optimisation (default `true` = `-O2`); a `-O` in `cflags` wins. */
   optimize?: OptimizeLevel;
   /** Emit debug info (`-g`). */
   debug?: boolean;
@@ -34,12 +32,22 @@ export interface BuildCGuestOptions {
    * functions. Build traced guests with `defines: { HL_TRACE: true }` too.
    */
   framePointers?: boolean;
-  /** C compiler (default `$CC`, else `gcc`; must be GCC-compatible and target x86-64). */
+  /** The real C compiler (default `$HYPERLIGHT_CC`, else `gcc`; GCC-compatible, targeting x86-64). */
   cc?: string;
-  /** Extra compiler flags, after ours. */
+  /**
+   * Ordinary compiler flags, after ours (`-std=c89`, `-pedantic`, `-Wall`,
+   * `-include cfg.h`, `-UNDEBUG`, ...). Link options among them (`-l`, `-L`,
+   * `-Wl,...`, `-f...`) also reach the link.
+   */
   cflags?: readonly string[];
-  /** Extra linker flags, after ours. */
+  /** Extra linker flags (`-Wl,...`, `-L`, `-l`), after ours. */
   ldflags?: readonly string[];
+  /**
+   * Receives what the compiler wrote in each step that succeeded (warnings,
+   * notes), one call per step that wrote anything; a failed step's output is
+   * in the thrown error instead. Default: this process's stderr.
+   */
+  onOutput?: (text: string) => void;
 }
 
 function defineFlags(defines: BuildCGuestOptions['defines']): string[] {
@@ -50,16 +58,7 @@ function defineFlags(defines: BuildCGuestOptions['defines']): string[] {
   );
 }
 
-async function exec(cmd: string, args: string[], what: string): Promise<void> {
-  try {
-    await run(cmd, args, { maxBuffer: 64 * 1024 * 1024 });
-  } catch (e) {
-    const err = e as { stderr?: string; stdout?: string; message?: string };
-    throw new GuestBuildError(what, [cmd, ...args], `${err.stderr ?? ''}${err.stdout ?? ''}` || err.message, { cause: e });
-  }
-}
-
-/** Runs `tasks` with at most `limit` at a time. */
+/** Runs `task` over `items` with at most `limit` at a time. */
 async function inParallel<T>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -71,53 +70,58 @@ async function inParallel<T>(items: readonly T[], limit: number, task: (item: T,
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+async function runStep(command: GuestCompilerCommand, what: string, onOutput: (text: string) => void): Promise<void> {
+  const { exitCode, output } = await runGuestCompiler(command, { onOutput });
+  if (exitCode !== 0) throw new GuestBuildError(what, [command.cc, ...command.args], output);
+}
+
 /**
- * Compiles and links a C guest: freestanding, against the guest libc and
- * runtime, into a static PIE whose entry point is the runtime's `hl_entry`.
- * The sources must define `void hyperlight_main(void)`.
+ * Compiles and links a C guest against the guest runtime and musl, into a
+ * static PIE whose entry point is the runtime's `hyperlight_entry`. The
+ * guest's `void hyperlight_main(void)` registers its functions (without one,
+ * the guest has none).
  *
  * @returns the absolute path of the written ELF
  * @throws GuestBuildError when a compile or the link fails (the compiler's
- * diagnostics are in `output`), when the library has not been built, or when
- * the result is not a static PIE with only relative relocations
+ * diagnostics are in `output`), when the guest libraries of
+ * `@hyperlight-ts/guest-rs` have not been built, when a flag cannot build a
+ * guest (`-shared`, `-fno-pie`, ...), or when the result is not a static PIE
+ * with only relative relocations
  *
  * @example
  * ```ts
  * import { buildCGuest } from '@hyperlight-ts/guest-c';
- * const elf = await buildCGuest({ sources: ['guest/main.c'], outFile: 'build/guest.elf' });
+ * const elf = await buildCGuest({ sources: ['guest/main.c'], outFile: 'build/guest.elf', cflags: ['-std=c99', '-Wall'] });
  * ```
  */
 export async function buildCGuest(options: BuildCGuestOptions): Promise<string> {
   if (options.sources.length === 0) throw new GuestBuildError('buildCGuest: no sources given');
-  if (!guestLibraryBuilt())
-    throw new GuestBuildError(`${guestCPaths().library} is missing; build it with: pnpm --filter @hyperlight-ts/guest-c build`);
-  const cc = defaultCompiler(options.cc);
+  requireGuestLibraries();
+  const onOutput = options.onOutput ?? ((text: string) => void process.stderr.write(text));
   const outFile = resolve(options.outFile);
-  const cflags = [
-    ...(await guestCFlags({ cc, optimize: options.optimize, debug: options.debug, framePointers: options.framePointers })),
+  const userFlags = [
+    optimizeFlag(options.optimize),
+    ...(options.debug ? ['-g'] : []),
+    ...(options.framePointers ? FRAME_POINTER_FLAGS : []),
     ...(options.includeDirs ?? []).map((d) => `-I${resolve(d)}`),
     ...defineFlags(options.defines),
     ...(options.cflags ?? []),
   ];
+  const linkFlags = [...splitCompilerArgs(userFlags).filter(isLinkOption).flatMap((arg) => arg.words), ...(options.ldflags ?? [])];
   const work = await mkdtemp(join(tmpdir(), 'hl-c-guest-'));
   try {
-    const compiled: string[] = [];
-    const linkAsIs: string[] = [];
-    const toCompile = options.sources.filter((s) => {
-      if (/\.(o|a)$/.test(s)) {
-        linkAsIs.push(resolve(s));
-        return false;
+    const objects: string[] = [];
+    await inParallel(options.sources, availableParallelism(), async (src, i) => {
+      if (/\.(o|a)$/.test(src)) {
+        objects[i] = resolve(src);
+        return;
       }
-      return true;
-    });
-    await inParallel(toCompile, availableParallelism(), async (src, i) => {
       const obj = join(work, `${i}-${basename(src).replace(/\.[^.]*$/, '')}.o`);
-      compiled[i] = obj;
-      await exec(cc, [...cflags, '-c', resolve(src), '-o', obj], `compiling ${src} failed`);
+      await runStep(await guestCompilerCommand([...userFlags, '-c', resolve(src), '-o', obj], { cc: options.cc }), `compiling ${src} failed`, onOutput);
+      objects[i] = obj;
     });
     await mkdir(dirname(outFile), { recursive: true });
-    await exec(cc, [...guestLdFlags(), ...(options.ldflags ?? []), '-o', outFile, ...compiled, ...linkAsIs, ...guestLibs()], `linking ${outFile} failed`);
-    await verifyStaticPie(outFile);
+    await runStep(await guestCompilerCommand([...linkFlags, '-o', outFile, ...objects], { cc: options.cc }), `linking ${outFile} failed`, onOutput);
     return outFile;
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -1,79 +1,69 @@
-#!/usr/bin/env node
 /**
  * hyperlight-build-c-guest: command-line front end of buildCGuest, plus the
- * flags for building guests with your own Makefile or CMake.
+ * flags for build systems that call the real compiler themselves.
  */
 import { buildCGuest } from './build-guest.js';
-import { guestCFlags, guestLdFlags, guestLibs, shellQuote, type OptimizeLevel } from './flags.js';
+import { splitCompilerArgs } from './compiler-command.js';
+import { guestCFlags, guestLdFlags, guestLibs, requireGuestLibraries, shellQuote } from './flags.js';
 import { GuestBuildError } from './guest-build-error.js';
 
-const USAGE = `usage: hyperlight-build-c-guest -o OUT.elf [options] SOURCE...
+const USAGE = `usage: hyperlight-build-c-guest -o OUT.elf [options] [compiler flags] SOURCE...
        hyperlight-build-c-guest --print-cflags | --print-ldflags | --print-libs
 
-Builds a hyperlight-ts guest (static PIE, entry hl_entry) from C/assembly
-sources; .o and .a files are linked as they are.
+Builds a hyperlight-ts guest (static PIE, entry hyperlight_entry) from C and
+assembly sources against the guest runtime and musl; .o and .a files are
+linked as they are. Compiler flags (-std=c89, -pedantic, -Wall, -I, -D, -U,
+-include FILE, -O2, -g, -Wl,..., -l...) go to the compiler as they are,
+after the guest flags (default -O2); its warnings go to stderr.
 
 options:
   -o FILE            output ELF (required)
-  -I DIR             add an include directory
-  -D NAME[=VALUE]    define a macro
-  -O0 -O1 -O2 -O3 -Os -Og   optimisation (default -O2)
-  -g                 debug info
   --frame-pointers   keep frame pointers (stack traces in memory profiles)
-  -Wl,FLAGS          pass FLAGS to the linker
-  -W... -f... -m... -std=...  passed to the compiler
-  --cc CC            C compiler (default: $CC, else gcc)
+  --cc CC            the real C compiler (default: $HYPERLIGHT_CC, else gcc)
   --print-cflags     print compile flags for your own build system
   --print-ldflags    print link flags (put them before your objects)
   --print-libs       print libraries (put them after your objects)
-  -h, --help         show this help`;
+  -h, --help         show this help
+
+For Make, configure scripts and CMake, the compiler driver hyperlight-cc
+(CC=hyperlight-cc) is usually simpler.`;
 
 class UsageError extends Error {}
 
 interface Parsed {
   out?: string;
   sources: string[];
-  includeDirs: string[];
-  defines: string[];
-  cflags: string[];
-  ldflags: string[];
-  optimize: OptimizeLevel;
-  debug: boolean;
+  flags: string[];
   framePointers: boolean;
   cc?: string;
   print?: 'cflags' | 'ldflags' | 'libs';
   help: boolean;
 }
 
-function parse(argv: string[]): Parsed {
-  const p: Parsed = { sources: [], includeDirs: [], defines: [], cflags: [], ldflags: [], optimize: true, debug: false, framePointers: false, help: false };
+function parse(argv: readonly string[]): Parsed {
+  const p: Parsed = { sources: [], flags: [], framePointers: false, help: false };
+  const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    // Options that take a value either attached (-Ifoo) or as the next argument.
-    const value = (flag: string): string => {
-      if (a.length > flag.length) return a.slice(flag.length);
+    const next = (): string => {
       const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
       return v;
     };
     if (a === '-h' || a === '--help') p.help = true;
     else if (a === '--print-cflags') p.print = 'cflags';
     else if (a === '--print-ldflags') p.print = 'ldflags';
     else if (a === '--print-libs') p.print = 'libs';
-    else if (a === '--cc') p.cc = value('--cc');
-    else if (a.startsWith('--cc=')) p.cc = a.slice(5);
-    else if (a === '--output' || a.startsWith('-o')) p.out = value(a === '--output' ? '--output' : '-o');
-    else if (a.startsWith('-I')) p.includeDirs.push(value('-I'));
-    else if (a.startsWith('-D')) p.defines.push(value('-D'));
-    else if (/^-O[0-3sg]$/.test(a)) {
-      const level = a.slice(2);
-      p.optimize = level === 's' || level === 'g' ? level : (Number(level) as 0 | 1 | 2 | 3);
-    } else if (a === '-g') p.debug = true;
     else if (a === '--frame-pointers') p.framePointers = true;
-    else if (a.startsWith('-Wl,')) p.ldflags.push(a);
-    else if (/^-(W|f|m|std=)/.test(a)) p.cflags.push(a);
-    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
-    else p.sources.push(a);
+    else if (a === '--cc') p.cc = next();
+    else if (a.startsWith('--cc=')) p.cc = a.slice('--cc='.length);
+    else if (a === '--output') p.out = next();
+    else rest.push(a);
+  }
+  for (const arg of splitCompilerArgs(rest)) {
+    if (arg.option === '-o') p.out = arg.value;
+    else if (arg.option === undefined) p.sources.push(arg.words[0]!);
+    else p.flags.push(...arg.words);
   }
   return p;
 }
@@ -92,8 +82,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (p.print) {
+    requireGuestLibraries();
     const flags =
-      p.print === 'cflags' ? await guestCFlags({ cc: p.cc, optimize: p.optimize, debug: p.debug, framePointers: p.framePointers }) : p.print === 'ldflags' ? guestLdFlags() : guestLibs();
+      p.print === 'cflags' ? [...(await guestCFlags({ cc: p.cc, framePointers: p.framePointers })), ...p.flags] : p.print === 'ldflags' ? guestLdFlags() : guestLibs();
     process.stdout.write(`${flags.map(shellQuote).join(' ')}\n`);
     return 0;
   }
@@ -101,18 +92,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`hyperlight-build-c-guest: ${p.out ? 'no sources given' : '-o is required'}\n${USAGE}\n`);
     return 2;
   }
-  const out = await buildCGuest({
-    sources: p.sources,
-    outFile: p.out,
-    includeDirs: p.includeDirs,
-    defines: p.defines,
-    optimize: p.optimize,
-    debug: p.debug,
-    framePointers: p.framePointers,
-    cc: p.cc,
-    cflags: p.cflags,
-    ldflags: p.ldflags,
-  });
+  const out = await buildCGuest({ sources: p.sources, outFile: p.out, framePointers: p.framePointers, cc: p.cc, cflags: p.flags });
   process.stdout.write(`${out}\n`);
   return 0;
 }

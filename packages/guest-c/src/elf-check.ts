@@ -1,10 +1,13 @@
 /**
  * Checks that a linked guest is what the host loads, with the host's own ELF
- * loader (`parseElf` from `@hyperlight-ts/core`): x86-64 `ET_DYN`, no
- * `PT_INTERP`, no shared libraries, only `R_X86_64_RELATIVE` relocations.
+ * loader: x86-64 `ET_DYN`, no `PT_INTERP`, no shared libraries, only
+ * `R_X86_64_RELATIVE` relocations, entry point `hyperlight_entry` (when the
+ * symbol table is there). The checks are `@hyperlight-ts/guest-rs`'s
+ * `checkStaticPie`, the same for C and Rust guests.
  */
 import { readFile } from 'node:fs/promises';
-import { HyperlightError, parseElf } from '@hyperlight-ts/core';
+import { parseElf } from '@hyperlight-ts/core';
+import { checkStaticPie, RustGuestBuildError } from '@hyperlight-ts/guest-rs';
 
 import { GuestBuildError } from './guest-build-error.js';
 
@@ -21,19 +24,19 @@ export interface StaticPieInfo {
 /**
  * Verifies a guest ELF.
  * @throws GuestBuildError naming the first violation
+ * @example
+ * ```ts
+ * const { relativeRelocations } = await verifyStaticPie('build/guest.elf');
+ * ```
  */
 export async function verifyStaticPie(file: string): Promise<StaticPieInfo> {
   const bytes = await readFile(file);
   try {
-    const image = parseElf(bytes);
-    return {
-      entry: BigInt(image.entryOffset) + image.vaddrBase,
-      relativeRelocations: image.relocations.length,
-      loadSegments: image.segments.length,
-    };
+    const checked = checkStaticPie(bytes);
+    return { entry: checked.entryOffset, relativeRelocations: checked.relocationCount, loadSegments: parseElf(bytes).segments.length };
   } catch (error) {
-    if (error instanceof HyperlightError && error.code === 'HL_ERR_INVALID_GUEST_BINARY') {
-      throw new GuestBuildError(`${file} is not a loadable guest: ${(error as { detail?: string }).detail ?? error.message}`, undefined, undefined, { cause: error });
+    if (error instanceof RustGuestBuildError) {
+      throw new GuestBuildError(`${file} is ${error.summary}`, undefined, undefined, { cause: error });
     }
     throw error;
   }

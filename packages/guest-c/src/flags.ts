@@ -1,13 +1,14 @@
 /**
- * Compiler and linker flags for C guests, in one place: the library build
- * (tools/build-library.mjs), buildCGuest and the CLI's --print-* options all
- * read them from here.
+ * Compiler and linker flags for C guests, in one place: `hyperlight-cc`,
+ * buildCGuest, the build CLI's --print-* options, link/hyperlight.mk and
+ * link/hyperlight-toolchain.cmake all take them from here
+ * (compiler-command.ts puts them around a compiler command line).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { GUEST_ENTRY_SYMBOL, guestNativeLibraries, missingNativeLibraries } from '@hyperlight-ts/guest-rs';
 
 import { GuestBuildError } from './guest-build-error.js';
 
@@ -16,52 +17,78 @@ const run = promisify(execFile);
 /** Optimisation level: `true` is `-O2`, `false` is `-O0`. */
 export type OptimizeLevel = boolean | 0 | 1 | 2 | 3 | 's' | 'g';
 
-/** Where the package's headers and library live. */
+/** Where the headers and libraries of a C guest live. */
 export interface GuestCPaths {
-  /** Package root. */
+  /** This package's root. */
   readonly root: string;
-  /** `include/` (hyperlight/guest.h, hyperlight/abi.h). */
+  /** This package's `include/` (`hyperlight/guest.h`, `hyperlight/trace.h`, `hyperlight/abi.h`). */
   readonly includeDir: string;
-  /** `libc/include/` (string.h, stdio.h, ...). */
+  /** The C library's headers (musl, from `@hyperlight-ts/guest-rs`). */
   readonly libcIncludeDir: string;
-  /** The prebuilt `libhyperlight_guest.a`. */
-  readonly library: string;
+  /** The C library, `libc.a` (musl, from `@hyperlight-ts/guest-rs`). */
+  readonly libcArchive: string;
+  /** The guest runtime with its C API, `libhyperlight_guest.a` (from `@hyperlight-ts/guest-rs`). */
+  readonly runtimeArchive: string;
 }
 
 /**
- * @returns the package's paths. Both `src/` (tests) and `dist/` (published)
- * sit one level below the package root.
+ * @returns the paths of this package (both `src/` and `dist/` sit one level
+ * below its root) and of the native libraries `@hyperlight-ts/guest-rs` builds.
  */
 export function guestCPaths(): GuestCPaths {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  return {
-    root,
-    includeDir: join(root, 'include'),
-    libcIncludeDir: join(root, 'libc', 'include'),
-    library: join(root, 'dist', 'lib', 'libhyperlight_guest.a'),
-  };
+  const { libcIncludeDir, libcArchive, runtimeArchive } = guestNativeLibraries();
+  return { root, includeDir: join(root, 'include'), libcIncludeDir, libcArchive, runtimeArchive };
 }
 
-/** @returns the C compiler to use: the `cc` argument, else `$CC`, else `gcc`. */
+/**
+ * @throws GuestBuildError naming the missing files when the runtime or libc
+ * archives (or the libc headers) have not been built
+ */
+export function requireGuestLibraries(): void {
+  const missing = missingNativeLibraries();
+  if (missing.length > 0) {
+    throw new GuestBuildError(
+      `the guest libraries are not built (missing ${missing.join(', ')}); build them with: pnpm --filter @hyperlight-ts/guest-rs build`,
+    );
+  }
+}
+
+/**
+ * @returns the real C compiler: the `cc` argument, else `$HYPERLIGHT_CC`,
+ * else `gcc`. `$CC` is not read: under Make it is often `hyperlight-cc` itself.
+ */
 export function defaultCompiler(cc?: string): string {
-  return cc ?? process.env['CC'] ?? 'gcc';
+  return cc ?? process.env['HYPERLIGHT_CC'] ?? 'gcc';
+}
+
+/**
+ * Set in the real compiler's environment. `hyperlight-cc` refuses to run
+ * under it: that happens only when `$HYPERLIGHT_CC` or `--cc` names
+ * `hyperlight-cc` itself, which would otherwise call itself forever.
+ */
+export const WRAPPED_ENV = 'HYPERLIGHT_CC_WRAPPED';
+
+/** @returns the environment the real compiler runs in: this process's, plus {@link WRAPPED_ENV}. */
+export function realCompilerEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, [WRAPPED_ENV]: '1' };
 }
 
 const includeDirCache = new Map<string, Promise<string>>();
 
 /**
- * @returns the compiler's own header directory (stdint.h, stddef.h, stdarg.h,
- * float.h, stdbool.h), which stays visible under `-nostdinc`.
+ * @returns the compiler's own header directory (intrinsics, `stdatomic.h`,
+ * ...), which `-nostdinc` would otherwise hide.
  * @throws GuestBuildError when the compiler cannot be run
  */
 export function compilerIncludeDir(cc: string): Promise<string> {
   let dir = includeDirCache.get(cc);
   if (!dir) {
-    dir = run(cc, ['-print-file-name=include']).then(
+    dir = run(cc, ['-print-file-name=include'], { env: realCompilerEnv() }).then(
       ({ stdout }) => stdout.trim(),
       (e: unknown) => {
         includeDirCache.delete(cc);
-        throw new GuestBuildError(`cannot run the C compiler "${cc}" (set CC or pass cc)`, [cc, '-print-file-name=include'], String(e), { cause: e });
+        throw new GuestBuildError(`cannot run the C compiler "${cc}" (set HYPERLIGHT_CC or pass cc)`, [cc, '-print-file-name=include'], String(e), { cause: e });
       },
     );
     includeDirCache.set(cc, dir);
@@ -69,16 +96,58 @@ export function compilerIncludeDir(cc: string): Promise<string> {
   return dir;
 }
 
-/** `-O` flag for a level. */
+/** @returns the `-O` flag of a level. */
 export function optimizeFlag(level: OptimizeLevel = true): string {
   if (level === true) return '-O2';
   if (level === false) return '-O0';
   return `-O${level}`;
 }
 
+/** Flags that keep the frame-pointer chain intact (leaf functions included). */
+export const FRAME_POINTER_FLAGS: readonly string[] = ['-fno-omit-frame-pointer', '-mno-omit-leaf-frame-pointer'];
+
+/**
+ * Flags placed after the user's: a user's `-fstack-protector*` then reads
+ * musl's global `__stack_chk_guard` (seeded by `__hl_libc_init`) instead of
+ * `%fs:0x28` (guests have no thread pointer).
+ */
+export const GUEST_TRAILING_CFLAGS: readonly string[] = ['-mstack-protector-guard=global'];
+
+/**
+ * Flags every guest translation unit is compiled with, before the user's.
+ * Hosted C (the compiler may use builtins), against musl's headers only:
+ *
+ * - `-nostdinc`, then musl's headers, the compiler's own (intrinsics, after
+ *   musl's so musl's `limits.h` wins) and this package's (`hyperlight/*.h`).
+ *   Joined `-isystem<dir>`: CMake de-duplicates repeated separate "-isystem" words.
+ * - `-fPIE`: the guest is a static PIE, relocated by the host.
+ * - `-mno-red-zone`: nothing lives below rsp.
+ * - `-fstack-clash-protection`: large frames probe each page, so an overflow
+ *   hits the guard page instead of jumping over it.
+ * - `-fno-asynchronous-unwind-tables`: no .eh_frame; guests never unwind.
+ * - `-ffunction-sections -fdata-sections`: `--gc-sections` drops unused code.
+ *
+ * @param compilerInclude - {@link compilerIncludeDir} of the compiler
+ */
+export function guestCompileFlags(compilerInclude: string): string[] {
+  const paths = guestCPaths();
+  return [
+    '-nostdinc',
+    `-isystem${paths.libcIncludeDir}`,
+    `-isystem${compilerInclude}`,
+    `-isystem${paths.includeDir}`,
+    '-fPIE',
+    '-mno-red-zone',
+    '-fstack-clash-protection',
+    '-fno-asynchronous-unwind-tables',
+    '-ffunction-sections',
+    '-fdata-sections',
+  ];
+}
+
 /** Options of {@link guestCFlags}. */
 export interface GuestCFlagOptions {
-  /** C compiler (default `$CC`, else `gcc`). */
+  /** Real C compiler (default {@link defaultCompiler}). */
   cc?: string;
   /** Optimisation (default `true` = `-O2`). */
   optimize?: OptimizeLevel;
@@ -88,63 +157,36 @@ export interface GuestCFlagOptions {
   framePointers?: boolean;
 }
 
-/** Flags that keep the frame-pointer chain intact (leaf functions included). */
-export const FRAME_POINTER_FLAGS: readonly string[] = ['-fno-omit-frame-pointer', '-mno-omit-leaf-frame-pointer'];
-
 /**
- * Flags every guest translation unit is compiled with.
- *
- * - `-ffreestanding -nostdinc` + our libc headers: no glibc headers leak in.
- * - `-fPIE`: the image is a static PIE, relocated by the host.
- * - `-mno-red-zone`: nothing may live below rsp (kept for exception paths
- *   that might one day run on the guest stack).
- * - `-fno-stack-protector`: no TLS canary (there is no fs base).
- * - `-fstack-clash-protection`: large frames probe each page, so overflow
- *   always hits the guard page instead of jumping over it.
- * - `-fno-asynchronous-unwind-tables`: no .eh_frame; guests never unwind.
- * - `-ffunction-sections -fdata-sections`: lets `--gc-sections` drop unused code.
- * - with `framePointers`: `-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer`,
- *   so memory-profile stacks (docs/tracing-format.md) can walk every frame.
+ * @returns the complete compile flags for a build system that calls the real
+ * compiler itself (`--print-cflags`, `HL_CFLAGS`): `-O`, `-g`,
+ * {@link guestCompileFlags}, frame pointers and {@link GUEST_TRAILING_CFLAGS}.
+ * @throws GuestBuildError when the compiler cannot be run
  */
 export async function guestCFlags(options: GuestCFlagOptions = {}): Promise<string[]> {
-  const paths = guestCPaths();
-  const gccInclude = await compilerIncludeDir(defaultCompiler(options.cc));
   return [
     optimizeFlag(options.optimize),
     ...(options.debug ? ['-g'] : []),
-    '-ffreestanding',
-    '-fno-builtin',
-    '-nostdinc',
-    // Joined form (-isystem/dir): CMake de-duplicates repeated separate
-    // "-isystem" words. Our libc first: its limits.h replaces gcc's hosted one.
-    `-isystem${paths.libcIncludeDir}`,
-    `-isystem${gccInclude}`,
-    `-isystem${paths.includeDir}`,
-    '-fPIE',
-    '-mno-red-zone',
-    '-fno-stack-protector',
-    '-fstack-clash-protection',
-    '-fno-asynchronous-unwind-tables',
-    '-ffunction-sections',
-    '-fdata-sections',
+    ...guestCompileFlags(await compilerIncludeDir(defaultCompiler(options.cc))),
     ...(options.framePointers ? FRAME_POINTER_FLAGS : []),
+    ...GUEST_TRAILING_CFLAGS,
   ];
 }
 
 /**
  * Linker flags (before the objects). The result is a static PIE: `ET_DYN`,
- * no `PT_INTERP`, only `R_X86_64_RELATIVE` relocations, entry `hl_entry`.
- * No link script is needed: `-z separate-code` and 4 KiB max page size make
- * GNU ld put the R, RX, R and RW segments on pages of their own, starting at
- * address 0, which is what the host's loader maps.
+ * no `PT_INTERP`, only `R_X86_64_RELATIVE` relocations, entry
+ * `hyperlight_entry`. No link script: `-z separate-code` and a 4 KiB max page
+ * size make GNU ld put the R, RX, R and RW segments on pages of their own,
+ * from address 0, which is what the host's loader maps.
  */
 export function guestLdFlags(): string[] {
   return [
     '-nostdlib',
     '-nostartfiles',
     '-static-pie',
-    '-Wl,--entry=hl_entry',
-    '-Wl,--undefined=hl_entry',
+    `-Wl,--entry=${GUEST_ENTRY_SYMBOL}`,
+    `-Wl,--undefined=${GUEST_ENTRY_SYMBOL}`,
     '-Wl,--no-dynamic-linker',
     '-Wl,--gc-sections',
     '-Wl,-z,noexecstack',
@@ -153,17 +195,24 @@ export function guestLdFlags(): string[] {
   ];
 }
 
-/** Libraries (after the objects): the guest library, then libgcc for compiler helpers. */
+/**
+ * Libraries (after the objects), in one group because musl's members need
+ * the runtime's symbols (`__hl_syscall`, `malloc`) and the runtime needs
+ * musl's (`vsnprintf`, `__hl_libc_init`); then libgcc for compiler helpers.
+ */
 export function guestLibs(): string[] {
-  return [guestCPaths().library, '-lgcc'];
+  const { runtimeArchive, libcArchive } = guestCPaths();
+  return ['-Wl,--start-group', runtimeArchive, libcArchive, '-lgcc', '-Wl,--end-group'];
 }
+
+/**
+ * Libraries a build system may ask for that musl keeps in `libc.a`. The
+ * compiler driver drops them: looked up by name, they could resolve to the
+ * host's glibc archives.
+ */
+export const LIBC_PART_LIBRARIES: ReadonlySet<string> = new Set(['c', 'm', 'pthread', 'rt', 'dl', 'util', 'xnet', 'resolv', 'crypt']);
 
 /** Quotes a flag for a POSIX shell / Makefile when it needs it. */
 export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** @returns true when the prebuilt library exists. */
-export function guestLibraryBuilt(): boolean {
-  return existsSync(guestCPaths().library);
 }
