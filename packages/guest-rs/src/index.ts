@@ -11,3 +11,4 @@ export { RustGuestBuildError } from './errors.js';
 export type { RustGuestBuildFailure } from './errors.js';
 export { guestNativeLibraries, missingNativeLibraries } from './native-libraries.js';
 export type { GuestNativeLibraries } from './native-libraries.js';
+export { extractTarball, fetchPinnedSource, SourceFetchError, sourceCacheDir, type FetchPinnedSourceOptions, type PinnedSource, type SourceFetchFailure } from './fetch-source.js';
