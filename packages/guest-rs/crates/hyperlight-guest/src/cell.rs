@@ -7,7 +7,9 @@
 
 use core::cell::UnsafeCell;
 
-/// A global value accessed only by the single guest thread.
+/// A global value accessed only by the single guest thread. Laid out as a
+/// plain `T`, so a cell can be exported to C under a symbol name.
+#[repr(transparent)]
 pub(crate) struct GlobalCell<T>(UnsafeCell<T>);
 
 // SAFETY: the guest is single-threaded and nothing pre-empts it (see the module

@@ -32,6 +32,8 @@ const MIN_OUTPUT_SIZE: usize = FRAME_HEADER_SIZE + 4;
 /// What the runtime uses from the PEB, validated.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Env {
+    /// The PEB's address.
+    pub(crate) peb: *const Peb,
     /// Host-to-guest messages.
     pub(crate) input: SharedBuffer,
     /// Guest-to-host messages.
@@ -42,7 +44,7 @@ pub(crate) struct Env {
     pub(crate) heap_size: usize,
     /// The read-only init data blob (empty when there is none).
     pub(crate) init_data: &'static [u8],
-    /// The log area; `None` turns logging off.
+    /// The log area; `None` (a PEB with no log area) turns logging off.
     pub(crate) log: Option<SharedBuffer>,
     /// The most verbose `LogLevel` the host wants (6, `Off`, for none).
     pub(crate) max_log_level: u64,
@@ -57,12 +59,23 @@ pub(crate) struct Env {
 /// Smallest log area that logging uses: a header and one minimal record.
 const MIN_LOG_SIZE: usize = 8;
 
+/// `max_log_level` that turns logging off; larger values are invalid.
+const LOG_LEVEL_OFF: u8 = 6;
+
 static ENV: GlobalCell<Option<Env>> = GlobalCell::new(None);
 static INITIALISED: GlobalCell<bool> = GlobalCell::new(false);
+/// True while `OP_INIT` runs the guest's init code (functions may be registered).
+static INITIALISING: GlobalCell<bool> = GlobalCell::new(false);
 
 /// The environment of the current run; `None` before a valid PEB was seen.
 pub(crate) fn env() -> Option<Env> {
     ENV.get()
+}
+
+/// Whether the guest's init code is running (`OP_INIT`, before the function
+/// table is published).
+pub(crate) fn initialising() -> bool {
+    INITIALISING.get()
 }
 
 /// A checked `[gva, gva + size)` region: no wrap-around, not at null unless
@@ -92,6 +105,7 @@ impl Env {
         if peb.is_null() || !peb.is_aligned() {
             abort_without_message(BAD_ENVIRONMENT);
         }
+        let peb_ptr = peb;
         #[cfg(feature = "trace")]
         let peb_gva = peb as usize;
         // SAFETY: non-null and aligned, and readable per the caller.
@@ -109,6 +123,7 @@ impl Env {
         let output_buffer = unsafe { SharedBuffer::new(output.0, output.1) };
         let bad = |what: core::fmt::Arguments<'_>| -> ! {
             ENV.set(Some(Env {
+                peb: core::ptr::null(),
                 input: output_buffer,
                 output: output_buffer,
                 heap_gva: 0,
@@ -138,9 +153,16 @@ impl Env {
         let Some(init_data) = region(peb.init_data_gva, peb.init_data_size) else {
             bad(format_args!("invalid init data {:#x}+{:#x} in the PEB", peb.init_data_gva, peb.init_data_size));
         };
-        let Some(log) = region(peb.log_gva, peb.log_size) else {
+        // A log area the runtime cannot write records into is refused, not
+        // ignored: the host asked for logs it would silently never get.
+        let Some(log) =
+            region(peb.log_gva, peb.log_size).filter(|r| r.1 == 0 || (r.1 >= MIN_LOG_SIZE && r.0 % 4 == 0))
+        else {
             bad(format_args!("invalid log area {:#x}+{:#x} in the PEB", peb.log_gva, peb.log_size));
         };
+        if peb.max_log_level > u64::from(LOG_LEVEL_OFF) {
+            bad(format_args!("invalid max_log_level {} in the PEB (at most {LOG_LEVEL_OFF})", peb.max_log_level));
+        }
         let areas = [input, output, heap, log];
         for (i, a) in areas.iter().enumerate() {
             if areas[i + 1..].iter().any(|b| overlap(*a, *b)) {
@@ -148,6 +170,7 @@ impl Env {
             }
         }
         Env {
+            peb: peb_ptr,
             // SAFETY: validated above; the host maps the input buffer read/write.
             input: unsafe { SharedBuffer::new(input.0, input.1) },
             output: output_buffer,
@@ -160,7 +183,7 @@ impl Env {
                 // of the sandbox and never changes it.
                 unsafe { core::slice::from_raw_parts(core::ptr::with_exposed_provenance(init_data.0), init_data.1) }
             },
-            log: (log.1 >= MIN_LOG_SIZE && log.0 % 4 == 0).then(|| {
+            log: (log.1 > 0).then(|| {
                 // SAFETY: validated above; the host maps the log area read/write.
                 unsafe { SharedBuffer::new(log.0, log.1) }
             }),
@@ -231,6 +254,8 @@ pub(crate) unsafe fn hyperlight_entry(peb: *const Peb, op: u64) -> ! {
 unsafe fn run(peb: *const Peb, op: u64) -> ! {
     #[cfg(feature = "trace")]
     crate::tracing::run::reset();
+    // An init that aborted must not leave registration open.
+    INITIALISING.set(false);
     // SAFETY: per our caller.
     let env = unsafe { Env::from_peb(peb) };
     ENV.set(Some(env));
@@ -251,7 +276,9 @@ unsafe fn run(peb: *const Peb, op: u64) -> ! {
             {
                 #[cfg(feature = "trace")]
                 let _span = crate::tracing::run::runtime_span("guest_init", None);
+                INITIALISING.set(true);
                 init::run_guest_init();
+                INITIALISING.set(false);
             }
             INITIALISED.set(true);
             dispatch::publish_functions(&env)
@@ -271,6 +298,8 @@ unsafe fn run(peb: *const Peb, op: u64) -> ! {
 pub(crate) fn reset() {
     ENV.set(None);
     INITIALISED.set(false);
+    INITIALISING.set(false);
+    dispatch::reset();
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::print::FrameWriter;
 /// write before it is visible to the host and every read after it sees what
 /// the host wrote.
 #[cfg(not(test))]
-pub(crate) fn out32(port: u16, value: u32) {
+pub fn out32(port: u16, value: u32) {
     // SAFETY: the TSS I/O bitmap grants the guest every ABI port; `out`
     // touches no guest memory or registers besides dx and eax.
     unsafe { core::arch::asm!("out dx, eax", in("dx") port, in("eax") value, options(nostack, preserves_flags)) };
@@ -23,7 +23,7 @@ pub(crate) fn out32(port: u16, value: u32) {
 
 /// Host tests: the fake host plays the hypervisor's part.
 #[cfg(test)]
-pub(crate) fn out32(port: u16, value: u32) {
+pub fn out32(port: u16, value: u32) {
     crate::test_host::on_out(port, value);
 }
 
@@ -66,7 +66,7 @@ pub(crate) fn abort_without_message(code: u32) -> ! {
 /// frames: `ABORT_CHUNK` exits while the output buffer fills up, then `ABORT`
 /// with the rest. Formatting writes straight into the output buffer, so this
 /// works with an exhausted heap.
-pub(crate) fn abort_fmt(code: u32, message: fmt::Arguments<'_>) -> ! {
+pub fn abort_fmt(code: u32, message: fmt::Arguments<'_>) -> ! {
     let Some(env) = entry::env() else { abort_without_message(code) };
     close_open_spans();
     let mut writer = FrameWriter::new(env.output, PORT_ABORT_CHUNK);

@@ -91,6 +91,7 @@ mod test_host;
 #[cfg(test)]
 mod tests;
 
+pub use dispatch::{Args, RegistrationError, register_function};
 pub use error::{ErrorCode, GuestError, HostError, Result};
 pub use exit::abort;
 pub use host_call::{call_host, call_host_value};
@@ -131,4 +132,12 @@ pub mod __private {
     pub use crate::dispatch::{Args, GuestFunctionRegistration, REGISTRATION_SECTION};
     pub use crate::init::{GuestInitRegistration, INIT_SECTION};
     pub use crate::value::{GuestReturn, HostArg, HostReturn, param_type};
+
+    pub use crate::exit::{abort_fmt, out32};
+
+    /// The PEB of the current run; null before the runtime has seen a valid
+    /// one (the C API's `hl_get_peb`).
+    pub fn current_peb() -> *const crate::abi::Peb {
+        crate::entry::env().map_or(core::ptr::null(), |env| env.peb)
+    }
 }

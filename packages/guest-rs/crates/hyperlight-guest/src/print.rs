@@ -88,6 +88,31 @@ pub fn print_str(text: &str) {
     print_fmt(format_args!("{text}"));
 }
 
+/// Prints bytes that should be UTF-8 text (from C code: `hl_print`, or the
+/// libc's writes to stdout and stderr); each invalid sequence arrives as
+/// U+FFFD, since the host decodes every frame as UTF-8.
+pub fn print_bytes(bytes: &[u8]) {
+    if !bytes.is_empty() {
+        print_fmt(format_args!("{}", Lossy(bytes)));
+    }
+}
+
+/// Bytes shown as UTF-8, with U+FFFD for each invalid sequence; formats
+/// without allocating.
+pub struct Lossy<'a>(pub &'a [u8]);
+
+impl fmt::Display for Lossy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_char(char::REPLACEMENT_CHARACTER)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Prints to the host's print function, like `std::print!`.
 ///
 /// ```ignore
@@ -152,6 +177,11 @@ impl<const N: usize> Write for FixedString<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lossy_replaces_each_invalid_sequence() {
+        assert_eq!(alloc::format!("{}", Lossy(b"ok \xff\xfe \xc3\xa9 \xe2\x82")), "ok \u{fffd}\u{fffd} é \u{fffd}");
+    }
 
     #[test]
     fn fixed_string_truncates_at_char_boundaries() {

@@ -5,6 +5,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::abi::{ABORT_CODE_BAD_ENVIRONMENT, OP_CALL, OP_INIT};
 use crate::prelude::*;
+use crate::{Args, RegistrationError, register_function};
 use crate::test_host::{Exit, FakeHost, Sizes};
 
 const BAD_ENVIRONMENT: u32 = ABORT_CODE_BAD_ENVIRONMENT;
@@ -164,9 +165,93 @@ fn record_init() {
     if has(b"log") {
         crate::warn!(target: "init", "initialising");
     }
+    if has(b"register") {
+        register_runtime_functions();
+    }
     if has(b"abort") {
         abort(77, "init refused");
     }
+}
+
+/// Registers functions at run time, as the C API does from `hyperlight_main`.
+fn register_runtime_functions() {
+    let scale = |factor: i64| {
+        move |args: Args| match args.into_values().as_slice() {
+            [Value::I64(n)] => Ok(Value::I64(n * factor)),
+            other => Err(GuestError::new(format!("unexpected arguments {other:?}"))),
+        }
+    };
+    register_function("Double", &[ValueType::I64], ValueType::I64, scale(2)).expect("Double");
+    register_function("Triple", &[ValueType::I64], ValueType::I64, scale(3)).expect("Triple");
+    register_function("Liar", &[], ValueType::String, |_| Ok(Value::I32(1))).expect("Liar");
+    let refused = [
+        register_function("Echo", &[], ValueType::Void, |_| Ok(Value::Void)),
+        register_function("Double", &[], ValueType::Void, |_| Ok(Value::Void)),
+        register_function("", &[], ValueType::Void, |_| Ok(Value::Void)),
+        register_function("V", &[ValueType::I32, ValueType::Void], ValueType::Void, |_| Ok(Value::Void)),
+        register_function("Many", &[ValueType::I32; 12], ValueType::Void, |_| Ok(Value::Void)),
+    ];
+    assert_eq!(
+        refused.map(|r| r.unwrap_err()),
+        [
+            RegistrationError::Duplicate,
+            RegistrationError::Duplicate,
+            RegistrationError::EmptyName,
+            RegistrationError::VoidParameter(1),
+            RegistrationError::TooManyParameters(12),
+        ]
+    );
+}
+
+#[test]
+fn unusable_log_areas_and_log_levels_are_refused() {
+    // Logs the host asked for would be lost; an empty log area turns logging off.
+    let mut host = FakeHost::new();
+    host.init();
+    let mut log = (0, 0);
+    host.edit_peb(|p| log = (p.log_gva, p.log_size));
+    for (gva, size) in [(log.0, 4), (log.0 + 2, 64)] {
+        host.edit_peb(|p| (p.log_gva, p.log_size) = (gva, size));
+        let exit = host.enter(OP_CALL);
+        assert!(
+            matches!(&exit, Exit::Abort { code: BAD_ENVIRONMENT, message } if message.starts_with("invalid log area")),
+            "{exit:?}"
+        );
+    }
+    host.edit_peb(|p| (p.log_gva, p.log_size, p.max_log_level) = (log.0, log.1, 7));
+    assert_eq!(
+        host.enter(OP_CALL),
+        Exit::Abort { code: BAD_ENVIRONMENT, message: "invalid max_log_level 7 in the PEB (at most 6)".into() }
+    );
+    host.edit_peb(|p| (p.log_gva, p.log_size, p.max_log_level) = (0, 0, 0));
+    assert_eq!(host.call("Add", &[Value::I32(1), Value::I32(2)], 0), Ok(Ok(Value::I32(3))));
+}
+
+#[test]
+fn functions_registered_at_run_time_are_published_and_called() {
+    let mut host = FakeHost::with(Sizes::default(), b"init:register".to_vec());
+    let functions = host.init();
+    assert_eq!(signature(&functions, "Double"), Some(&("Double".into(), vec![3], 3)));
+    assert!(signature(&functions, "Echo").is_some(), "link-section functions stay");
+    assert_eq!(host.call("Double", &[Value::I64(21)], 3), Ok(Ok(Value::I64(42))));
+    assert_eq!(host.call("Triple", &[Value::I64(-3)], 0), Ok(Ok(Value::I64(-9))));
+    assert_eq!(error_of(host.call("Triple", &[Value::I32(1)], 0)).0, ErrorCode::WrongArgumentType);
+    assert_eq!(
+        host.call("Liar", &[], 0),
+        Err(Exit::Abort {
+            code: crate::abi::ABORT_CODE_PANIC,
+            message: "function \"Liar\" is declared to return string but its handler returned i32".into()
+        })
+    );
+}
+
+#[test]
+fn functions_cannot_be_registered_after_init() {
+    let mut host = FakeHost::new();
+    host.init();
+    let late = register_function("Late", &[], ValueType::Void, |_| Ok(Value::Void));
+    assert_eq!(late, Err(RegistrationError::NotInitialising));
+    assert!(host.call("Late", &[], 0).unwrap().is_err());
 }
 
 #[test]
@@ -291,7 +376,7 @@ fn the_entry_rejects_bad_environments() {
         }
     );
     host.edit_peb(|p| {
-        p.abi_version = 1;
+        p.abi_version = crate::abi::ABI_VERSION as u64;
         p.input_gva = p.output_gva;
     });
     assert!(

@@ -85,7 +85,7 @@ pub fn traceparent() -> Option<Traceparent> {
 #[doc(hidden)]
 pub mod __private {
     #[cfg(feature = "trace")]
-    pub use super::span::{event, open_span, record_fields};
+    pub use super::span::{close_span_id, event, open_span, open_span_id, record_fields, record_fields_id};
     use crate::log::LogLevel;
 
     /// Whether the `trace` feature is on: the macros test it first, so

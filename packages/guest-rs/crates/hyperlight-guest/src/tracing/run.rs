@@ -28,7 +28,9 @@ use super::value::FieldValue;
 pub(crate) const OFF: u8 = 6;
 
 /// The smallest level recorded this run (`OFF` when nothing is): the one
-/// byte the fast path reads.
+/// byte the fast path reads. C guests' `HL_SPAN`/`HL_EVENT` macros read the
+/// same byte as `hl_trace_min_level` (hyperlight/trace.h).
+#[unsafe(export_name = "hl_trace_min_level")]
 static THRESHOLD: GlobalCell<u8> = GlobalCell::new(OFF);
 /// `TRACE_FLAG_*` of this run (0 when tracing is off or the header is bad).
 static FLAGS: GlobalCell<u8> = GlobalCell::new(0);

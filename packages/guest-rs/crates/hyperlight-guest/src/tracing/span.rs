@@ -143,3 +143,26 @@ pub fn record_fields(guard: &SpanGuard, fields: &[(&str, FieldValue<'_>)]) {
     }
     area::append(record.finish());
 }
+
+/// Opens a span like [`open_span`] and returns its id instead of a guard (0
+/// when it is not recorded): the C API's `hl_trace_span_open`, whose callers
+/// close spans by id.
+pub fn open_span_id(level: LogLevel, target: &str, name: &str, fields: &[(&str, FieldValue<'_>)]) -> u32 {
+    let guard = core::mem::ManuallyDrop::new(open_span(level, target, name, fields));
+    guard.recording_id().unwrap_or(0)
+}
+
+/// Closes span `id` of the current run if it is open (0 does nothing).
+pub fn close_span_id(id: u32) {
+    if id != 0 {
+        close(id, run::run_number());
+    }
+}
+
+/// Records more fields of span `id` of the current run, if it is open.
+pub fn record_fields_id(id: u32, fields: &[(&str, FieldValue<'_>)]) {
+    if id != 0 {
+        let guard = core::mem::ManuallyDrop::new(SpanGuard::open(id, run::run_number()));
+        record_fields(&guard, fields);
+    }
+}
