@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../src/wire.h"
+#include "wire.h"
 
 /** Sizes of the areas a guest gets; 0 picks the default. */
 typedef struct emu_config {

@@ -6,10 +6,11 @@
 //! ```
 //!
 //! The header is the host's, but it lies in memory the guest can write, so
-//! it is checked like any other guest-writable input: a level above `Off` or
-//! a filter that overruns its space turn tracing off for the run (nothing is
-//! recorded; the guest is not aborted), unknown flag bits are ignored, and a
-//! traceparent that is not printable ASCII is left out (`Traceparent::new`).
+//! it is checked like any other guest-writable input: a level above `Off`, a
+//! filter that overruns its space or a traceparent length above its capacity
+//! turn tracing off for the run (nothing is recorded; the guest is not
+//! aborted), unknown flag bits are ignored, and a traceparent that is not
+//! printable ASCII is left out (`Traceparent::new`).
 
 use crate::abi::{
     OP_CALL, OP_INIT, TRACE_FILTER_CAPACITY, TRACE_FLAG_ENABLED, TRACE_FLAG_MEMORY, TRACE_FLAG_RUNTIME_SPANS,
@@ -153,7 +154,12 @@ pub(crate) fn begin_run(area: Option<(usize, usize)>, stack: (usize, usize), op:
         unsafe { core::ptr::with_exposed_provenance::<u8>(base + offset).read_volatile() }
     };
     let mut settings = Settings { area: Some((base, size)), stack, ..Settings::OFF };
-    let traceparent_len = usize::from(header(TRACE_OFFSET_TRACEPARENT_LENGTH)).min(TRACE_TRACEPARENT_CAPACITY);
+    // A length past the capacity cannot be the host's: tracing stays off.
+    let traceparent_len = usize::from(header(TRACE_OFFSET_TRACEPARENT_LENGTH));
+    if traceparent_len > TRACE_TRACEPARENT_CAPACITY {
+        SETTINGS.set(settings);
+        return;
+    }
     for (i, byte) in settings.traceparent[..traceparent_len].iter_mut().enumerate() {
         *byte = header(TRACE_OFFSET_TRACEPARENT + i);
     }
