@@ -2,15 +2,20 @@
  * @file hyperlight/guest.h
  * The C guest API of hyperlight-ts.
  *
- * A guest is a static-PIE ELF whose entry point, {@link hl_entry}, lives in
- * `libhyperlight_guest.a`. The user supplies `void hyperlight_main(void)`, which
- * registers guest functions; the runtime then answers the host's calls. The
+ * A guest is a static-PIE ELF whose entry point, {@link hyperlight_entry},
+ * lives in `libhyperlight_guest.a`: the Rust guest runtime (one runtime for C
+ * and Rust guests, packages/guest-rs) with this API as a thin C layer over it.
+ * The user supplies `void hyperlight_main(void)`, which registers guest
+ * functions; the runtime then answers the host's calls. The C library is musl
+ * (docs/libc.md); `malloc` and Rust allocations share the runtime's heap. The
  * binary contract with the host is docs/abi.md; numbers come from
  * `hyperlight/abi.h` (generated, do not edit).
  *
  * Lifetimes in one sentence: every pointer the runtime hands you (arguments,
  * host-call results, {@link hl_run_alloc} memory) lives until the current run
- * (one `OP_INIT` or one `OP_CALL`) ends; copy it with `malloc` to keep it.
+ * (one `OP_INIT` or one `OP_CALL`) ends; copy it with `malloc` to keep it. (The
+ * runtime frees it when the guest function or `hyperlight_main` returns,
+ * after it has copied the function's result.)
  *
  * @example
  * ```c
@@ -211,7 +216,9 @@ typedef hl_result (*hl_guest_fn)(const hl_call *call);
 
 /**
  * The user's initialisation hook, called once during `OP_INIT` after the heap
- * is ready. Register every guest function here. Every guest must define it.
+ * and the C library are ready. Register every guest function here. The
+ * runtime has a weak empty default, so a program without one still links (a
+ * build system's `int main(void)` compiler check); it publishes no functions.
  */
 void hyperlight_main(void);
 
@@ -321,7 +328,8 @@ void hl_outl(uint16_t port, uint32_t value);
 /**
  * Hands `len` bytes of text to the host's print function (DEBUG_PRINT exits;
  * split into several frames at UTF-8 boundaries if longer than the output
- * buffer). Flushes buffered stdio output first so the order is kept.
+ * buffer). Each invalid UTF-8 sequence arrives as U+FFFD. `stdout` and
+ * `stderr` are unbuffered and go the same way, so the order is kept.
  */
 void hl_print_n(const char *text, size_t len);
 
@@ -401,11 +409,11 @@ const void *hl_init_data(size_t *size);
 const hl_peb *hl_get_peb(void);
 
 /**
- * The ELF entry point, implemented by the runtime: the host enters here with
- * `rdi` = PEB and `rsi` = `HL_OP_INIT` or `HL_OP_CALL` (docs/abi.md). Not for
- * user code to call.
+ * The ELF entry point, implemented by the runtime (the same for Rust guests):
+ * the host enters here with `rdi` = PEB and `rsi` = `HL_OP_INIT` or
+ * `HL_OP_CALL` (docs/abi.md). Not for user code to call.
  */
-HL_NORETURN void hl_entry(const hl_peb *peb, uint64_t op);
+HL_NORETURN void hyperlight_entry(const hl_peb *peb, uint64_t op);
 
 #ifdef __cplusplus
 }

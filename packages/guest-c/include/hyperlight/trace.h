@@ -16,9 +16,10 @@
  *
  * Targets: the macros use `HL_TRACE_TARGET`, which a source file may define
  * before including this header (default: `HL_LOG_TARGET`, i.e. "guest").
- * Strings (names, targets, keys, values) must be UTF-8; the runtime cuts
- * ones over the record limits at a character boundary, and leaves out fields
- * that no longer fit a record.
+ * Strings (names, targets, keys, values) must be UTF-8 (one that is not is
+ * kept up to its first invalid byte); the runtime cuts ones over the record
+ * limits at a character boundary, and leaves out fields that no longer fit a
+ * record. The records are the Rust runtime's: C and Rust guests trace alike.
  *
  * @example
  * ```c
