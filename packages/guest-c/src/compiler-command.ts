@@ -89,6 +89,18 @@ export function isLinkOption(arg: CompilerArg): boolean {
   return ['-l', '-L', '-T', '-u', '-z', '-e', '-Xlinker', '-static', '-rdynamic', '-pie', '-s'].includes(o) || /^-(Wl,|f|m|O|g|B|-sysroot)/.test(o);
 }
 
+/**
+ * Whether an argument names a library musl's `libc.a` already has: `-lm`,
+ * `-l m`, or a shared object such as `/usr/lib/x86_64-linux-gnu/libm.so`
+ * (CMake's `find_library` without the toolchain file finds the host's). An
+ * archive path is kept: `libutil.a` may well be the project's own.
+ */
+function libcPartLibrary(arg: CompilerArg): boolean {
+  if (arg.option === '-l') return LIBC_PART_LIBRARIES.has(arg.value!);
+  const file = arg.option === undefined ? /(?:^|\/)lib(\w+)\.so(?:\.\d+)*$/.exec(arg.words[0]!) : null;
+  return file !== null && LIBC_PART_LIBRARIES.has(file[1]!);
+}
+
 /** A compiler command that targets a guest. */
 export interface GuestCompilerCommand {
   /** The real compiler. */
@@ -97,7 +109,7 @@ export interface GuestCompilerCommand {
   readonly args: readonly string[];
   /** The file the command links, which must then be verified; `undefined` when it does not link (or only prints what it would run). */
   readonly linkedFile?: string;
-  /** `-l` libraries left out because musl's `libc.a` has them (`-lm`, `-lpthread`, ...). */
+  /** Libraries left out because musl's `libc.a` has them (`-lm`, `-lpthread`, `/usr/lib/.../libm.so`, ...). */
   readonly droppedLibraries: readonly string[];
 }
 
@@ -129,8 +141,8 @@ export async function guestCompilerCommand(argv: readonly string[], options: Gue
   }
   const droppedLibraries: string[] = [];
   const kept = parsed.filter((arg) => {
-    const drop = arg.option === '-l' && LIBC_PART_LIBRARIES.has(arg.value!);
-    if (drop) droppedLibraries.push(`-l${arg.value}`);
+    const drop = libcPartLibrary(arg);
+    if (drop) droppedLibraries.push(arg.words.join(''));
     return !drop;
   });
   const hasInput = parsed.some((arg) => arg.option === undefined);

@@ -187,6 +187,10 @@ export function guestLdFlags(): string[] {
     '-static-pie',
     `-Wl,--entry=${GUEST_ENTRY_SYMBOL}`,
     `-Wl,--undefined=${GUEST_ENTRY_SYMBOL}`,
+    // A `main` (a build system's link check, a native test driver) stays a
+    // GC root: otherwise --gc-sections drops it and its unresolved
+    // references with it, and every "does function X exist" check passes.
+    '-Wl,--undefined=main',
     '-Wl,--no-dynamic-linker',
     '-Wl,--gc-sections',
     '-Wl,-z,noexecstack',

@@ -65,7 +65,7 @@ void hyperlight_main(void) { int unused; }
     const kept = await guestCFlags({ framePointers: true });
     expect(plain.some((f) => /omit-(leaf-)?frame-pointer/.test(f))).toBe(false);
     expect(kept).toEqual(expect.arrayContaining(['-fno-omit-frame-pointer', '-mno-omit-leaf-frame-pointer']));
-    writeFileSync(join(dir, 'fp.c'), '#include <hyperlight/guest.h>\nint fp_work(int x) { return x * 3; }\nvoid hyperlight_main(void) {}\n');
+    writeFileSync(join(dir, 'fp.c'), '#include <hyperlight/guest.h>\n#include <stdio.h>\nint fp_work(int x) { return printf("%d", x) + x; }\nvoid hyperlight_main(void) {}\n');
     const elf = await buildCGuest({ sources: [join(dir, 'fp.c')], outFile: join(dir, 'fp.elf'), framePointers: true, cflags: ['-Wl,--undefined=fp_work'] });
     const body = /<fp_work>:\n([\s\S]*?)\n\n/.exec(run('objdump', ['-d', '--no-show-raw-insn', elf]).stdout)?.[1] ?? '';
     expect(body).toMatch(/push\s+%rbp/);
@@ -75,7 +75,7 @@ void hyperlight_main(void) { int unused; }
 describe('hyperlight-build-c-guest', () => {
   it('builds a guest, passing unknown flags to the compiler and warnings to stderr', () => {
     const out = join(dir, 'cli.elf');
-    const r = run(BUILD_CLI, ['-o', out, '-std=c89', '-Wall', '-Wextra', '-O3', '-g', '-DX=1', '-UX', '-x', 'c', join(dir, 'warn.c')]);
+    const r = run(BUILD_CLI, ['-o', out, '-std=c99', '-pedantic', '-Wall', '-Wextra', '-O3', '-g', '-DX=1', '-UX', '-x', 'c', join(dir, 'warn.c')]);
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(out);
     expect(r.stderr).toMatch(/warning: unused variable .unused./);
@@ -93,7 +93,7 @@ describe('hyperlight-build-c-guest', () => {
   it('exits 1 with the diagnostics on a failed build, 2 on bad usage', () => {
     const failed = run(BUILD_CLI, ['-o', join(dir, 'bad.elf'), join(dir, 'bad.c')]);
     expect(failed.status).toBe(1);
-    expect(failed.stderr).toMatch(/compiling .*bad\.c failed\n.*error:/);
+    expect(failed.stderr).toMatch(/compiling .*bad\.c failed\n[\s\S]*bad\.c:1:\d+: error:/);
     const noOut = run(BUILD_CLI, [join(dir, 'bad.c')]);
     expect(noOut.status).toBe(2);
     expect(noOut.stderr).toMatch(/-o is required/);

@@ -59,9 +59,11 @@ describe('guestCompilerCommand', () => {
   });
 
   it("drops the libraries musl's libc.a already has", async () => {
-    const { args, droppedLibraries } = await guestCompilerCommand(['main.c', '-lm', '-l', 'pthread', '-lrt', '-ldl', '-lutil', '-lc', '-lz']);
-    expect(droppedLibraries).toEqual(['-lm', '-lpthread', '-lrt', '-ldl', '-lutil', '-lc']);
+    const hostLibm = '/usr/lib/x86_64-linux-gnu/libm.so';
+    const { args, droppedLibraries } = await guestCompilerCommand(['main.c', '-lm', '-l', 'pthread', '-lrt', '-ldl', '-lutil', '-lc', '-lz', hostLibm, 'build/libutil.a']);
+    expect(droppedLibraries).toEqual(['-lm', '-lpthread', '-lrt', '-ldl', '-lutil', '-lc', hostLibm]);
     expect(args.filter((a) => /^-l/.test(a) || a === 'pthread')).toEqual(['-lz', '-lgcc']);
+    expect(args).toContain('build/libutil.a');
   });
 
   it.each(['-shared', '-no-pie', '-fno-pie', '-fno-PIC'])('refuses %s with a reason', async (flag) => {
