@@ -3,6 +3,10 @@
  * `x86_64-unknown-linux-gnu` with the freestanding static-PIE link line, then
  * a check that the result is loadable. Works on stable Rust, offline, with no
  * build script or cargo config in the guest crate.
+ *
+ * A guest whose build enables `hyperlight-guest`'s `libc` feature also gets
+ * the C library (musl, `guestNativeLibraries().libcArchive`) and libgcc on its
+ * link line, after any C objects or archives it asks for (`link`).
  */
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, realpath, stat } from 'node:fs/promises';
@@ -11,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import { checkStaticPie, GUEST_ENTRY_SYMBOL } from './elf-check.js';
 import { RustGuestBuildError } from './errors.js';
+import { guestNativeLibraries } from './native-libraries.js';
 
 /** The only target this toolchain setup needs: guests are linux-gnu code with no libc. */
 export const GUEST_TARGET = 'x86_64-unknown-linux-gnu';
@@ -53,7 +58,17 @@ export interface BuildRustGuestOptions {
    * guest package's `[package.metadata.hyperlight] frame-pointers`, else `false`.
    */
   readonly framePointers?: boolean;
+  /**
+   * C objects (`.o`) or archives (`.a`) to link into the guest, e.g. C compiled with
+   * `hyperlight-cc -c` (`@hyperlight-ts/guest-c`); relative paths are resolved from the current
+   * directory. They come after the package's `[package.metadata.hyperlight] link` list (paths
+   * relative to the crate) and before the C library.
+   */
+  readonly link?: readonly string[];
 }
+
+/** The runtime crate whose `libc` feature brings in the C library. */
+export const RUNTIME_CRATE = 'hyperlight-guest';
 
 /** The rustc flag that keeps frame pointers. */
 export const FRAME_POINTERS_FLAG = '-Cforce-frame-pointers=yes';
@@ -78,6 +93,33 @@ export function withFramePointers(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 function metadataFramePointers(pkg: CargoPackage): boolean | undefined {
   const value = (pkg.metadata as { hyperlight?: { 'frame-pointers'?: unknown } } | null | undefined)?.hyperlight?.['frame-pointers'];
   return typeof value === 'boolean' ? value : undefined;
+}
+
+/**
+ * `[package.metadata.hyperlight] link` of a package as absolute paths (relative to the crate).
+ *
+ * @throws {@link RustGuestBuildError} `bad-crate` when it is not a list of strings
+ */
+function metadataLink(pkg: CargoPackage, crateDir: string): string[] {
+  const value = (pkg.metadata as { hyperlight?: { link?: unknown } } | null | undefined)?.hyperlight?.link;
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
+    throw new RustGuestBuildError('bad-crate', `[package.metadata.hyperlight] link of package "${pkg.name}" must be a list of paths`);
+  }
+  return value.map((v) => resolve(crateDir, v));
+}
+
+/**
+ * Linker arguments that add `inputs` and, for a guest with the C library, the library and
+ * libgcc (in one group: each may need the others).
+ *
+ * @param inputs - C objects and archives of the guest
+ * @param libcArchive - the C library, or `undefined` when the guest does not use it
+ * @returns arguments for `-C link-arg=`
+ */
+export function cLinkArgs(inputs: readonly string[], libcArchive: string | undefined): string[] {
+  if (libcArchive === undefined) return [...inputs];
+  return ['-Wl,--start-group', ...inputs, libcArchive, '-lgcc', '-Wl,--end-group'];
 }
 
 interface RunResult { code: number; stdout: string; stderr: string }
@@ -115,7 +157,8 @@ interface CargoArtifact { reason: string; package_id?: string; target?: CargoTar
  * @param options - see {@link BuildRustGuestOptions}
  * @returns the absolute path of the guest ELF (`outFile` when given, else cargo's output)
  * @throws {@link RustGuestBuildError} saying what failed: `cargo-not-found`, `bad-crate`,
- *   `cargo-failed` (with cargo's output, e.g. compile errors), `no-binary` or `not-static-pie`
+ *   `cargo-failed` (with cargo's output, e.g. compile errors, link errors), `libc-not-built`,
+ *   `missing-link-input`, `no-binary` or `not-static-pie`
  * @example
  * const elf = await buildRustGuest({ crateDir: 'guest', outFile: 'dist/guest.elf' });
  */
@@ -166,11 +209,36 @@ export async function buildRustGuest(options: BuildRustGuestOptions): Promise<st
     );
   }
 
+  // Features as resolved for this package alone: `cargo metadata` unifies them over every member
+  // of the workspace, so a sibling guest with the C library would drag it into this one.
+  const tree = await cargoRun(
+    ['tree', '--manifest-path', manifestPath, '--package', pkg.id, '--target', GUEST_TARGET, '--edges', 'normal', '--prefix', 'none', '--format', '{p}|{f}', '--offline'],
+    process.env,
+  );
+  if (tree.code !== 0) {
+    throw new RustGuestBuildError('cargo-failed', `cargo tree failed for ${manifestPath}`, tree.stderr.trimEnd());
+  }
+  const libc = usesLibc(tree.stdout);
+  const libcArchive = guestNativeLibraries().libcArchive;
+  if (libc && !(await isFile(libcArchive))) {
+    throw new RustGuestBuildError(
+      'libc-not-built',
+      `guest "${bin}" enables ${RUNTIME_CRATE}'s "libc" feature, but the C library ${libcArchive} is not built (run \`pnpm build\` in @hyperlight-ts/guest-rs)`,
+    );
+  }
+  const inputs = [...metadataLink(pkg, crateDir), ...(options.link ?? []).map((p) => resolve(p))];
+  for (const input of inputs) {
+    if (!(await isFile(input))) {
+      throw new RustGuestBuildError('missing-link-input', `${input}, which guest "${bin}" links, does not exist (build the C code first)`);
+    }
+  }
+
+  const linkArgs = [...GUEST_LINK_ARGS, ...cLinkArgs(inputs, libc ? libcArchive : undefined)];
   const args = [
     'rustc', '--manifest-path', manifestPath, '--package', pkg.name, '--bin', bin,
     '--target', GUEST_TARGET, '--offline', '--message-format=json-render-diagnostics',
     ...(release ? ['--release'] : []),
-    '--', ...GUEST_LINK_ARGS.flatMap((a) => ['-C', `link-arg=${a}`]),
+    '--', ...linkArgs.flatMap((a) => ['-C', `link-arg=${a}`]),
   ];
   // Guests abort on panic. Profile overrides apply to every crate of the
   // build (cargo ignores `panic` for proc macros and build scripts), so the
@@ -200,6 +268,22 @@ export async function buildRustGuest(options: BuildRustGuestOptions): Promise<st
   await mkdir(dirname(outFile), { recursive: true });
   await copyFile(executable, outFile);
   return outFile;
+}
+
+/** Whether `path` is an existing file. */
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+/**
+ * Whether `cargo tree --format '{p}|{f}'` output shows {@link RUNTIME_CRATE} built with its
+ * `libc` feature.
+ */
+function usesLibc(tree: string): boolean {
+  return tree.split('\n').some((line) => {
+    const [spec = '', features = ''] = line.split('|');
+    return spec.startsWith(`${RUNTIME_CRATE} v`) && features.split(',').includes('libc');
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `hyperlight-build-rust-guest <crate-dir> [--out <file>] [--debug] [--bin <name>] [--frame-pointers]`:
+ * `hyperlight-build-rust-guest <crate-dir> [--out <file>] [--debug] [--bin <name>] [--frame-pointers] [--link <file>]...`:
  * builds a Rust guest crate and prints the path of the guest ELF.
  */
 import { parseArgs } from 'node:util';
@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { buildRustGuest } from './build-guest.js';
 import { RustGuestBuildError } from './errors.js';
 
-const USAGE = `usage: hyperlight-build-rust-guest <crate-dir> [--out <file>] [--debug] [--bin <name>] [--frame-pointers]
+const USAGE = `usage: hyperlight-build-rust-guest <crate-dir> [--out <file>] [--debug] [--bin <name>] [--frame-pointers] [--link <file>]...
 
 Builds the Rust guest crate in <crate-dir> into a static-PIE guest ELF and
 prints its path.
@@ -19,6 +19,10 @@ prints its path.
                  keep frame pointers in every crate (whole stacks in memory
                  profiles); the default is the package's
                  [package.metadata.hyperlight] frame-pointers, else off
+  --link <file>  also link this C object or archive (e.g. from hyperlight-cc -c);
+                 repeatable, after the package's [package.metadata.hyperlight]
+                 link list. A guest whose hyperlight-guest has the "libc"
+                 feature gets the C library linked too
   -h, --help     show this help`;
 
 async function main(): Promise<number> {
@@ -31,6 +35,7 @@ async function main(): Promise<number> {
         debug: { type: 'boolean', default: false },
         bin: { type: 'string' },
         'frame-pointers': { type: 'boolean', default: false },
+        link: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -57,6 +62,7 @@ async function main(): Promise<number> {
       ...(values.bin === undefined ? {} : { bin: values.bin }),
       // Absent: the package's metadata decides.
       ...(values['frame-pointers'] ? { framePointers: true } : {}),
+      link: values.link,
       // cargo's progress and warnings, as a user running cargo would see them.
       onOutput: (line) => {
         streamed = true;

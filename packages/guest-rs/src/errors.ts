@@ -6,6 +6,10 @@ export type RustGuestBuildFailure =
   | 'bad-crate'
   /** `cargo metadata` or `cargo rustc` failed (compile errors included); `output` has cargo's stderr. */
   | 'cargo-failed'
+  /** The guest enables the runtime's `libc` feature but the C library (`libc.a`) is not built. */
+  | 'libc-not-built'
+  /** A C object or archive the guest links (`link`) does not exist. */
+  | 'missing-link-input'
   /** cargo succeeded but reported no executable for the binary target. */
   | 'no-binary'
   /** The linked file is not a static-PIE x86-64 guest the host can load. */

@@ -3,7 +3,7 @@
  * Rust side (the `hyperlight-guest` runtime crate and its macros) ships in
  * this package's `crates/` directory; see the package README.
  */
-export { buildRustGuest, FRAME_POINTERS_FLAG, guestCrateDir, GUEST_LINK_ARGS, GUEST_TARGET, withFramePointers } from './build-guest.js';
+export { buildRustGuest, cLinkArgs, FRAME_POINTERS_FLAG, guestCrateDir, GUEST_LINK_ARGS, GUEST_TARGET, RUNTIME_CRATE, withFramePointers } from './build-guest.js';
 export type { BuildRustGuestOptions } from './build-guest.js';
 export { checkStaticPie, GUEST_ENTRY_SYMBOL } from './elf-check.js';
 export type { StaticPieInfo } from './elf-check.js';
