@@ -6,6 +6,7 @@ use core::fmt::{self, Display};
 
 use crate::abi::ABORT_CODE_PANIC;
 use crate::exit::abort_fmt;
+use crate::print::Lossy;
 
 /// The `exit`/`exit_group` system calls: the run ends as a guest abort
 /// (`ABORT_CODE_PANIC`, "exit(N) called"). A guest function reports results
@@ -36,13 +37,7 @@ impl Display for CStrText {
         }
         // SAFETY: the `len` bytes just read.
         let bytes = unsafe { core::slice::from_raw_parts(start, len) };
-        for chunk in bytes.utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                f.write_str("\u{fffd}")?;
-            }
-        }
-        Ok(())
+        Display::fmt(&Lossy(bytes), f)
     }
 }
 

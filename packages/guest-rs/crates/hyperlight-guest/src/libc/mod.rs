@@ -13,11 +13,13 @@
 //!
 //! The exported functions are `#[no_mangle]` symbols that only C code
 //! references. rustc may hand this crate to the linker as an archive of
-//! several objects placed before `libc.a` on the link line; an archive
-//! member is only linked when something already linked needs it, and the
-//! linker does not go back to earlier archives. So [`init`], which the
-//! entry point calls, reads [`EXPORTS`], and that table pulls in every
-//! object defining an export before `libc.a` is searched.
+//! several objects (a build without LTO) placed before `libc.a` on the link
+//! line; GNU ld links an archive member only when something already linked
+//! needs it, and does not go back to earlier archives. So [`init`], which
+//! the entry point calls, reads [`EXPORTS`], and that table pulls in every
+//! object defining an export before `libc.a` is searched. (Current rustc
+//! also lists exported symbols in an object of its own and links with lld,
+//! which searches archives in any order; the table does not rely on either.)
 
 mod exit;
 mod files;
