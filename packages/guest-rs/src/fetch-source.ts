@@ -127,25 +127,25 @@ export async function fetchPinnedSource(source: PinnedSource, options: FetchPinn
 
 /**
  * Extracts a tarball (`.tar`, `.tar.gz`, `.tar.bz2`, `.tar.xz`: the system
- * `tar` detects the compression) into `destDir`, which is created if needed.
+ * `tar` detects the compression) into `destDir`, which is created if needed
+ * and may already hold other things (an earlier extraction of the same
+ * archive is overwritten).
  *
  * @returns the path of the archive's single top-level directory
  * @throws {@link SourceFetchError} `bad-archive` when `tar` fails or the archive
  * does not unpack into exactly one top-level directory
  */
 export async function extractTarball(file: string, destDir: string): Promise<string> {
+  const listing = await tar(['-tf', file]);
+  const topLevel = new Set(listing.split('\n').filter(Boolean).map((entry) => entry.replace(/^\.\//, '').split('/')[0]));
+  topLevel.delete('');
+  const [top] = topLevel;
+  if (topLevel.size !== 1 || top === undefined || !listing.includes(`${top}/`)) {
+    throw new SourceFetchError('bad-archive', `${basename(file)} should unpack into one top-level directory, it has: ${[...topLevel].join(', ') || 'nothing'}`);
+  }
   await mkdir(destDir, { recursive: true });
-  const before = new Set(await readdir(destDir));
-  const result = await run('tar', ['-xf', file, '-C', destDir, '--no-same-owner']).catch((e: unknown) => ({ code: -1, stderr: describe(e) }));
-  if (result.code !== 0) {
-    throw new SourceFetchError('bad-archive', `tar could not extract ${file} (exit ${result.code}): ${result.stderr.trim()}`);
-  }
-  const added = (await readdir(destDir, { withFileTypes: true })).filter((e) => !before.has(e.name));
-  const dir = added.length === 1 ? added[0] : undefined;
-  if (!dir?.isDirectory()) {
-    throw new SourceFetchError('bad-archive', `${basename(file)} should unpack into one top-level directory, got: ${added.map((e) => e.name).join(', ') || 'nothing'}`);
-  }
-  return join(destDir, dir.name);
+  await tar(['-xf', file, '-C', destDir, '--no-same-owner']);
+  return join(destDir, top);
 }
 
 function checkPin(source: PinnedSource): void {
@@ -207,15 +207,19 @@ function describe(e: unknown): string {
   return `${e.message}${cause}`;
 }
 
-function run(command: string, args: readonly string[]): Promise<{ code: number; stderr: string }> {
+/** Runs the system `tar`; returns its stdout. */
+function tar(args: readonly string[]): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const fail = (why: string): void => reject(new SourceFetchError('bad-archive', `tar ${args.join(' ')} failed: ${why}`));
+    const child = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
     let stderr = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => {
-      if (stderr.length < 64 * 1024) stderr += d;
+      stderr = (stderr + d).slice(-4096);
     });
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? 1, stderr }));
+    child.on('error', (e) => fail(e.message));
+    child.on('close', (code) => (code === 0 ? resolvePromise(Buffer.concat(out).toString('utf8')) : fail(`exit ${code}: ${stderr.trim()}`)));
   });
 }

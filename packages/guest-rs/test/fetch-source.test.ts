@@ -149,6 +149,9 @@ describe('extractTarball', () => {
     const dir = await extractTarball(join(scratch, 'pkg.tar.bz2'), join(scratch, 'out'));
     expect(dir).toBe(join(scratch, 'out', 'pkg-1.0'));
     expect(readFileSync(join(dir, 'src', 'a.c'), 'utf8')).toBe('int a;\n');
+    // Again into the same directory, next to something else: same answer.
+    writeFileSync(join(scratch, 'out', 'other.txt'), 'x');
+    expect(await extractTarball(join(scratch, 'pkg.tar.bz2'), join(scratch, 'out'))).toBe(dir);
   });
 
   it('rejects archives without exactly one top-level directory, and files that are not archives', async () => {
