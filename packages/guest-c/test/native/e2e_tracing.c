@@ -564,14 +564,15 @@ TEST(trace_memory_records_with_stacks) {
   CHECK(symbol(g, path, "alloc_pattern", &plo, &phi), "no symbol alloc_pattern");
   for (int i = 0; i < 3; i++) {
     CHECK(symbol(g, path, names[i], &lo, &hi), "no symbol %s", names[i]);
+    /* The stack starts in malloc (the runtime's), then the site, then its caller. */
     uint16_t frames = u16_at(a[i]->p + 32);
-    uint64_t f0 = u64_at(a[i]->p + 40), f1 = u64_at(a[i]->p + 48);
-    CHECK(frames >= 3 && f0 > lo && f0 <= hi && f1 > plo && f1 <= phi, "%s: %u frames, %#lx %#lx", names[i], frames,
-          (unsigned long)f0, (unsigned long)f1);
+    uint64_t f1 = u64_at(a[i]->p + 48), f2 = u64_at(a[i]->p + 56);
+    CHECK(frames >= 4 && f1 > lo && f1 <= hi && f2 > plo && f2 <= phi, "%s: %u frames, %#lx %#lx", names[i], frames,
+          (unsigned long)f1, (unsigned long)f2);
     uint64_t size = u64_at(f[i]->p + 24), want = 1000 * (order[i] + 1);
     CHECK(size >= want && size < want + 64, "FREE %d: size %lu for %lu", i, (unsigned long)size, (unsigned long)want);
-    uint64_t ff0 = u64_at(f[i]->p + 40);
-    CHECK(u16_at(f[i]->p + 32) >= 2 && ff0 > plo && ff0 <= phi, "FREE %d from alloc_pattern", i);
+    uint64_t ff1 = u64_at(f[i]->p + 48);
+    CHECK(u16_at(f[i]->p + 32) >= 3 && ff1 > plo && ff1 <= phi, "FREE %d from alloc_pattern", i);
     CHECK(a[i]->span == 0, "no span open (memory only)");
   }
   /* With spans on too, records carry the innermost span: alloc_a's (HL_TRACE_FUNCTION at Debug). */

@@ -320,6 +320,30 @@ impl GuestAllocator {
     pub(crate) fn stats(&self) -> HeapStats {
         self.heap.with(|h| h.stats())
     }
+
+    /// [`GlobalAlloc::alloc`] without a memory-profile record, for allocators
+    /// built on this one (C's `malloc`) that record their callers' view.
+    pub(crate) fn alloc_unrecorded(&self, layout: Layout) -> *mut u8 {
+        self.heap.with(|h| h.alloc(layout))
+    }
+
+    /// [`GlobalAlloc::dealloc`] without a memory-profile record.
+    ///
+    /// # Safety
+    /// As [`GlobalAlloc::dealloc`].
+    pub(crate) unsafe fn dealloc_unrecorded(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded from our caller.
+        self.heap.with(|h| unsafe { h.dealloc(ptr, layout) });
+    }
+
+    /// [`GlobalAlloc::realloc`] without a memory-profile record.
+    ///
+    /// # Safety
+    /// As [`GlobalAlloc::realloc`].
+    pub(crate) unsafe fn realloc_unrecorded(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded from our caller.
+        self.heap.with(|h| unsafe { h.realloc(ptr, layout, new_size) })
+    }
 }
 
 // SAFETY: the heap hands out disjoint, correctly aligned blocks of at least
@@ -332,7 +356,7 @@ impl GuestAllocator {
 // recording never allocates, so it cannot re-enter the heap.
 unsafe impl GlobalAlloc for GuestAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let block = self.heap.with(|h| h.alloc(layout));
+        let block = self.alloc_unrecorded(layout);
         #[cfg(feature = "trace")]
         crate::tracing::memory::on_alloc(block, layout.size());
         block
@@ -340,14 +364,14 @@ unsafe impl GlobalAlloc for GuestAllocator {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: GlobalAlloc's contract is the heap's.
-        self.heap.with(|h| unsafe { h.dealloc(ptr, layout) });
+        unsafe { self.dealloc_unrecorded(ptr, layout) };
         #[cfg(feature = "trace")]
         crate::tracing::memory::on_free(ptr, layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: GlobalAlloc's contract is the heap's.
-        let block = self.heap.with(|h| unsafe { h.realloc(ptr, layout, new_size) });
+        let block = unsafe { self.realloc_unrecorded(ptr, layout, new_size) };
         #[cfg(feature = "trace")]
         if !block.is_null() {
             crate::tracing::memory::on_free(ptr, layout.size());

@@ -14,7 +14,7 @@
 //! `realloc(p, 0)` keeps a zero-byte block, as musl's does; `realloc` resizes
 //! in place when the heap can.
 
-use core::alloc::{GlobalAlloc, Layout};
+use core::alloc::Layout;
 use core::ffi::{c_int, c_void};
 use core::ptr;
 
@@ -147,8 +147,7 @@ fn allocate(size: usize, align: usize) -> *mut c_void {
         set_errno(ENOMEM);
         return ptr::null_mut();
     };
-    // SAFETY: the layout has a non-zero size.
-    let start = unsafe { ALLOCATOR.alloc(layout) };
+    let start = ALLOCATOR.alloc_unrecorded(layout);
     if start.is_null() {
         set_errno(ENOMEM);
         return ptr::null_mut();
@@ -156,7 +155,10 @@ fn allocate(size: usize, align: usize) -> *mut c_void {
     let block = Block { payload: start as usize + align, capacity, align };
     // SAFETY: the header is the last 16 bytes of the `align` bytes of padding.
     unsafe { block.seal() };
-    ptr::with_exposed_provenance_mut(block.payload)
+    let payload: *mut c_void = ptr::with_exposed_provenance_mut(block.payload);
+    #[cfg(feature = "trace")]
+    crate::tracing::memory::on_alloc(payload.cast(), size);
+    payload
 }
 
 /// C `malloc`.
@@ -193,8 +195,10 @@ pub(super) unsafe fn release(p: *mut c_void) {
     // SAFETY: a live block found by its header; cleared so a second free is caught.
     unsafe {
         block.unseal();
-        ALLOCATOR.dealloc(block.start(), block.layout());
+        ALLOCATOR.dealloc_unrecorded(block.start(), block.layout());
     }
+    #[cfg(feature = "trace")]
+    crate::tracing::memory::on_free(p.cast(), block.capacity);
 }
 
 /// Resizes the block at `p` (see [`realloc`]); aborts the run as [`release`].
@@ -214,7 +218,7 @@ pub(super) unsafe fn resize(p: *mut c_void, size: usize) -> *mut c_void {
     // the copy it leaves behind is not a valid block.
     unsafe { old.unseal() };
     // SAFETY: `old` is a live heap block with that layout; the new size is non-zero.
-    let start = unsafe { ALLOCATOR.realloc(old.start(), old.layout(), layout.size()) };
+    let start = unsafe { ALLOCATOR.realloc_unrecorded(old.start(), old.layout(), layout.size()) };
     if start.is_null() {
         // SAFETY: the heap left the block where it was.
         unsafe { old.seal() };
@@ -224,7 +228,13 @@ pub(super) unsafe fn resize(p: *mut c_void, size: usize) -> *mut c_void {
     let new = Block { payload: start as usize + old.align, capacity, align: old.align };
     // SAFETY: as in `allocate`: same alignment, same padding.
     unsafe { new.seal() };
-    ptr::with_exposed_provenance_mut(new.payload)
+    let payload: *mut c_void = ptr::with_exposed_provenance_mut(new.payload);
+    #[cfg(feature = "trace")]
+    {
+        crate::tracing::memory::on_free(p.cast(), old.capacity);
+        crate::tracing::memory::on_alloc(payload.cast(), size);
+    }
+    payload
 }
 
 /// The usable bytes at `p` (0 for null); aborts the run as [`release`].
