@@ -1,20 +1,14 @@
 /**
- * The guest runtimes' per-call work, natively: what the Rust and the C guest
- * runtime do for one call between entry and the exit — decode and check the
- * `FunctionCall` in the input buffer, run the guest function, encode the
- * `FunctionCallResult` into the output buffer. Each runtime has a harness
- * that runs that code in a normal process, with no hypervisor:
- *
- * - Rust: the ignored test `per_call_bench` of packages/guest-rs, built with
- *   `cargo test --release` and `--cfg hyperlight_guest_mem`, which gives the
- *   test binary the guest's `memcpy` & co. (into
- *   packages/guest-rs/target/per-call-bench);
- * - C: packages/guest-c/test/bench-per-call.mjs, which links
- *   test/native/bench_per_call.c against the guest library guests link
- *   (into packages/guest-c/build/bench).
- *
- * Both print one JSON line of samples in ns per call, each the mean of a
- * batch of calls (one call is near the clock's resolution).
+ * The guest runtime's per-call work, natively: what the runtime does for one
+ * call between entry and the exit — decode and check the `FunctionCall` in
+ * the input buffer, run the guest function, encode the `FunctionCallResult`
+ * into the output buffer. C guests run on the same runtime (their C API is a
+ * thin layer over it), so one harness measures both: the ignored test
+ * `per_call_bench` of packages/guest-rs, built with `cargo test --release`
+ * and `--cfg hyperlight_guest_mem`, which gives the test binary the guest's
+ * `memcpy` & co. (into packages/guest-rs/target/per-call-bench). It prints
+ * one JSON line of samples in ns per call, each the mean of a batch of calls
+ * (one call is near the clock's resolution).
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -30,7 +24,7 @@ interface HarnessOutput {
   readonly samples: Readonly<Record<string, readonly number[]>>;
 }
 
-/** The cases both harnesses run, by the name they print, and the row label of each. */
+/** The cases the harness runs, by the name it prints, and the row label of each. */
 const CASES: readonly (readonly [string, string])[] = [
   ['EchoI32', 'EchoI32'],
   ['VoidFunction', 'VoidFunction'],
@@ -62,19 +56,14 @@ function runHarness(label: string, command: string, args: readonly string[], cwd
 }
 
 /**
- * Builds and runs both harnesses and returns one row per runtime and case,
- * in µs per call; each C row is compared with the Rust row of its case.
+ * Builds and runs the harness and returns one row per case, in µs per call.
  *
- * @throws Error when cargo, the C compiler or objcopy is missing, or when a
- *   harness fails to build, fails its own check of a call's result, or
- *   prints no samples.
+ * @throws Error when cargo is missing, or when the harness fails to build,
+ *   fails its own check of a call's result, or prints no samples.
  */
 export function guestRuntimeSuite(options: { quick: boolean }): { rows: Row[]; notes: string[] } {
   const record = new Recorder('guest runtime');
-  const cc = process.env.CC ?? 'gcc';
-  requireTool('cargo', 'build the Rust runtime harness');
-  requireTool(cc, 'build the C runtime harness');
-  requireTool('objcopy', 'build the C runtime harness');
+  requireTool('cargo', 'build the runtime harness');
   const env = options.quick ? { HYPERLIGHT_BENCH_SAMPLES: '20', HYPERLIGHT_BENCH_BATCH: '200' } : { HYPERLIGHT_BENCH_SAMPLES: '1000', HYPERLIGHT_BENCH_BATCH: '1000' };
 
   const rustflags = [process.env.RUSTFLAGS, '--cfg hyperlight_guest_mem'].filter(Boolean).join(' ');
@@ -85,23 +74,19 @@ export function guestRuntimeSuite(options: { quick: boolean }): { rows: Row[]; n
     join(repoRoot, 'packages', 'guest-rs'),
     { ...env, RUSTFLAGS: rustflags },
   );
-  const c = runHarness('C', process.execPath, [join(repoRoot, 'packages', 'guest-c', 'test', 'bench-per-call.mjs')], repoRoot, env);
 
   record.note(
     'Timed natively, per call: decode and check the FunctionCall already in the input buffer, run a guest function that echoes its argument, ' +
       `encode the FunctionCallResult into the output buffer; not the exit (one \`out\` in a VM). Each sample is the mean of ${env.HYPERLIGHT_BENCH_BATCH} calls.`,
   );
   record.note(
-    `Rust: the runtime crate in a \`cargo test --release\` build with the guest's mem* functions but std's allocator (${rust.functions} guest functions in the table). ` +
-      `C: libhyperlight_guest.a as guests link it (its own heap and mem* functions, ${c.functions} functions with the measured ones last).`,
+    `The runtime crate in a \`cargo test --release\` build with the guest's mem* functions but std's allocator (${rust.functions} guest functions in the table). ` +
+      'C guests run on this runtime too; their C API adds a conversion of the arguments and the result.',
   );
-  for (const [runtime, output] of [['rust', rust], ['c', c]] as const) {
-    for (const [key, label] of CASES) {
-      const samples = output.samples[key];
-      if (!samples?.length) throw new Error(`guest runtime: the ${runtime} harness printed no samples for ${key}`);
-      const name = `${runtime}: ${label}`;
-      record.add(name, 'µs', summarize(samples.map((ns) => ns / 1000)), runtime === 'c' ? { relativeTo: `rust: ${label}` } : {});
-    }
+  for (const [key, label] of CASES) {
+    const samples = rust.samples[key];
+    if (!samples?.length) throw new Error(`guest runtime: the harness printed no samples for ${key}`);
+    record.add(label, 'µs', summarize(samples.map((ns) => ns / 1000)));
   }
   return { rows: record.rows, notes: record.notes };
 }
