@@ -106,11 +106,12 @@ async function main() {
   for (const lib of LIBRARIES) {
     const pin = JSON.parse(await readFile(join(PACKAGE_DIR, lib.pin), 'utf8'));
     const tarball = await fetchPinnedSource(pin, { log });
+    const tarballSha256 = createHash('sha256').update(await readFile(tarball)).digest('hex');
     const native = await ensureBuilt(lib, pin, tarball, nativeToolchain);
     for (const entry of lib.corpus) await cp(join(native.srcDir, entry), join(DIST_DIR, 'corpus', lib.id, entry), { recursive: true });
     manifest[lib.id] = {
       name: pin.name,
-      sha256: pin.sha256,
+      tarballSha256,
       native: binaryName(lib, nativeToolchain),
       corpus: `corpus/${lib.id}`,
       nativeBuildMs: native.buildMs,

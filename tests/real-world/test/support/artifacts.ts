@@ -18,7 +18,8 @@ export type LibraryId = 'cjson' | 'zlib';
 /** One library's entry of dist/manifest.json. */
 export interface LibraryArtifacts {
   readonly name: string;
-  readonly sha256: string;
+  /** sha256 of the tarball the build extracted, hashed by the build. */
+  readonly tarballSha256: string;
   /** Absolute paths (the manifest holds them relative to dist/). */
   readonly native: string;
   readonly corpus: string;
