@@ -70,7 +70,7 @@ describe('dist/libc (musl for guests)', () => {
     expect(r.status).toBe(0);
   });
 
-  it('abort() ends the run through __hl_abort with ABORT_CODE_PANIC; stdout is unbuffered, so nothing is lost', () => {
+  it('abort() ends the run through __hl_abort with ABORT_CODE_PANIC; the abort path flushes stdout, so nothing is lost', () => {
     const r = run('abort');
     expect(r.stdout).toBe('before abort');
     expect(r.stderr).toBe('guest abort: abort() called\n');

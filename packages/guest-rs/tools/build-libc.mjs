@@ -60,7 +60,7 @@ const RUNTIME_SYMBOLS = [
 ];
 
 /** Defined exactly once in libc.a, by the glue. */
-const GLUE_SYMBOLS = ['__hl_libc_init', '__hl_thread', 'abort', '__stack_chk_fail', '__stack_chk_guard', 'system', '__syscall_cp_asm'];
+const GLUE_SYMBOLS = ['__hl_libc_init', '__hl_libc_flush', '__hl_thread', 'abort', '__stack_chk_fail', '__stack_chk_guard', 'system', '__syscall_cp_asm'];
 
 const startMs = Date.now();
 const cc = process.env['CC'] || 'gcc';

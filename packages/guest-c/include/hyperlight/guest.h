@@ -328,8 +328,8 @@ void hl_outl(uint16_t port, uint32_t value);
 /**
  * Hands `len` bytes of text to the host's print function (DEBUG_PRINT exits;
  * split into several frames at UTF-8 boundaries if longer than the output
- * buffer). Each invalid UTF-8 sequence arrives as U+FFFD. `stdout` and
- * `stderr` are unbuffered and go the same way, so the order is kept.
+ * buffer). Each invalid UTF-8 sequence arrives as U+FFFD. Text still in
+ * `stdout`'s line buffer is sent first, so the order is kept.
  */
 void hl_print_n(const char *text, size_t len);
 

@@ -485,6 +485,16 @@ TEST(e2e_print_log_init_data) {
   CHECK(!strcmp(run->printed, "hello from the guest\n") && run->print_frames == 1, "printed \"%s\" in %u frames", run->printed,
         run->print_frames);
 
+  /* stdout is line-buffered: text after the last newline waits for the runtime's flush before the result. */
+  text = hl_string("one\ntwo");
+  emu_call(g, "Print", HL_TYPE_U32, 1, &text, &r, &run);
+  CHECK(!strcmp(run->printed, "one\ntwo") && run->print_frames == 2, "printed \"%s\" in %u frames", run->printed,
+        run->print_frames);
+  text = hl_string("no newline");
+  emu_call(g, "Print", HL_TYPE_U32, 1, &text, &r, &run);
+  CHECK(!strcmp(run->printed, "no newline") && run->print_frames == 1, "printed \"%s\" in %u frames", run->printed,
+        run->print_frames);
+
   static const uint8_t bytes[] = {0xde, 0xad, 0x01};
   hl_value eleven[11] = {hl_string("one"), hl_i32(-2), hl_i64(-3000000000LL), hl_u32(4), hl_u64(5000000000ULL),
                          hl_f32(6.5f), hl_f64(7.25), hl_bool(true), hl_string("nine"), hl_i32(10), hl_bytes(bytes, 3)};

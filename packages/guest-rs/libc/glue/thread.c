@@ -1,6 +1,7 @@
 /*
- * The guest's one thread block and __hl_libc_init, which the runtime calls
- * once, at OP_INIT, before the guest's own init code.
+ * The guest's one thread block; __hl_libc_init, which the runtime calls
+ * once, at OP_INIT, before the guest's own init code; and __hl_libc_flush,
+ * which it calls before every exit that is not a print.
  */
 #include <stdio.h>
 #include <unistd.h>
@@ -37,10 +38,22 @@ void __hl_libc_init(void)
 	__environ = no_environ;
 	__init_ssp(0);
 	/*
-	 * Unbuffered stdout: every printf reaches the runtime's print at once, and
-	 * the runtime batches and flushes its own buffer before every exit, so
-	 * output is never lost at an abort nor reordered against the host's log.
+	 * Line-buffered stdout, as on a terminal: a printf becomes a print exit at
+	 * a newline or when the buffer fills, and the runtime calls
+	 * __hl_libc_flush before any other exit, so output is neither lost at an
+	 * abort nor reordered against host calls.
 	 */
 	FILE *out = __stdout_used;
-	if (out) setvbuf(out, 0, _IONBF, 0);
+	if (out) setvbuf(out, 0, _IOLBF, 0);
+}
+
+void __hl_libc_flush(void)
+{
+	/* A write that ends the run (an abort inside the print path) must not flush again. */
+	static int flushing;
+	FILE *out = __stdout_used;
+	if (!out || flushing) return;
+	flushing = 1;
+	fflush(out);
+	flushing = 0;
 }

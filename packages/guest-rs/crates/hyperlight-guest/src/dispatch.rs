@@ -391,6 +391,8 @@ pub(crate) fn publish_functions(env: &Env) -> ! {
         parameters: f.parameter_types(),
         return_type: f.return_type(),
     });
+    #[cfg(feature = "libc")]
+    crate::libc::flush_output();
     let written = env.output.with_bytes_mut(|buf| wire::encode_guest_function_details(buf, all.len(), signatures));
     if let Err(TooLarge { needed }) = written {
         abort_fmt(
@@ -423,6 +425,8 @@ pub(crate) fn run(env: &Env) {
         }
         Err(e) => (Err(e), ""),
     };
+    #[cfg(feature = "libc")]
+    crate::libc::flush_output();
     let encoded = env.output.with_bytes_mut(|buf| match &outcome {
         Ok(value) => wire::encode_function_call_result(buf, Ok(value)),
         Err(e) => wire::encode_function_call_result(buf, Err((e.code, &e.message))),

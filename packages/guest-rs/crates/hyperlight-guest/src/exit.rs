@@ -69,6 +69,8 @@ pub(crate) fn abort_without_message(code: u32) -> ! {
 pub fn abort_fmt(code: u32, message: fmt::Arguments<'_>) -> ! {
     let Some(env) = entry::env() else { abort_without_message(code) };
     close_open_spans();
+    #[cfg(feature = "libc")]
+    crate::libc::flush_output();
     let mut writer = FrameWriter::new(env.output, PORT_ABORT_CHUNK);
     // A failing Display impl only truncates the message.
     let _ = writer.write_fmt(message);

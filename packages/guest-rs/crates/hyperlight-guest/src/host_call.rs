@@ -51,6 +51,8 @@ pub fn call_host_value(function_name: &str, args: &[Value], return_type: ValueTy
             format!("host calls take at most {MAX_GUEST_FUNCTION_PARAMETERS} arguments, not {}", args.len()),
         ));
     }
+    #[cfg(feature = "libc")]
+    crate::libc::flush_output();
     let written =
         env.output.with_bytes_mut(|buf| wire::encode_function_call(buf, function_name, args, return_type as u8));
     if let Err(TooLarge { needed }) = written {

@@ -74,6 +74,15 @@ impl Write for FrameWriter {
 /// [`println!`](crate::println!) expand to.
 #[doc(hidden)]
 pub fn print_fmt(args: fmt::Arguments<'_>) {
+    // C's stdout may hold text printed before this: it goes first.
+    #[cfg(feature = "libc")]
+    crate::libc::flush_output();
+    send_fmt(args);
+}
+
+/// Sends formatted text as text frames right away (the C library's own
+/// writes come here: flushing it again from inside a write would re-enter it).
+pub(crate) fn send_fmt(args: fmt::Arguments<'_>) {
     let Some(env) = entry::env() else { return };
     let mut writer = FrameWriter::new(env.output, PORT_DEBUG_PRINT);
     // A failing Display impl only truncates the text.

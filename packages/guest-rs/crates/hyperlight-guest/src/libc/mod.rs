@@ -60,7 +60,7 @@ static EXPORTS: Exports = Exports([
 ]);
 
 /// Initialises the C library (musl's thread block, stack-protector guard,
-/// unbuffered stdout: `__hl_libc_init` in its glue). The entry point calls
+/// line-buffered stdout: `__hl_libc_init` in its glue). The entry point calls
 /// this once, at `OP_INIT`, after the heap is ready and before the guest's
 /// init code. Unit tests have no C library: nothing happens.
 pub(crate) fn init() {
@@ -73,5 +73,22 @@ pub(crate) fn init() {
         core::hint::black_box(&EXPORTS);
         // SAFETY: called once, on the guest's only thread, with the heap ready.
         unsafe { __hl_libc_init() };
+    }
+}
+
+/// Sends what C code left in stdout's line buffer to the host's print
+/// (`__hl_libc_flush` in the glue). The runtime calls this before it writes
+/// a message into the output buffer, which print frames share, and exits
+/// (host call, result, abort), so the host sees C's output in order and
+/// none is lost. Unit tests have no C library: nothing happens.
+pub(crate) fn flush_output() {
+    #[cfg(not(test))]
+    {
+        unsafe extern "C" {
+            /// Defined by the C library's glue.
+            fn __hl_libc_flush();
+        }
+        // SAFETY: the glue guards against being re-entered from the print path.
+        unsafe { __hl_libc_flush() };
     }
 }

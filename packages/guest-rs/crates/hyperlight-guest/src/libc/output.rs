@@ -13,7 +13,7 @@ use core::fmt::{self, Display, Write};
 use core::str;
 
 use crate::cell::GlobalCell;
-use crate::print::print_fmt;
+use crate::print::send_fmt;
 
 /// The start of a UTF-8 character that a write cut off.
 #[derive(Clone, Copy, Default)]
@@ -93,7 +93,7 @@ fn write_lossy(out: &mut impl Write, pending: &mut Pending, mut input: &[u8]) ->
 /// frame per output buffer's worth; none when there is no text).
 pub(super) fn print_bytes(pieces: &[&[u8]]) {
     let lossy = Lossy { pieces, pending: Cell::new(PENDING.get()) };
-    print_fmt(format_args!("{lossy}"));
+    send_fmt(format_args!("{lossy}"));
     PENDING.set(lossy.pending.get());
 }
 
