@@ -54,6 +54,12 @@ describeHypervisor('cJSON 1.7.15 in a guest gives what the native build gives', 
     expect(sandbox.call('PatchSuite', 'string', Buffer.from(suite.data).toString('utf8'))).toBe(Buffer.from(suiteBatch!.data).toString('utf8'));
   });
 
+  it('refuses a malformed batch with an error and stays usable', () => {
+    const truncated = Uint8Array.of(1, 0, 0, 0, 0, 100, 0, 0, 0, 0x7b); // claims 100 bytes, carries 1
+    expect(() => sandbox.call('Batch', 'bytes', truncated)).toThrow(/malformed batch request/);
+    expect(sandbox.call('ParseAndPrint', 'string', '[]')).toContain('unformatted 2\n[]\n');
+  });
+
   it('printed nothing on the way', () => {
     expect(printed).toEqual([]);
   });

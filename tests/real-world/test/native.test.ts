@@ -4,6 +4,7 @@
  * expected outputs, zlib's streams as Node's zlib reads them) and
  * deterministic, so they can serve as the reference for the guests.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +48,14 @@ describe('the libraries\' own build systems', () => {
     expect(zlib.guestFlags).toBe(zlib.nativeFlags);
     for (const flag of ['-std=c89', '-pedantic', '-Werror', '-Wconversion', '-fstack-protector-strong']) expect(cjson.nativeFlags.split(' ')).toContain(flag);
     expect(zlib.nativeFlags).toBe('-O3 -D_LARGEFILE64_SOURCE=1 -DHAVE_HIDDEN');
+  });
+
+  it('left no %fs access in the guests, cJSON\'s -fstack-protector-strong included (the guard is global)', () => {
+    for (const id of LIBRARIES) {
+      const disassembly = execFileSync('objdump', ['-d', '--no-show-raw-insn', artifacts(id).guest!], { maxBuffer: 256 * 1024 * 1024 }).toString();
+      if (id === 'cjson') expect(disassembly).toContain('__stack_chk_fail'); // the protector is in there
+      expect(disassembly.split('\n').filter((line) => line.includes('%fs:')), id).toEqual([]);
+    }
   });
 });
 
