@@ -17,6 +17,8 @@ const C89_SOURCE = `#include <assert.h>
 #include <float.h>
 #include <limits.h>
 #include <locale.h>
+#include <hyperlight/guest.h>
+#include <hyperlight/trace.h>
 #include <math.h>
 #include <setjmp.h>
 #include <signal.h>

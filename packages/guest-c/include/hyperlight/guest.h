@@ -46,6 +46,8 @@ extern "C" {
 
 /** Marks functions that never return (they end the run with an `out`). */
 #define HL_NORETURN __attribute__((noreturn))
+/** Header-defined helpers; `__inline__` so the header also compiles as C89. */
+#define HL_INLINE static __inline__
 /** Lets gcc check printf-style format strings at argument `fmt_index`. */
 #define HL_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
 
@@ -128,34 +130,37 @@ typedef struct hl_result {
 } hl_result;
 
 /** @returns an i32 value. */
-static inline hl_value hl_i32(int32_t v) { hl_value r = {HL_TYPE_I32, {.i32 = v}}; return r; }
+HL_INLINE hl_value hl_i32(int32_t v) { hl_value r; r.type = HL_TYPE_I32; r.as.i32 = v; return r; }
 /** @returns a u32 value. */
-static inline hl_value hl_u32(uint32_t v) { hl_value r = {HL_TYPE_U32, {.u32 = v}}; return r; }
+HL_INLINE hl_value hl_u32(uint32_t v) { hl_value r; r.type = HL_TYPE_U32; r.as.u32 = v; return r; }
 /** @returns an i64 value. */
-static inline hl_value hl_i64(int64_t v) { hl_value r = {HL_TYPE_I64, {.i64 = v}}; return r; }
+HL_INLINE hl_value hl_i64(int64_t v) { hl_value r; r.type = HL_TYPE_I64; r.as.i64 = v; return r; }
 /** @returns a u64 value. */
-static inline hl_value hl_u64(uint64_t v) { hl_value r = {HL_TYPE_U64, {.u64 = v}}; return r; }
+HL_INLINE hl_value hl_u64(uint64_t v) { hl_value r; r.type = HL_TYPE_U64; r.as.u64 = v; return r; }
 /** @returns an f32 value. */
-static inline hl_value hl_f32(float v) { hl_value r = {HL_TYPE_F32, {.f32 = v}}; return r; }
+HL_INLINE hl_value hl_f32(float v) { hl_value r; r.type = HL_TYPE_F32; r.as.f32 = v; return r; }
 /** @returns an f64 value. */
-static inline hl_value hl_f64(double v) { hl_value r = {HL_TYPE_F64, {.f64 = v}}; return r; }
+HL_INLINE hl_value hl_f64(double v) { hl_value r; r.type = HL_TYPE_F64; r.as.f64 = v; return r; }
 /** @returns a bool value. */
-static inline hl_value hl_bool(bool v) { hl_value r = {HL_TYPE_BOOL, {.boolean = v}}; return r; }
+HL_INLINE hl_value hl_bool(bool v) { hl_value r; r.type = HL_TYPE_BOOL; r.as.boolean = v; return r; }
 /** @returns the void value (what a `HL_TYPE_VOID` function returns). */
-static inline hl_value hl_void(void) { hl_value r = {HL_TYPE_VOID, {.u64 = 0}}; return r; }
+HL_INLINE hl_value hl_void(void) { hl_value r; r.type = HL_TYPE_VOID; r.as.u64 = 0; return r; }
 
 /**
  * A string value over `len` bytes at `data` (not copied: the memory must
  * outlive the point where the runtime encodes it, i.e. not a local array of
  * the returning function — use {@link hl_string_copy} for those).
  */
-static inline hl_value hl_string_n(const char *data, size_t len) {
-  hl_value r = {HL_TYPE_STRING, {.string = {data, len}}};
+HL_INLINE hl_value hl_string_n(const char *data, size_t len) {
+  hl_value r;
+  r.type = HL_TYPE_STRING;
+  r.as.string.data = data;
+  r.as.string.len = len;
   return r;
 }
 
 /** A string value over the NUL-terminated `s` (not copied; see {@link hl_string_n}). */
-static inline hl_value hl_string(const char *s) { return hl_string_n(s, __builtin_strlen(s)); }
+HL_INLINE hl_value hl_string(const char *s) { return hl_string_n(s, __builtin_strlen(s)); }
 
 /** A string value holding a copy of `s` in run memory ({@link hl_run_alloc}). */
 hl_value hl_string_copy(const char *s);
@@ -164,8 +169,11 @@ hl_value hl_string_copy(const char *s);
 hl_value hl_string_printf(const char *fmt, ...) HL_PRINTF(1, 2);
 
 /** A bytes value over `len` bytes at `data` (not copied; see {@link hl_string_n}). */
-static inline hl_value hl_bytes(const void *data, size_t len) {
-  hl_value r = {HL_TYPE_BYTES, {.bytes = {(const uint8_t *)data, len}}};
+HL_INLINE hl_value hl_bytes(const void *data, size_t len) {
+  hl_value r;
+  r.type = HL_TYPE_BYTES;
+  r.as.bytes.data = (const uint8_t *)data;
+  r.as.bytes.len = len;
   return r;
 }
 
@@ -173,8 +181,11 @@ static inline hl_value hl_bytes(const void *data, size_t len) {
 hl_value hl_bytes_copy(const void *data, size_t len);
 
 /** @returns a successful result carrying `value`. */
-static inline hl_result hl_ok(hl_value value) {
-  hl_result r = {HL_ERROR_NONE, NULL, value};
+HL_INLINE hl_result hl_ok(hl_value value) {
+  hl_result r;
+  r.error = HL_ERROR_NONE;
+  r.message = NULL;
+  r.value = value;
   return r;
 }
 
@@ -185,7 +196,7 @@ static inline hl_result hl_ok(hl_value value) {
 hl_result hl_err(hl_error_code code, const char *fmt, ...) HL_PRINTF(2, 3);
 
 /** @returns true when `r` is an error. */
-static inline bool hl_is_err(const hl_result *r) { return r->error != HL_ERROR_NONE; }
+HL_INLINE bool hl_is_err(const hl_result *r) { return r->error != HL_ERROR_NONE; }
 
 /** @returns the wire name of a type ("i32", "string", ...; "none" for unknown numbers). */
 const char *hl_type_name(hl_type type);

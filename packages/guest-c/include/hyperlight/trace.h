@@ -132,7 +132,7 @@ void hl_trace_vevent(hl_log_level level, const char *target, const hl_trace_fiel
 const char *hl_trace_traceparent(void);
 
 /** Closes `*span` (the cleanup function behind {@link HL_SPAN}). */
-static inline void hl_trace_span_close_scope(hl_trace_span *span) {
+HL_INLINE void hl_trace_span_close_scope(hl_trace_span *span) {
   if (*span) hl_trace_span_close(*span);
 }
 
