@@ -6,17 +6,13 @@ import {
 } from '../../src/protocol/codec.js';
 import { writeFrame } from '../../src/protocol/framing.js';
 import type { TypedValue } from '../../src/protocol/values.js';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
-/** mulberry32: a small seeded PRNG, so failures reproduce. */
+/** A seeded PRNG (pure-rand's xoroshiro128+), so failures reproduce: numbers in [0, 1). */
 export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const rng = xoroshiro128plus(seed);
+  return () => uniformFloat64(rng);
 }
 
 /** One value of every type, with awkward contents. */

@@ -1,5 +1,8 @@
 /** Waiting, bounding waits, and clocks for tests of calls that run, stop or hang. */
 
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+
 /** Milliseconds on a clock shared by every thread of the process (and comparable across processes). */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -66,19 +69,13 @@ export function deferred<T>(): Deferred<T> {
 }
 
 /**
- * A small seeded pseudo-random generator (mulberry32): the same seed gives
- * the same sequence, so a failing run can be repeated.
+ * A seeded pseudo-random generator (pure-rand's xoroshiro128+): the same seed
+ * gives the same sequence, so a failing run can be repeated.
  * @returns a function giving numbers in [0, 1)
  */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = xoroshiro128plus(seed);
+  return () => uniformFloat64(rng);
 }
 
 /**

@@ -1,15 +1,12 @@
-/** A small seeded PRNG (mulberry32), so generated corpora are the same on every run. */
+/** A seeded PRNG (pure-rand's xoroshiro128+), so generated corpora are the same on every run. */
+
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 /** @returns a function giving uniform numbers in [0, 1), determined by `seed`. */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = xoroshiro128plus(seed);
+  return () => uniformFloat64(rng);
 }
 
 /** @returns `length` seeded random bytes. */
