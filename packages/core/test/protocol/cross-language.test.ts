@@ -1,11 +1,9 @@
 /**
  * Golden cross-language test of call-encoder.ts and result-decoder.ts against
- * the FlatBuffers code of the other two languages, both ways:
+ * other FlatBuffers code, both ways:
  *
- * - Rust: the Rust guest runtime's `wire` module (packages/guest-rs), built
- *   natively with rustc into cross-language/wire_golden.rs;
- * - C: the C guest runtime's fb.c + wire.c (packages/guest-c), built with gcc
- *   into cross-language/wire_golden.c;
+ * - the guest runtime's `wire` module (packages/guest-rs; C guests run on the
+ *   same runtime), built natively with rustc into cross-language/wire_golden.rs;
  * - flatc, the reference implementation (when installed).
  *
  * Each program builds `FunctionCallResult` frames from values the test picks
@@ -38,9 +36,7 @@ import {
 import { prng } from './helpers.js';
 
 const here = fileURLToPath(new URL('./', import.meta.url));
-const guestC = fileURLToPath(new URL('../../../guest-c/', import.meta.url));
 const schemaDir = fileURLToPath(new URL('../../../../schema/', import.meta.url));
-const cc = process.env.CC ?? 'gcc';
 const works = (command: string, args: string[]): boolean => spawnSync(command, args).status === 0;
 const scratch = mkdtempSync(join(tmpdir(), 'wire-golden-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -50,13 +46,6 @@ const PROGRAMS = {
   rust: {
     available: works('rustc', ['--version']),
     build: (out: string): string[] => ['rustc', '--edition', '2024', '-O', '-o', out, join(here, 'cross-language/wire_golden.rs')],
-  },
-  c: {
-    available: works(cc, ['--version']),
-    build: (out: string): string[] => [
-      cc, '-std=gnu11', '-O1', '-Wall', '-Wextra', '-Werror', '-Wno-missing-field-initializers', '-I', join(guestC, 'include'), '-o', out,
-      join(here, 'cross-language/wire_golden.c'), join(guestC, 'src/fb.c'), join(guestC, 'src/wire.c'),
-    ],
   },
 } as const;
 

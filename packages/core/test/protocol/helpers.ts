@@ -6,13 +6,12 @@ import {
 } from '../../src/protocol/codec.js';
 import { writeFrame } from '../../src/protocol/framing.js';
 import type { TypedValue } from '../../src/protocol/values.js';
-import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 /** A seeded PRNG (pure-rand's xoroshiro128+), so failures reproduce: numbers in [0, 1). */
 export function prng(seed: number): () => number {
   const rng = xoroshiro128plus(seed);
-  return () => uniformFloat64(rng);
+  return () => (rng.next() >>> 0) / 2 ** 32;
 }
 
 /** One value of every type, with awkward contents. */

@@ -1,6 +1,5 @@
 /** Waiting, bounding waits, and clocks for tests of calls that run, stop or hang. */
 
-import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 /** Milliseconds on a clock shared by every thread of the process (and comparable across processes). */
@@ -75,7 +74,7 @@ export function deferred<T>(): Deferred<T> {
  */
 export function seededRandom(seed: number): () => number {
   const rng = xoroshiro128plus(seed);
-  return () => uniformFloat64(rng);
+  return () => (rng.next() >>> 0) / 2 ** 32;
 }
 
 /**

@@ -1,12 +1,11 @@
 /** A seeded PRNG (pure-rand's xoroshiro128+), so generated corpora are the same on every run. */
 
-import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
 /** @returns a function giving uniform numbers in [0, 1), determined by `seed`. */
 export function seededRandom(seed: number): () => number {
   const rng = xoroshiro128plus(seed);
-  return () => uniformFloat64(rng);
+  return () => (rng.next() >>> 0) / 2 ** 32;
 }
 
 /** @returns `length` seeded random bytes. */
