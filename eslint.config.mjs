@@ -22,4 +22,14 @@ export default [
       'jsdoc/no-multi-asterisks': 'error',
     },
   },
+  {
+    // Core knows backends only through its interface and loads them by name at run time
+    // (backend/discover.ts): a static import would tie it to one hypervisor.
+    files: ['packages/core/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['@hyperlight-ts/backend-*', '**/backend-kvm/**', '**/backend-mshv/**', '**/backend-whp/**'], message: 'core must not import a backend; backends are loaded by name in backend/discover.ts' }],
+      }],
+    },
+  },
 ];
