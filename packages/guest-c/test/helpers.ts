@@ -38,7 +38,11 @@ export function cc(args: readonly string[], options: { cwd?: string; env?: NodeJ
 
 /** Whether a tool can be run. */
 export function have(tool: string): boolean {
-  return spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
+  if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0) return true;
+  // .ci/run installs every tool these tests use: in CI a missing one is a failure, not a skip.
+  if (process.env['CI']) throw new Error(`${tool} is not installed; .ci/run should have installed it`);
+  console.warn(`[guest-c tests] skipping the ${tool} tests: ${tool} is not installed`);
+  return false;
 }
 
 /**
