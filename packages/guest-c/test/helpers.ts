@@ -36,7 +36,7 @@ export function cc(args: readonly string[], options: { cwd?: string; env?: NodeJ
   return run(HYPERLIGHT_CC, args, options);
 }
 
-/** Whether a tool can be run. */
+/** Whether a tool can be run (in CI a missing tool throws: .ci/run installs them). */
 export function have(tool: string): boolean {
   if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0) return true;
   // .ci/run installs every tool these tests use: in CI a missing one is a failure, not a skip.
