@@ -49,6 +49,10 @@ export interface Segment {
   /** Granularity (G bit). */
   g: boolean;
   avl: boolean;
+  /**
+   * The VMX "unusable" flag. Backends whose hypervisor has no such flag (MSHV,
+   * WHP) ignore it when setting and report `!present` when getting.
+   */
   unusable: boolean;
 }
 
@@ -64,33 +68,61 @@ export interface SpecialRegisters {
   tr: Segment; ldt: Segment;
   gdt: DescriptorTable; idt: DescriptorTable;
   cr0: bigint; cr2: bigint; cr3: bigint; cr4: bigint; cr8: bigint;
-  efer: bigint; apicBase: bigint;
+  efer: bigint;
+  /**
+   * The local APIC base MSR. A backend whose VMs have no local APIC may ignore
+   * it when setting, so core must not rely on reading back what it wrote.
+   */
+  apicBase: bigint;
 }
 
-/** Why `VirtualMachine.run()` returned. */
+/** How the guest touched memory in a {@link VmExit} `memory-fault`. */
+export type MemoryAccess = 'read' | 'write' | 'execute';
+
+/**
+ * Why `VirtualMachine.run()` returned. The same kinds on every hypervisor:
+ * each backend decodes its own exit messages into these, and handles its
+ * quirks (instruction-pointer advance, retries, stray signals) itself.
+ */
 export type VmExit =
-  /** The guest wrote `value` (`size` = 1, 2 or 4 bytes, zero-extended) to I/O `port`. */
+  /**
+   * The guest wrote `value` (`size` = 1, 2 or 4 bytes, zero-extended) to I/O
+   * `port`. The next `run()` resumes after the instruction.
+   */
   | { readonly kind: 'io-out'; readonly port: number; readonly size: number; readonly value: number }
-  /** The guest read from I/O `port`; the backend answers with zeroes. */
+  /**
+   * The guest read from I/O `port`; it reads zeroes, and the next `run()`
+   * resumes after the instruction.
+   */
   | { readonly kind: 'io-in'; readonly port: number; readonly size: number }
-  /** The guest touched guest-physical `gpa`, which no memory backs. */
-  | { readonly kind: 'mmio'; readonly gpa: bigint; readonly write: boolean; readonly size: number }
+  /**
+   * The guest touched guest-physical `gpa`: with `unmapped`, memory no region
+   * backs; otherwise an access the region does not allow (a write to a
+   * read-only region).
+   */
+  | { readonly kind: 'memory-fault'; readonly gpa: bigint; readonly access: MemoryAccess; readonly unmapped: boolean }
   /** The vCPU executed `hlt`. */
   | { readonly kind: 'halt' }
-  /** The vCPU shut down (triple fault). */
-  | { readonly kind: 'shutdown' }
+  /** The vCPU could not deliver an exception (a triple fault) and stopped. */
+  | { readonly kind: 'triple-fault' }
   /**
    * The open guest call was cancelled ({@link CallGuard}); the guest stopped
    * wherever it was, or never entered. Interruptions that are not a cancel
-   * (stray signals) never surface: the backend resumes the guest itself.
+   * (stray signals, hypervisor retries) never surface: the backend resumes
+   * the guest itself.
    */
   | { readonly kind: 'cancelled' }
-  /** The hypervisor could not continue; `detail` names the hypervisor's own code. */
-  | { readonly kind: 'internal-error'; readonly detail: string }
-  /** The hypervisor refused to enter the guest (invalid state). */
-  | { readonly kind: 'fail-entry'; readonly detail: string }
+  /** The hypervisor refused to enter the guest: the CPU state is invalid. `detail` names its own code. */
+  | { readonly kind: 'invalid-state'; readonly detail: string }
+  /** The hypervisor could not continue (an internal error, an unsupported feature). `detail` names its own code. */
+  | { readonly kind: 'hypervisor-error'; readonly detail: string }
   /** An exit this interface does not model; `detail` names the raw reason. */
   | { readonly kind: 'unknown'; readonly detail: string };
+
+/** Every {@link VmExit} kind, for exhaustiveness checks of a backend's decoder. */
+export const VM_EXIT_KINDS = [
+  'io-out', 'io-in', 'memory-fault', 'halt', 'triple-fault', 'cancelled', 'invalid-state', 'hypervisor-error', 'unknown',
+] as const satisfies readonly VmExit['kind'][];
 
 /** Why a guest call was cancelled. */
 export type CancelReason =
@@ -181,7 +213,7 @@ export interface MemorySnapshot extends Disposable {
 
 /** Options for {@link Backend.createVm}. */
 export interface VmOptions {
-  /** Bytes of guest memory, mapped at guest-physical address 0. A multiple of 4096. */
+  /** Bytes of guest memory, mapped writable at guest-physical address 0. A multiple of 4096. */
   memorySize: number;
   /**
    * Start from this snapshot's contents, mapped copy-on-write (no copy), instead
@@ -190,10 +222,53 @@ export interface VmOptions {
   memory?: MemorySnapshot;
 }
 
+/** Options for {@link VirtualMachine.mapRegion}. */
+export interface RegionOptions {
+  /** Guest-physical address of the first byte; a multiple of 4096. */
+  readonly gpa: bigint;
+  /** Bytes; a positive multiple of 4096. */
+  readonly size: number;
+  /**
+   * Initial contents: this snapshot (its `size` must equal `size`), mapped
+   * copy-on-write. Guest (and host) writes land in pages private to the
+   * region; the snapshot never changes. Without it the region reads as zeros.
+   */
+  readonly source?: MemorySnapshot;
+  /**
+   * The guest may only read (and execute) the region: a write exits as
+   * `memory-fault` with `access: 'write'` and `unmapped: false`, and changes
+   * nothing. The host's view stays writable.
+   */
+  readonly readOnly?: boolean;
+}
+
 /**
- * One micro VM with one vCPU and one contiguous guest-physical memory region at
- * address 0. Released deterministically by `dispose()` (or `using`); after that
- * every method throws and `memory` is detached (zero length).
+ * Guest-physical memory mapped by {@link VirtualMachine.mapRegion}. `dispose()`
+ * unmaps it (idempotent): the guest then faults on its addresses, and `memory`
+ * is detached. Disposing the VM unmaps every region.
+ */
+export interface GuestRegion extends Disposable {
+  readonly gpa: bigint;
+  readonly size: number;
+  readonly readOnly: boolean;
+  /** The host's view of the region's bytes, shared zero-copy with the guest. */
+  readonly memory: ArrayBuffer;
+  /** Unmaps the region. Must not be called while the vCPU runs. Idempotent. */
+  dispose(): void;
+}
+
+/**
+ * One micro VM with one vCPU. Its main memory is one contiguous guest-physical
+ * region at address 0; {@link mapRegion} adds others. Released
+ * deterministically by `dispose()` (or `using`); after that every method
+ * throws and `memory` is detached (zero length).
+ *
+ * A new VM's CPU is at power-on state: x87/SSE state as after `FNINIT` with
+ * MXCSR 0x1F80, whatever the hypervisor starts with.
+ *
+ * Methods throw {@link BackendError} (a backend's own subclass) when the
+ * hypervisor refuses, and `RangeError`/`TypeError` for arguments that break
+ * the contract below.
  */
 export interface VirtualMachine extends Disposable {
   /** Guest memory, shared zero-copy with the hypervisor mapping. */
@@ -201,60 +276,71 @@ export interface VirtualMachine extends Disposable {
   /** Whether the vCPU runs with XSAVE enabled (core then sets CR4.OSXSAVE). */
   readonly xsaveEnabled: boolean;
   /**
-   * Load TR with an *available* rather than busy TSS descriptor. Intel VMX
-   * requires busy; QEMU's CPU emulator checks I/O permissions only against an
-   * available TSS, so a backend running under it sets this.
-   */
-  readonly availableTss?: boolean;
-  /**
    * The guest's time stamp counter frequency in Hz (what `rdtsc` in the guest
    * counts), when the hypervisor reports it; undefined otherwise. Guest
    * tracing converts time stamps with it.
    */
   readonly tscFrequencyHz?: number;
-  /** Reads the special registers. */
+  /** Reads the special registers. TR reads as a busy 64-bit TSS (type 0xB) whatever the backend loads. */
   getSpecialRegisters(): SpecialRegisters;
-  /** Writes the special registers (applied before the next run; invalid values may only fail there). */
+  /**
+   * Writes the special registers (applied before the next run; invalid values
+   * may only fail there). TR must be a busy 64-bit TSS (type 0xB), as the
+   * architecture requires; a backend whose hypervisor wants another type
+   * translates it.
+   */
   setSpecialRegisters(sregs: SpecialRegisters): void;
   /** Reads the general registers as they were at the last exit. */
   getRegisters(): Registers;
   /** Writes the general registers (applied before the next run). */
   setRegisters(regs: Registers): void;
-  /** Resets x87/SSE state to power-on defaults (FCW 0x37f, MXCSR 0x1f80). */
-  resetFpu(): void;
   /**
    * The x87/SSE/AVX state, in the backend's own format (KVM: the `KVM_GET_XSAVE`
-   * area). Only {@link setFpuState} of a VM of the same backend and CPU reads it.
-   * @throws a Node-style system error when the hypervisor refuses.
+   * area; MSHV: the compacted XSAVE area of `MSHV_GET_VP_STATE`; WHP:
+   * `WHvGetVirtualProcessorXsaveState`). Only {@link setFpuState} of a VM of
+   * the same backend and CPU reads it.
+   * @throws BackendError when the hypervisor refuses.
    */
   getFpuState(): Uint8Array;
   /**
    * Loads x87/SSE/AVX state returned by {@link getFpuState}.
-   * @throws a Node-style system error when the hypervisor refuses it (another CPU's state).
+   * @throws BackendError when the hypervisor refuses it (another CPU's state).
    */
   setFpuState(state: Uint8Array): void;
   /**
-   * Copies guest memory into a new immutable {@link MemorySnapshot}. Guest memory
-   * then continues copy-on-write over that snapshot, so restoring to it costs
-   * the pages written since. Pages that were never written are not copied.
-   * @throws a Node-style system error when memory for the copy cannot be had.
+   * Copies main memory into a new immutable {@link MemorySnapshot}. Where the
+   * backend can, memory then continues copy-on-write over that snapshot, so
+   * restoring to it costs the pages written since. Pages that were never
+   * written are not copied.
+   * @throws BackendError when memory for the copy cannot be had.
    */
   snapshotMemory(): MemorySnapshot;
   /**
-   * Makes every byte of guest memory equal to `snapshot` again, whatever the
-   * guest wrote (nothing the guest controls is consulted). The cost grows with
-   * the pages written since the VM last matched `snapshot`, not with its size.
-   * Must not be called while the vCPU runs.
-   * @throws RangeError when `snapshot.size` differs from the VM's memory; a Node-style system error.
+   * Makes every byte of main memory, as the guest sees it, equal to
+   * `snapshot` again, whatever the guest wrote (nothing the guest controls is
+   * consulted). Where the backend can, the cost grows with the pages written
+   * since the VM last matched `snapshot`, not with its size. Must not be
+   * called while the vCPU runs.
+   * @throws RangeError when `snapshot.size` differs from the VM's memory;
+   *   TypeError when it is another backend's snapshot; BackendError.
    */
   restoreMemory(snapshot: MemorySnapshot): void;
   /**
-   * Pages of guest memory the VM holds privately: written since it last matched
-   * a snapshot (all touched pages when it never did). What restore discards and
-   * what the VM costs beyond the snapshot it shares.
-   * @throws a Node-style system error when the count cannot be read.
+   * Pages of main memory the VM holds privately: written since it last
+   * matched a snapshot (all touched pages when it never did), or an upper
+   * bound where the backend cannot tell. What restore discards and what the
+   * VM costs beyond the snapshot it shares.
+   * @throws BackendError when the count cannot be read.
    */
   privatePageCount(): number;
+  /**
+   * Maps another region of guest-physical memory. It must not overlap main
+   * memory or another region.
+   * @throws RangeError for an unaligned or overlapping range, or a `source`
+   *   of another size; TypeError for another backend's snapshot;
+   *   BackendError when the hypervisor refuses.
+   */
+  mapRegion(options: RegionOptions): GuestRegion;
   /** Makes guest calls cancellable from any thread, or after a timeout. */
   readonly callGuard: CallGuard;
   /**
@@ -280,26 +366,36 @@ export interface VirtualMachine extends Disposable {
   dispose(): void;
 }
 
+/** An open snapshot file, for {@link Backend.mapSnapshotFile}. */
+export interface SnapshotFile {
+  readonly path: string;
+  /** A descriptor open for reading on `path`. */
+  readonly fd: number;
+}
+
 /** A hypervisor backend, exported by a backend package as `backend`. */
 export interface Backend {
   readonly name: BackendName;
   /** Checks whether this backend can create VMs here; never throws. */
   check(): BackendStatus;
   /**
-   * Creates a VM with `options.memorySize` bytes of zeroed guest memory.
-   * @throws a Node-style system error (`code` = errno name, `syscall`) when the
-   *   hypervisor refuses; core wraps it in `HypervisorError`.
+   * Creates a VM with `options.memorySize` bytes of main memory (zeroed, or
+   * `options.memory`'s contents) and a vCPU at power-on state.
+   * @throws BackendError (the backend's own subclass) when the hypervisor
+   *   refuses; core wraps it in `HypervisorError`.
    */
   createVm(options: VmOptions): VirtualMachine;
   /**
-   * Maps `size` bytes of the open file `fd` from byte `offset` as a
-   * {@link MemorySnapshot}, without copying where the platform allows. The
-   * backend keeps its own handle; the caller may close `fd` afterwards. The file
-   * must not change while the snapshot or a VM made from it exists.
+   * Maps `size` bytes of an open file from byte `offset` as a
+   * {@link MemorySnapshot}, without copying where the platform allows. A
+   * backend uses `file.fd` or opens `file.path` again (where a descriptor
+   * cannot become a native handle); it keeps its own handle, so the caller
+   * may close `fd` afterwards. The file must not change while the snapshot or
+   * a VM made from it exists.
    * @throws RangeError for an offset or size that is not a multiple of 4096 or lies outside the file;
-   *   a Node-style system error when the file cannot be mapped.
+   *   BackendError when the file cannot be mapped.
    */
-  mapSnapshotFile(fd: number, offset: number, size: number): MemorySnapshot;
+  mapSnapshotFile(file: SnapshotFile, offset: number, size: number): MemorySnapshot;
   /**
    * Cancels the open call of the VM `token` names ({@link CallGuard.cancel}),
    * from any thread of this process, including a worker that loaded this
