@@ -24,11 +24,16 @@ export default [
   },
   {
     // Core knows backends only through its interface and loads them by name at run time
-    // (backend/discover.ts): a static import would tie it to one hypervisor.
+    // (backend/discover.ts): a static import would tie it to one hypervisor. The same goes for
+    // the Linux backends' shared machinery, by package name or by a relative path into it.
+    // packages/core/test/neutral-core.test.ts also catches require() and import().
     files: ['packages/core/src/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ group: ['@hyperlight-ts/backend-*', '**/backend-kvm/**', '**/backend-mshv/**', '**/backend-whp/**'], message: 'core must not import a backend; backends are loaded by name in backend/discover.ts' }],
+        patterns: [{
+          group: ['@hyperlight-ts/backend-*', '@hyperlight-ts/native-linux', '@hyperlight-ts/native-linux/**', '**/backend-*/**', '**/native-linux/**'],
+          message: 'core must not import a backend or backend machinery; backends are loaded by name in backend/discover.ts',
+        }],
       }],
     },
   },

@@ -11,21 +11,31 @@ import { join } from 'node:path';
 import type { Backend, BackendName, BackendStatus } from './backend.js';
 import { BackendUnavailableError, ConfigurationError, type BackendCandidateFailure } from '../errors.js';
 
-/** npm package that provides each backend. */
-export const BACKEND_PACKAGES: Readonly<Record<BackendName, string>> = {
-  kvm: '@hyperlight-ts/backend-kvm',
-  mshv: '@hyperlight-ts/backend-mshv',
-  whp: '@hyperlight-ts/backend-whp',
+/**
+ * Every backend core can discover: the npm package that provides it and the
+ * platforms (`process.platform`) auto-detection tries it on. Auto-detection
+ * tries them in this order (Linux: KVM, then MSHV; Windows: WHP). This table
+ * is the only place core names a backend's package; nothing else here knows
+ * one backend from another.
+ */
+const BACKENDS: Readonly<Record<BackendName, { readonly packageName: string; readonly platforms: readonly string[] }>> = {
+  kvm: { packageName: '@hyperlight-ts/backend-kvm', platforms: ['linux'] },
+  mshv: { packageName: '@hyperlight-ts/backend-mshv', platforms: ['linux'] },
+  whp: { packageName: '@hyperlight-ts/backend-whp', platforms: ['win32'] },
 };
+
+const BACKEND_NAMES = Object.keys(BACKENDS) as BackendName[];
+
+/** npm package that provides each backend. */
+export const BACKEND_PACKAGES: Readonly<Record<BackendName, string>> = Object.fromEntries(
+  BACKEND_NAMES.map((name) => [name, BACKENDS[name].packageName]),
+) as Record<BackendName, string>;
 
 /** Environment variable that selects a backend by name. */
 export const BACKEND_ENV_VAR = 'HYPERLIGHT_BACKEND';
 
-/** Candidates tried by auto-detection, per `process.platform`. */
-const CANDIDATES_BY_PLATFORM: Readonly<Record<string, readonly BackendName[]>> = {
-  linux: ['kvm', 'mshv'],
-  win32: ['whp'],
-};
+/** Candidates tried by auto-detection on `platform`, in order. */
+const candidatesFor = (platform: string): BackendName[] => BACKEND_NAMES.filter((name) => BACKENDS[name].platforms.includes(platform));
 
 /** Loads a backend package by name; throws like `require` when it cannot. */
 export type PackageLoader = (packageName: string) => unknown;
@@ -47,7 +57,7 @@ export interface HypervisorAvailability {
   readonly candidates: readonly BackendCandidateFailure[];
 }
 
-const isBackendName = (name: string): name is BackendName => Object.hasOwn(BACKEND_PACKAGES, name);
+const isBackendName = (name: string): name is BackendName => Object.hasOwn(BACKENDS, name);
 
 /**
  * Resolves a package from the application's point of view first (the current
@@ -74,8 +84,17 @@ function isNotFound(error: unknown, packageName: string): boolean {
   return e.code === 'MODULE_NOT_FOUND' && typeof e.message === 'string' && e.message.includes(`'${packageName}'`);
 }
 
+/** Asks `backend` whether it can run here; a check that breaks its "never throws" promise counts as a failed load. */
+function statusOf(backend: Backend): BackendStatus {
+  try {
+    return backend.check();
+  } catch (error) {
+    return { usable: false, reason: 'load-failed', detail: `check() threw: ${(error as Error)?.message ?? String(error)}` };
+  }
+}
+
 function tryCandidate(name: BackendName, load: PackageLoader): { backend: Backend } | { failure: BackendCandidateFailure } {
-  const packageName = BACKEND_PACKAGES[name];
+  const packageName = BACKENDS[name].packageName;
   let loaded: unknown;
   try {
     loaded = load(packageName);
@@ -83,13 +102,16 @@ function tryCandidate(name: BackendName, load: PackageLoader): { backend: Backen
     if (isNotFound(error, packageName)) {
       return { failure: { backend: name, reason: 'not-installed', detail: `install ${packageName}` } };
     }
-    return { failure: { backend: name, reason: 'load-failed', detail: (error as Error).message ?? String(error) } };
+    return { failure: { backend: name, reason: 'load-failed', detail: (error as Error)?.message ?? String(error) } };
   }
   const backend = (loaded as { backend?: Backend } | undefined)?.backend;
   if (!backend || typeof backend.check !== 'function' || typeof backend.createVm !== 'function') {
     return { failure: { backend: name, reason: 'load-failed', detail: `${packageName} does not export a backend` } };
   }
-  const status: BackendStatus = backend.check();
+  if (backend.name !== name) {
+    return { failure: { backend: name, reason: 'load-failed', detail: `${packageName} exports the backend "${String(backend.name)}"` } };
+  }
+  const status = statusOf(backend);
   if (!status.usable) return { failure: { backend: name, reason: status.reason, detail: status.detail } };
   return { backend };
 }
@@ -99,7 +121,7 @@ function explicitChoice(options: DiscoveryOptions): BackendName | Backend | unde
   const fromEnv = (options.env ?? process.env)[BACKEND_ENV_VAR];
   if (fromEnv === undefined || fromEnv === '') return undefined;
   if (!isBackendName(fromEnv)) {
-    throw new ConfigurationError(BACKEND_ENV_VAR, `unknown backend "${fromEnv}" (known: ${Object.keys(BACKEND_PACKAGES).join(', ')})`);
+    throw new ConfigurationError(BACKEND_ENV_VAR, `unknown backend "${fromEnv}" (known: ${BACKEND_NAMES.join(', ')})`);
   }
   return fromEnv;
 }
@@ -108,11 +130,12 @@ function search(options: DiscoveryOptions): { backend?: Backend; candidates: Bac
   const load = options.load ?? defaultLoader;
   const choice = explicitChoice(options);
   if (typeof choice === 'object') {
-    const status = choice.check();
+    const status = statusOf(choice);
     if (status.usable) return { backend: choice, candidates: [] };
     return { candidates: [{ backend: choice.name, reason: status.reason, detail: status.detail }] };
   }
-  const names = choice ? [choice] : (CANDIDATES_BY_PLATFORM[options.platform ?? process.platform] ?? []);
+  const platform = options.platform ?? process.platform;
+  const names = choice ? [choice] : candidatesFor(platform);
   const candidates: BackendCandidateFailure[] = [];
   for (const name of names) {
     const result = tryCandidate(name, load);
@@ -120,8 +143,8 @@ function search(options: DiscoveryOptions): { backend?: Backend; candidates: Bac
     candidates.push(result.failure);
   }
   if (names.length === 0) {
-    for (const name of Object.keys(BACKEND_PACKAGES) as BackendName[]) {
-      candidates.push({ backend: name, reason: 'unsupported-platform', detail: `no backend supports ${options.platform ?? process.platform}` });
+    for (const name of BACKEND_NAMES) {
+      candidates.push({ backend: name, reason: 'unsupported-platform', detail: `no backend supports ${platform}` });
     }
   }
   return { candidates };

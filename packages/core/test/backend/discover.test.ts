@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Backend, BackendStatus } from '../../src/backend/backend.js';
-import { checkHypervisor, discoverBackend, isHypervisorPresent, type PackageLoader } from '../../src/backend/discover.js';
+import type { Backend, BackendName, BackendStatus, BackendUnavailableReason } from '../../src/backend/backend.js';
+import { BACKEND_PACKAGES, checkHypervisor, discoverBackend, isHypervisorPresent, type PackageLoader } from '../../src/backend/discover.js';
 import { BackendUnavailableError, ConfigurationError } from '../../src/errors.js';
 
-const fakeBackend = (name: Backend['name'], status: BackendStatus): Backend => ({
+/** A stand-in backend: only `check()` answers; discovery never creates a VM. */
+const fakeBackend = (name: BackendName, status: BackendStatus): Backend => ({
   name,
   check: () => status,
   createVm: () => {
@@ -15,109 +16,222 @@ const fakeBackend = (name: Backend['name'], status: BackendStatus): Backend => (
   cancelCall: () => false,
 });
 
+const usableBackend = (name: BackendName): Backend => fakeBackend(name, { usable: true, detail: `${name} ok` });
+const unusableBackend = (name: BackendName, reason: BackendUnavailableReason, detail: string): Backend =>
+  fakeBackend(name, { usable: false, reason, detail });
+
 const notFound = (pkg: string): Error => Object.assign(new Error(`Cannot find module '${pkg}'`), { code: 'MODULE_NOT_FOUND' });
 
-/** A loader over a fixed set of "installed" packages. */
-const loader = (installed: Record<string, unknown>): PackageLoader => (pkg) => {
-  if (!(pkg in installed)) throw notFound(pkg);
-  const value = installed[pkg];
-  if (value instanceof Error) throw value;
-  return value;
+/** A loader over a fixed set of "installed" packages; an Error value is what loading that package throws. */
+const loader = (installed: Partial<Record<BackendName, unknown>>): PackageLoader => {
+  const byPackage = new Map(Object.entries(installed).map(([name, value]) => [BACKEND_PACKAGES[name as BackendName], value]));
+  return (pkg) => {
+    if (!byPackage.has(pkg)) throw notFound(pkg);
+    const value = byPackage.get(pkg);
+    if (value instanceof Error) throw value;
+    return value;
+  };
 };
 
-const usable = fakeBackend('kvm', { usable: true, detail: 'ok' });
+const installed = (backend: Backend): { backend: Backend } => ({ backend });
 
-describe('discoverBackend', () => {
-  it('auto-detects the first usable candidate for the platform', () => {
-    const load = loader({ '@hyperlight-ts/backend-kvm': { backend: usable } });
-    expect(discoverBackend({ platform: 'linux', env: {}, load })).toBe(usable);
-  });
+/** The error discoverBackend() throws for these options (fails the test when it returns). */
+function unavailable(options: Parameters<typeof discoverBackend>[0]): BackendUnavailableError {
+  try {
+    discoverBackend(options);
+  } catch (error) {
+    if (error instanceof BackendUnavailableError) return error;
+    throw error;
+  }
+  throw new Error('discoverBackend() found a backend');
+}
 
-  it('falls through to the next candidate and reports why each failed', () => {
-    const kvm = fakeBackend('kvm', { usable: false, reason: 'device-missing', detail: '/dev/kvm does not exist' });
-    const load = loader({ '@hyperlight-ts/backend-kvm': { backend: kvm } });
-    const error = (() => {
-      try {
-        discoverBackend({ platform: 'linux', env: {}, load });
-      } catch (e) {
-        return e as BackendUnavailableError;
-      }
-    })();
-    expect(error).toBeInstanceOf(BackendUnavailableError);
-    expect(error?.code).toBe('HL_ERR_BACKEND_UNAVAILABLE');
-    expect(error?.candidates).toEqual([
-      { backend: 'kvm', reason: 'device-missing', detail: '/dev/kvm does not exist' },
+const linux = { platform: 'linux', env: {} } as const;
+const windows = { platform: 'win32', env: {} } as const;
+
+describe('discoverBackend: each backend missing', () => {
+  it('names the package to install for every candidate of the platform, in order', () => {
+    expect(checkHypervisor({ ...linux, load: loader({}) }).candidates).toEqual([
+      { backend: 'kvm', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-kvm' },
       { backend: 'mshv', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-mshv' },
     ]);
-    expect(error?.message).toContain('kvm: device-missing (/dev/kvm does not exist)');
+    expect(checkHypervisor({ ...windows, load: loader({}) }).candidates).toEqual([
+      { backend: 'whp', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-whp' },
+    ]);
   });
 
-  it('distinguishes a package that fails to load from one that is missing', () => {
-    const load = loader({ '@hyperlight-ts/backend-kvm': new Error('invalid ELF header') });
-    expect(checkHypervisor({ platform: 'linux', env: {}, load }).candidates[0]).toEqual({
-      backend: 'kvm', reason: 'load-failed', detail: 'invalid ELF header',
-    });
-  });
-
-  it('reports permission and API problems from the backend', () => {
-    for (const reason of ['permission-denied', 'api-mismatch'] as const) {
-      const kvm = fakeBackend('kvm', { usable: false, reason, detail: 'x' });
-      const load = loader({ '@hyperlight-ts/backend-kvm': { backend: kvm } });
-      expect(checkHypervisor({ platform: 'linux', env: {}, load }).candidates[0]?.reason).toBe(reason);
+  it('an explicit choice of a missing backend names its package', () => {
+    for (const name of ['kvm', 'mshv', 'whp'] as const) {
+      expect(unavailable({ ...linux, env: { HYPERLIGHT_BACKEND: name }, load: loader({}) }).candidates).toEqual([
+        { backend: name, reason: 'not-installed', detail: `install @hyperlight-ts/backend-${name}` },
+      ]);
     }
   });
 
-  it('remembers a usable backend: later discoveries neither load nor check again, checkHypervisor() does', () => {
-    let loads = 0;
-    let checks = 0;
-    const counted: Backend = { ...usable, check: () => (checks++, { usable: true, detail: 'ok' }) };
-    const load: PackageLoader = (pkg) => {
-      loads++;
-      return loader({ '@hyperlight-ts/backend-kvm': { backend: counted } })(pkg);
-    };
-    expect(discoverBackend({ platform: 'linux', env: {}, load })).toBe(counted);
-    expect(discoverBackend({ platform: 'linux', env: {}, load })).toBe(counted);
-    expect([loads, checks]).toEqual([1, 1]);
-    expect(discoverBackend({ platform: 'linux', env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toBe(counted); // another choice
-    expect([loads, checks]).toEqual([2, 2]);
-    expect(checkHypervisor({ platform: 'linux', env: {}, load }).backend).toBe('kvm');
-    expect([loads, checks]).toEqual([3, 3]);
+  it('a backend whose own dependency is missing failed to load; it is not "not installed"', () => {
+    const load = loader({ whp: notFound('koffi') });
+    expect(checkHypervisor({ ...windows, load }).candidates).toEqual([
+      { backend: 'whp', reason: 'load-failed', detail: "Cannot find module 'koffi'" },
+    ]);
+  });
+});
+
+describe('discoverBackend: present but unusable', () => {
+  const cases: readonly [BackendName, BackendUnavailableReason, string][] = [
+    ['kvm', 'device-missing', '/dev/kvm does not exist'],
+    ['kvm', 'permission-denied', 'open /dev/kvm: EACCES; add the user to the kvm group'],
+    ['kvm', 'api-mismatch', 'KVM_GET_API_VERSION says 11'],
+    ['mshv', 'device-missing', '/dev/mshv does not exist'],
+    ['mshv', 'permission-denied', 'open /dev/mshv: EACCES'],
+    ['mshv', 'api-mismatch', 'MSHV_CREATE_PARTITION: ENOTTY (an old out-of-tree /dev/mshv driver)'],
+    ['mshv', 'load-failed', 'the addon was built for another Node ABI'],
+    ['whp', 'device-missing', 'enable the Windows Hypervisor Platform feature'],
+    ['whp', 'load-failed', 'koffi could not load'],
+    ['whp', 'unsupported-platform', 'WHP runs on Windows only'],
+  ];
+  it.each(cases)('%s: its check() reason %s and detail pass through', (name, reason, detail) => {
+    const load = loader({ [name]: installed(unusableBackend(name, reason, detail)) });
+    const error = unavailable({ ...linux, env: { HYPERLIGHT_BACKEND: name }, load });
+    expect(error.candidates).toEqual([{ backend: name, reason, detail }]);
+    expect(error.message).toContain(`${name}: ${reason} (${detail})`);
   });
 
-  it('does not remember failures: a backend that becomes usable is found', () => {
-    let status: BackendStatus = { usable: false, reason: 'permission-denied', detail: 'x' };
-    const flaky: Backend = { ...usable, check: () => status };
-    const load = loader({ '@hyperlight-ts/backend-kvm': { backend: flaky } });
-    expect(() => discoverBackend({ platform: 'linux', env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toThrow(BackendUnavailableError);
-    status = { usable: true, detail: 'ok' };
-    expect(discoverBackend({ platform: 'linux', env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toBe(flaky);
+  it('a package that throws while loading failed to load, with the loader\'s message', () => {
+    const load = loader({ kvm: new Error('invalid ELF header') });
+    expect(checkHypervisor({ ...linux, load }).candidates[0]).toEqual({ backend: 'kvm', reason: 'load-failed', detail: 'invalid ELF header' });
   });
 
-  it('honours HYPERLIGHT_BACKEND and tries only that backend', () => {
-    const load = loader({ '@hyperlight-ts/backend-kvm': { backend: usable } });
-    expect(() => discoverBackend({ platform: 'linux', env: { HYPERLIGHT_BACKEND: 'mshv' }, load })).toThrow(/mshv: not-installed/);
-    expect(discoverBackend({ platform: 'linux', env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toBe(usable);
+  it('a package without a backend export, or exporting another backend, failed to load', () => {
+    expect(checkHypervisor({ ...linux, load: loader({ kvm: { somethingElse: 1 } }) }).candidates[0]).toEqual({
+      backend: 'kvm', reason: 'load-failed', detail: '@hyperlight-ts/backend-kvm does not export a backend',
+    });
+    expect(checkHypervisor({ ...linux, load: loader({ kvm: installed(usableBackend('mshv')) }) }).candidates[0]).toEqual({
+      backend: 'kvm', reason: 'load-failed', detail: '@hyperlight-ts/backend-kvm exports the backend "mshv"',
+    });
   });
 
-  it('rejects an unknown HYPERLIGHT_BACKEND', () => {
-    expect(() => discoverBackend({ env: { HYPERLIGHT_BACKEND: 'vmware' }, load: loader({}) })).toThrow(ConfigurationError);
+  it('a check() that throws (breaking its contract) counts as a failed load, and discovery goes on', () => {
+    const broken: Backend = { ...usableBackend('kvm'), check: () => { throw new Error('boom'); } };
+    const mshv = usableBackend('mshv');
+    const { backend, candidates } = checkHypervisor({ ...linux, load: loader({ kvm: installed(broken), mshv: installed(mshv) }) });
+    expect(backend).toBe('mshv');
+    expect(candidates).toEqual([{ backend: 'kvm', reason: 'load-failed', detail: 'check() threw: boom' }]);
   });
 
-  it('an explicit choice wins over the environment', () => {
-    const load = loader({ '@hyperlight-ts/backend-kvm': { backend: usable } });
-    expect(discoverBackend({ choice: 'kvm', platform: 'linux', env: { HYPERLIGHT_BACKEND: 'whp' }, load })).toBe(usable);
-    expect(discoverBackend({ choice: usable, env: { HYPERLIGHT_BACKEND: 'whp' }, load: loader({}) })).toBe(usable);
+  it('HYPERLIGHT_BACKEND=whp on Linux gives the installed whp package\'s own answer', () => {
+    const whp = unusableBackend('whp', 'unsupported-platform', 'the Windows Hypervisor Platform exists only on Windows');
+    const load = loader({ kvm: installed(usableBackend('kvm')), whp: installed(whp) });
+    expect(unavailable({ ...linux, env: { HYPERLIGHT_BACKEND: 'whp' }, load }).candidates).toEqual([
+      { backend: 'whp', reason: 'unsupported-platform', detail: 'the Windows Hypervisor Platform exists only on Windows' },
+    ]);
+  });
+
+  it('lists every candidate with its reason and detail in the error message', () => {
+    const load = loader({ kvm: installed(unusableBackend('kvm', 'permission-denied', 'open /dev/kvm: EACCES')) });
+    const error = unavailable({ ...linux, load });
+    expect(error.code).toBe('HL_ERR_BACKEND_UNAVAILABLE');
+    expect(error.candidates).toEqual([
+      { backend: 'kvm', reason: 'permission-denied', detail: 'open /dev/kvm: EACCES' },
+      { backend: 'mshv', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-mshv' },
+    ]);
+    expect(error.message).toBe([
+      'no usable hypervisor backend:',
+      '  - kvm: permission-denied (open /dev/kvm: EACCES)',
+      '  - mshv: not-installed (install @hyperlight-ts/backend-mshv)',
+    ].join('\n'));
   });
 
   it('says when no backend supports the platform', () => {
     const { backend, candidates } = checkHypervisor({ platform: 'aix', env: {}, load: loader({}) });
     expect(backend).toBeUndefined();
-    expect(candidates.every((c) => c.reason === 'unsupported-platform')).toBe(true);
+    expect(candidates.map((c) => [c.backend, c.reason])).toEqual([
+      ['kvm', 'unsupported-platform'], ['mshv', 'unsupported-platform'], ['whp', 'unsupported-platform'],
+    ]);
     expect(isHypervisorPresent({ platform: 'aix', env: {}, load: loader({}) })).toBe(false);
   });
+});
 
-  it('rejects a package without a backend export', () => {
-    const load = loader({ '@hyperlight-ts/backend-kvm': { somethingElse: 1 } });
-    expect(checkHypervisor({ platform: 'linux', env: {}, load }).candidates[0]).toMatchObject({ reason: 'load-failed' });
+describe('discoverBackend: usable', () => {
+  it('Linux: KVM first when it is usable (MSHV is not even loaded)', () => {
+    const kvm = usableBackend('kvm');
+    const load = loader({ kvm: installed(kvm), mshv: new Error('must not be loaded') });
+    expect(discoverBackend({ ...linux, load })).toBe(kvm);
+  });
+
+  it('Linux: falls from KVM to MSHV, keeping why KVM was passed over', () => {
+    const mshv = usableBackend('mshv');
+    for (const kvm of [undefined, installed(unusableBackend('kvm', 'device-missing', '/dev/kvm does not exist'))]) {
+      const load = loader(kvm ? { kvm, mshv: installed(mshv) } : { mshv: installed(mshv) });
+      expect(discoverBackend({ ...linux, load })).toBe(mshv);
+      expect(checkHypervisor({ ...linux, load })).toEqual({
+        backend: 'mshv',
+        candidates: [kvm
+          ? { backend: 'kvm', reason: 'device-missing', detail: '/dev/kvm does not exist' }
+          : { backend: 'kvm', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-kvm' }],
+      });
+    }
+  });
+
+  it('Windows: WHP, and never a Linux backend', () => {
+    const whp = usableBackend('whp');
+    const load = loader({ kvm: installed(usableBackend('kvm')), mshv: installed(usableBackend('mshv')), whp: installed(whp) });
+    expect(discoverBackend({ ...windows, load })).toBe(whp);
+  });
+
+  it('HYPERLIGHT_BACKEND picks one backend and tries only that one', () => {
+    const kvm = usableBackend('kvm');
+    const mshv = usableBackend('mshv');
+    const load = loader({ kvm: installed(kvm), mshv: installed(mshv) });
+    expect(discoverBackend({ ...linux, env: { HYPERLIGHT_BACKEND: 'mshv' }, load })).toBe(mshv);
+    expect(discoverBackend({ ...linux, env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toBe(kvm);
+    expect(() => discoverBackend({ ...linux, env: { HYPERLIGHT_BACKEND: 'whp' }, load })).toThrow(/whp: not-installed/);
+  });
+
+  it('an empty HYPERLIGHT_BACKEND means auto-detection', () => {
+    const kvm = usableBackend('kvm');
+    expect(discoverBackend({ ...linux, env: { HYPERLIGHT_BACKEND: '' }, load: loader({ kvm: installed(kvm) }) })).toBe(kvm);
+  });
+
+  it('rejects an unknown HYPERLIGHT_BACKEND, naming the known ones', () => {
+    expect(() => discoverBackend({ env: { HYPERLIGHT_BACKEND: 'vmware' }, load: loader({}) })).toThrow(ConfigurationError);
+    expect(() => checkHypervisor({ env: { HYPERLIGHT_BACKEND: 'vmware' }, load: loader({}) })).toThrow(/known: kvm, mshv, whp/);
+  });
+
+  it('an explicit choice wins over the environment', () => {
+    const kvm = usableBackend('kvm');
+    const load = loader({ kvm: installed(kvm) });
+    expect(discoverBackend({ choice: 'kvm', ...linux, env: { HYPERLIGHT_BACKEND: 'whp' }, load })).toBe(kvm);
+    expect(discoverBackend({ choice: kvm, env: { HYPERLIGHT_BACKEND: 'whp' }, load: loader({}) })).toBe(kvm);
+  });
+
+  it('a backend object given as the choice is checked, not loaded', () => {
+    const mshv = unusableBackend('mshv', 'permission-denied', 'open /dev/mshv: EACCES');
+    expect(unavailable({ choice: mshv, load: loader({}) }).candidates).toEqual([
+      { backend: 'mshv', reason: 'permission-denied', detail: 'open /dev/mshv: EACCES' },
+    ]);
+  });
+
+  it('remembers a usable backend: later discoveries neither load nor check again, checkHypervisor() does', () => {
+    let loads = 0;
+    let checks = 0;
+    const counted: Backend = { ...usableBackend('kvm'), check: () => (checks++, { usable: true, detail: 'ok' }) };
+    const inner = loader({ kvm: installed(counted) });
+    const load: PackageLoader = (pkg) => (loads++, inner(pkg));
+    expect(discoverBackend({ ...linux, load })).toBe(counted);
+    expect(discoverBackend({ ...linux, load })).toBe(counted);
+    expect([loads, checks]).toEqual([1, 1]);
+    expect(discoverBackend({ ...linux, env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toBe(counted); // another choice
+    expect([loads, checks]).toEqual([2, 2]);
+    expect(checkHypervisor({ ...linux, load }).backend).toBe('kvm');
+    expect([loads, checks]).toEqual([3, 3]);
+  });
+
+  it('does not remember failures: a backend that becomes usable is found', () => {
+    let status: BackendStatus = { usable: false, reason: 'permission-denied', detail: 'x' };
+    const flaky: Backend = { ...usableBackend('kvm'), check: () => status };
+    const load = loader({ kvm: installed(flaky) });
+    expect(() => discoverBackend({ ...linux, env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toThrow(BackendUnavailableError);
+    status = { usable: true, detail: 'ok' };
+    expect(discoverBackend({ ...linux, env: { HYPERLIGHT_BACKEND: 'kvm' }, load })).toBe(flaky);
   });
 });
