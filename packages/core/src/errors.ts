@@ -4,6 +4,7 @@
  * the sandbox poisoned.
  */
 import type { BackendName, BackendUnavailableReason } from './backend/backend.js';
+import { BackendError } from './backend/backend-error.js';
 
 import { excerptName } from './sandbox/safe-text.js';
 
@@ -318,13 +319,20 @@ export class BackendUnavailableError extends HyperlightError {
   }
 }
 
-/** The hypervisor failed an operation (an ioctl returned an error). `cause` has the errno. */
+/**
+ * The hypervisor failed an operation. When the backend refused it, `cause` is
+ * the backend's {@link BackendError} (`KvmError`, `MshvError`, `WhpError`),
+ * with what the hypervisor reported (an errno, an HRESULT).
+ */
 export class HypervisorError extends HyperlightError {
   override readonly name = 'HypervisorError';
   readonly code = 'HL_ERR_HYPERVISOR';
+  /** The backend that failed, when `cause` is its {@link BackendError}. */
+  readonly backend?: BackendName;
   /** @param operation - what core asked for @param detail - what the hypervisor said */
   constructor(readonly operation: string, readonly detail: string, options?: ErrorOptions) {
     super(`hypervisor failed to ${operation}: ${detail}`, options);
+    if (options?.cause instanceof BackendError) this.backend = options.cause.backend;
   }
 }
 

@@ -9,9 +9,10 @@
  * sandbox.call('SayHello', 'string', 'World'); // "Hello, World! Today is Monday."
  */
 export * from './errors.js';
+export { BackendError } from './backend/backend-error.js';
 export type {
-  Backend, BackendName, BackendStatus, BackendUnavailableReason, CallGuard, CancelReason, CancelToken, DescriptorTable, MemorySnapshot, Registers, Segment,
-  SpecialRegisters, VirtualMachine, VmExit, VmOptions,
+  Backend, BackendName, BackendStatus, BackendUnavailableReason, CallGuard, CancelReason, CancelToken, DescriptorTable, GuestRegion, MemoryAccess,
+  MemorySnapshot, RegionOptions, Registers, Segment, SnapshotFile, SpecialRegisters, VirtualMachine, VmExit, VmOptions,
 } from './backend/backend.js';
 export {
   BACKEND_ENV_VAR, BACKEND_PACKAGES, checkHypervisor, discoverBackend, isHypervisorPresent,

@@ -12,6 +12,8 @@
  * return { kind: 'io-out', port: Ports.HALT, size: 1, value: 0 };
  */
 export type * from './backend.js';
+export { VM_EXIT_KINDS } from './backend.js';
+export { BackendError } from './backend-error.js';
 export { TimerCallGuard } from './timer-call-guard.js';
 export { Abi, PebOffset, Ports } from '../abi/generated.js';
 export {

@@ -18,7 +18,7 @@ export class TimerCallGuard implements CallGuard {
   private readonly listeners = new Set<(reason: CancelReason) => void>();
 
   /** @param backend - the name its tokens carry */
-  constructor(backend: CancelToken['backend'] = 'kvm') {
+  constructor(backend: CancelToken['backend']) {
     this.token = { backend, id: nextTokenId++ };
   }
 

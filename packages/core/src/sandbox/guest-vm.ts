@@ -3,7 +3,7 @@
  * entry with an operation, then handle exits until the guest halts or fails.
  */
 import { Abi, PebOffset, Ports } from '../abi/generated.js';
-import type { CancelReason, CancelToken, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '../backend/backend.js';
+import type { CancelReason, CancelToken, MemoryAccess, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '../backend/backend.js';
 import {
   GuestAbortedError, GuestExceptionError, GuestOutOfMemoryError, GuestPanicError, GuestProtocolError,
   GuestStackOverflowError, GuestUnknownPortError, HyperlightError, HypervisorError, MessageTooLargeError,
@@ -26,6 +26,9 @@ import { readFrame, readTextFrame } from '../protocol/framing.js';
 import { drainLogArea, type LogRecord } from '../protocol/log-area.js';
 import { clockNameOf, type ClockName } from './guest-clock.js';
 import type { ReplyWriter } from './host-functions.js';
+
+/** How a `memory-fault` message words each access. */
+const PAST_TENSE: Record<MemoryAccess, string> = { read: 'read', write: 'wrote', execute: 'executed' };
 
 /** The most abort-message text the host keeps, in characters. */
 const MAX_ABORT_MESSAGE_LENGTH = 1024 * 1024;
@@ -163,9 +166,8 @@ export class GuestVm {
     // A new VM's memory reads as zeros: only the file's bytes are written, so an untouched .bss stays free.
     loadElf(image, elfBytes, memory.subarray(layout.imageGpa, layout.imageSize), layout.imageGpa, true);
     if (options.initData.length > 0) memory.writeBytes(layout.initDataGpa, options.initData);
-    hypervisorCall('set special registers', () => vm.setSpecialRegisters(guest.initialSpecialRegisters()));
-    // docs/abi.md: the first entry finds the power-on FPU state, whatever the backend starts with.
-    hypervisorCall('reset the FPU', () => vm.resetFpu());
+    // The FPU needs nothing: a new VM starts at power-on x87/SSE state (docs/abi.md).
+    hypervisorCall('set special registers', () => vm.setSpecialRegisters(guestSpecialRegisters(layout, { xsave: vm.xsaveEnabled })));
     return guest;
   }
 
@@ -209,22 +211,16 @@ export class GuestVm {
   }
 
   /**
-   * Puts memory (when given) and CPU state back. TR keeps the TSS type this VM
-   * needs, so a state captured on another CPU vendor still loads.
+   * Puts memory (when given) and CPU state back.
    * @throws HypervisorError when the backend refuses.
    */
   restore(memory: MemorySnapshot | undefined, cpu: CpuState): void {
     hypervisorCall('restore a snapshot', () => {
       if (memory) this.vm.restoreMemory(memory);
-      const { tr } = this.initialSpecialRegisters();
-      this.vm.setSpecialRegisters({ ...cpu.specialRegisters, tr: { ...cpu.specialRegisters.tr, type: tr.type } });
+      this.vm.setSpecialRegisters(cpu.specialRegisters);
       this.vm.setFpuState(cpu.fpuState);
       this.vm.setRegisters(cpu.registers);
     });
-  }
-
-  private initialSpecialRegisters(): SpecialRegisters {
-    return guestSpecialRegisters(this.layout, { xsave: this.vm.xsaveEnabled, availableTss: this.vm.availableTss ?? false });
   }
 
   /**
@@ -362,7 +358,7 @@ export class GuestVm {
       throw new RunCancelled(reason);
     }
     if (exit.kind !== 'io-out') this.failOnExit(exit);
-    const { port, value } = exit as Extract<VmExit, { kind: 'io-out' }>;
+    const { port, value } = exit;
     switch (port) {
       case Ports.HALT:
         return DONE;
@@ -413,21 +409,24 @@ export class GuestVm {
     handlers.log(drainLogArea(this.logArea));
   }
 
-  /** Turns every exit other than `io-out` into the error it means. */
-  private failOnExit(exit: VmExit): never {
+  /** Turns every exit other than `io-out` and `cancelled` into the error it means. */
+  private failOnExit(exit: Exclude<VmExit, { kind: 'io-out' | 'cancelled' }>): never {
     switch (exit.kind) {
       case 'io-in':
         throw new GuestUnknownPortError(exit.port, 'in');
-      case 'shutdown':
+      case 'triple-fault':
         // Only a fault while delivering a fault gets here: the IDT, IST stack
         // and stubs are supervisor pages the guest cannot break.
-        throw new GuestExceptionError(8, this.vm.getRegisters().rip);
+        throw new GuestExceptionError(8, hypervisorCall('read registers', () => this.vm.getRegisters()).rip);
       case 'halt':
         throw new GuestProtocolError('the vCPU halted outside the ABI');
-      case 'mmio':
-        throw new GuestProtocolError(`guest touched unbacked guest-physical address 0x${exit.gpa.toString(16)}`);
-      default:
-        throw new HypervisorError('run the vCPU', `${exit.kind}: ${'detail' in exit ? exit.detail : ''}`);
+      case 'memory-fault':
+        if (exit.unmapped) throw new GuestProtocolError(`guest touched unbacked guest-physical address 0x${exit.gpa.toString(16)}`);
+        throw new GuestProtocolError(`guest ${PAST_TENSE[exit.access]} protected guest-physical address 0x${exit.gpa.toString(16)} (a ${exit.access} access its region does not allow)`);
+      case 'invalid-state':
+      case 'hypervisor-error':
+      case 'unknown':
+        throw new HypervisorError('run the vCPU', `${exit.kind}: ${exit.detail}`);
     }
   }
 

@@ -13,7 +13,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type {
-  BackendName, DescriptorTable, MemorySnapshot, Registers, Segment, SpecialRegisters,
+  BackendName, DescriptorTable, MemorySnapshot, Registers, Segment, SnapshotFile, SpecialRegisters,
 } from '../backend/backend.js';
 import { SnapshotFileError } from '../errors.js';
 import type { ImageSegmentAccess, MemoryLayoutOptions } from '../mem/layout.js';
@@ -195,7 +195,7 @@ const registers = object<Registers>({
   rip: u64, rflags: u64,
 });
 
-/** Field widths as KVM's `struct kvm_segment` and the SDM's descriptor format give them. */
+/** Field widths as the VMX access-rights layout and the SDM's descriptor format give them. */
 const segment = object<Segment>({
   base: u64, limit: uint(0xffff_ffff), selector: uint(0xffff), type: uint(0xf), present: bool, dpl: uint(3),
   db: bool, s: bool, l: bool, g: bool, avl: bool, unusable: bool,
@@ -536,8 +536,8 @@ function checkMemory(path: string, fd: number, header: Header): void {
  * exists (see `Backend.mapSnapshotFile`).
  *
  * @param path - the snapshot file
- * @param map - maps `size` bytes of the open file `fd` from byte `offset`
- *   (`backend.mapSnapshotFile`); `fd` is closed once it returns
+ * @param map - maps `size` bytes of the open `file` from byte `offset`
+ *   (`backend.mapSnapshotFile`); `file.fd` is closed once it returns
  * @returns the state and the mapped memory, which the caller disposes
  * @throws SnapshotFileError with problem `'io'` (cannot open or read the file,
  *   or `map` failed; cause = the error), `'not-a-snapshot'` (bad magic),
@@ -546,11 +546,11 @@ function checkMemory(path: string, fd: number, header: Header): void {
  *   `'architecture'` (saved for another architecture).
  * @example
  * const { state, memory } = readSnapshotFile('/var/lib/app/warm.hlsnap',
- *   (fd, offset, size) => backend.mapSnapshotFile(fd, offset, size));
+ *   (file, offset, size) => backend.mapSnapshotFile(file, offset, size));
  */
 export function readSnapshotFile(
   path: string,
-  map: (fd: number, offset: number, size: number) => MemorySnapshot,
+  map: (file: SnapshotFile, offset: number, size: number) => MemorySnapshot,
 ): { state: SnapshotState; memory: MemorySnapshot } {
   let fd: number;
   try {
@@ -578,7 +578,7 @@ export function readSnapshotFile(
       throw ioError(path, 'cannot read', error);
     }
     try {
-      memory = map(fd, header.memoryOffset, header.memorySize);
+      memory = map({ path, fd }, header.memoryOffset, header.memorySize);
     } catch (error) {
       throw ioError(path, 'cannot map the memory image', error);
     }

@@ -44,7 +44,7 @@ export class Snapshot implements Disposable {
    */
   static load(path: string, options: SnapshotLoadOptions = {}): Snapshot {
     const backend = typeof options.backend === 'object' ? options.backend : discoverBackend({ choice: options.backend });
-    const { state, memory } = readSnapshotFile(path, (fd, offset, size) => backend.mapSnapshotFile(fd, offset, size));
+    const { state, memory } = readSnapshotFile(path, (file, offset, size) => backend.mapSnapshotFile(file, offset, size));
     if (state.backend !== backend.name) {
       memory.dispose();
       throw new SnapshotMismatchError('backend', `${path} was taken with the ${state.backend} backend; this process uses ${backend.name}`);

@@ -13,6 +13,7 @@ import {
 } from '../../src/protocol/codec.js';
 import type { MultiUseSandbox } from '../../src/sandbox/multi-use-sandbox.js';
 import { UninitializedSandbox } from '../../src/sandbox/uninitialized-sandbox.js';
+import { BackendError } from '../../src/backend/backend-error.js';
 import { placeholderBinary, scriptedBackend, type ScriptedGuest } from '../support/scripted-backend.js';
 
 /** A guest exporting `F() -> i32` whose calls run `onCall`. */
@@ -102,7 +103,7 @@ describe('a hostile guest', () => {
     expect(decodeFunctionCallResult(reply!)).toEqual({ ok: false, code: ErrorCode.HostFunctionNotFound, message: expect.stringContaining('Nope') });
   });
 
-  it('unknown ports, port reads, stray hlt and MMIO each end in their own error', () => {
+  it('unknown ports, port reads and every exit kind besides io-out each end in their own error', () => {
     const out = callError(function* (ctx) {
       yield ctx.out(0x99);
     });
@@ -115,12 +116,46 @@ describe('a hostile guest', () => {
     expect(callError(function* () {
       yield { kind: 'halt' };
     }).error).toBeInstanceOf(GuestProtocolError);
-    expect((callError(function* () {
-      yield { kind: 'mmio', gpa: 0x1_0000_0000n, write: true, size: 8 };
-    }).error as Error).message).toMatch(/unbacked guest-physical address 0x100000000/);
-    expect(callError(function* () {
-      yield { kind: 'internal-error', detail: 'emulation failure' };
-    }).error).toBeInstanceOf(HypervisorError);
+    const unmapped = callError(function* () {
+      yield { kind: 'memory-fault', gpa: 0x1_0000_0000n, access: 'write', unmapped: true };
+    });
+    expect(unmapped.error).toBeInstanceOf(GuestProtocolError);
+    expect((unmapped.error as Error).message).toMatch(/unbacked guest-physical address 0x100000000/);
+    expect(unmapped.poisoned).toBe(true);
+    for (const [access, verb] of [['write', 'wrote'], ['read', 'read'], ['execute', 'executed']] as const) {
+      const protectedFault = callError(function* () {
+        yield { kind: 'memory-fault', gpa: 0x20_0000n, access, unmapped: false };
+      });
+      expect(protectedFault.error).toBeInstanceOf(GuestProtocolError);
+      expect((protectedFault.error as Error).message).toContain(
+        `guest ${verb} protected guest-physical address 0x200000 (a ${access} access its region does not allow)`);
+      expect(protectedFault.poisoned).toBe(true);
+    }
+    const tripleFault = callError(function* () {
+      yield { kind: 'triple-fault' };
+    });
+    expect(tripleFault.error).toBeInstanceOf(GuestExceptionError);
+    expect(tripleFault.error).toMatchObject({ vector: 8 } satisfies Partial<GuestExceptionError>);
+    expect(tripleFault.poisoned).toBe(true);
+    for (const kind of ['invalid-state', 'hypervisor-error', 'unknown'] as const) {
+      const failed = callError(function* () {
+        yield { kind, detail: 'code 0x42' };
+      });
+      expect(failed.error).toBeInstanceOf(HypervisorError);
+      expect((failed.error as Error).message).toContain(`${kind}: code 0x42`);
+      expect(failed.poisoned).toBe(true);
+    }
+  });
+
+  it("a backend's refusal during a call becomes a HypervisorError naming the backend, with its BackendError as cause", () => {
+    const cause = new BackendError('kvm', 'KVM_RUN', 'EFAULT');
+    const { error, poisoned } = callError(function* () {
+      yield* [];
+      throw cause;
+    });
+    expect(error).toBeInstanceOf(HypervisorError);
+    expect(error).toMatchObject({ backend: 'kvm', cause, operation: 'run the vCPU' });
+    expect(poisoned).toBe(true);
   });
 
   it('an exception port outside the stub range is an unknown port, inside it an exception', () => {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import type { MemorySnapshot, Registers } from '../../src/backend/backend.js';
+import type { MemorySnapshot, Registers, SnapshotFile } from '../../src/backend/backend.js';
 import { guestSpecialRegisters } from '../../src/arch/x86_64/special-registers.js';
 import { MemoryLayout, PAGE_SIZE, type MemoryLayoutOptions } from '../../src/mem/layout.js';
 import { LogLevel } from '../../src/protocol/codec.js';
@@ -39,14 +39,14 @@ export class FakeMemorySnapshot implements MemorySnapshot {
 
 /** A `map` for readSnapshotFile that copies the region into a FakeMemorySnapshot and records each call. */
 export function copyingMap(): {
-  map: (fd: number, offset: number, size: number) => FakeMemorySnapshot;
-  calls: { fd: number; offset: number; size: number }[];
+  map: (file: SnapshotFile, offset: number, size: number) => FakeMemorySnapshot;
+  calls: { path: string; fd: number; offset: number; size: number }[];
   results: FakeMemorySnapshot[];
 } {
-  const calls: { fd: number; offset: number; size: number }[] = [];
+  const calls: { path: string; fd: number; offset: number; size: number }[] = [];
   const results: FakeMemorySnapshot[] = [];
-  const map = (fd: number, offset: number, size: number): FakeMemorySnapshot => {
-    calls.push({ fd, offset, size });
+  const map = ({ path, fd }: SnapshotFile, offset: number, size: number): FakeMemorySnapshot => {
+    calls.push({ path, fd, offset, size });
     const bytes = Buffer.alloc(size);
     let done = 0;
     while (done < size) {

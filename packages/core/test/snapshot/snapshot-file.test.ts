@@ -92,7 +92,7 @@ describe('round trip', () => {
 
     const { memoryOffset } = splitSnapshotFile(file);
     expect(memoryOffset % PAGE).toBe(0);
-    expect(calls).toEqual([{ fd: expect.any(Number), offset: memoryOffset, size: LAYOUT_MEMORY_SIZE }]);
+    expect(calls).toEqual([{ path, fd: expect.any(Number), offset: memoryOffset, size: LAYOUT_MEMORY_SIZE }]);
     expect(file.byteLength).toBe(memoryOffset + LAYOUT_MEMORY_SIZE);
     expect(results[0]!.disposed).toBe(false);
   });
@@ -433,7 +433,7 @@ describe('mapping', () => {
     let seenFd = -1;
     let error: unknown;
     try {
-      readSnapshotFile(path, (fd) => {
+      readSnapshotFile(path, ({ fd }) => {
         seenFd = fd;
         throw cause;
       });

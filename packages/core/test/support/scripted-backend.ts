@@ -7,7 +7,7 @@
 import { Abi, PebOffset, Ports } from '../../src/abi/generated.js';
 import { readSync } from 'node:fs';
 import type {
-  Backend, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit,
+  Backend, GuestRegion, MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit,
 } from '../../src/backend/backend.js';
 import { GuestMemory } from '../../src/mem/guest-memory.js';
 import { TimerCallGuard } from '../../src/backend/timer-call-guard.js';
@@ -119,7 +119,7 @@ class ScriptedVm implements VirtualMachine {
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled = false;
   readonly tscFrequencyHz = SCRIPTED_TSC_FREQUENCY_HZ;
-  readonly callGuard = new ScriptedCallGuard();
+  readonly callGuard = new ScriptedCallGuard('kvm');
   private current: Generator<VmExit, void, void> | undefined;
   private regs = {} as Registers;
   private sregs = SREGS;
@@ -144,7 +144,6 @@ class ScriptedVm implements VirtualMachine {
   setRegisters(regs: Registers): void {
     this.regs = regs;
   }
-  resetFpu(): void {}
   getFpuState(): Uint8Array {
     return this.fpu.slice();
   }
@@ -159,6 +158,9 @@ class ScriptedVm implements VirtualMachine {
   }
   privatePageCount(): number {
     return 0;
+  }
+  mapRegion(): GuestRegion {
+    throw new Error('scripted VMs have main memory only');
   }
 
   /** Every run, as `'sync'` or `'async'`. */
@@ -208,7 +210,7 @@ export function scriptedBackend(guest: ScriptedGuest): Backend & { readonly vms:
       return vm;
     },
     cancelCall: (token, reason) => vms.find((vm) => vm.callGuard.token.id === token.id)?.callGuard.cancel(reason) ?? false,
-    mapSnapshotFile: (fd, offset, size) => {
+    mapSnapshotFile: ({ fd }, offset, size) => {
       const bytes = new Uint8Array(size);
       readSync(fd, bytes, 0, size, offset);
       return new CopiedMemorySnapshot(bytes);

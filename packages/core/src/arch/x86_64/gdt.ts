@@ -42,8 +42,6 @@ const CODE_TYPE = 0xb;
 const DATA_TYPE = 0x3;
 /** 64-bit TSS, busy (SDM Vol. 3A §3.5, Table 3-2): TR is loaded with a busy TSS, and so is its descriptor. */
 export const TSS_BUSY_TYPE = 0xb;
-/** 64-bit TSS, available (not busy); see `SpecialRegisterOptions.availableTss`. */
-export const TSS_AVAILABLE_TYPE = 0x9;
 
 /** A flat code or data segment of the GDT, by the selector that names it. */
 export interface FlatSegment {

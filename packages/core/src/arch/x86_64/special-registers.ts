@@ -6,7 +6,7 @@
 import { Selectors } from '../../abi/generated.js';
 import type { Segment, SpecialRegisters } from '../../backend/backend.js';
 import type { MemoryLayout } from '../../mem/layout.js';
-import { FLAT_LIMIT, FLAT_SEGMENTS, GDT_LIMIT, TSS_AVAILABLE_TYPE, TSS_BUSY_TYPE, type FlatSegment } from './gdt.js';
+import { FLAT_LIMIT, FLAT_SEGMENTS, GDT_LIMIT, TSS_BUSY_TYPE, type FlatSegment } from './gdt.js';
 import { IDT_LIMIT } from './idt.js';
 import { TSS_LIMIT } from './tss.js';
 
@@ -59,8 +59,9 @@ export const GUEST_CR4 = Cr4.PAE | Cr4.OSFXSR | Cr4.OSXMMEXCPT;
 /** Guest EFER: LME | LMA | NXE = 0xD00. SCE stays clear, so `syscall` raises #UD. */
 export const GUEST_EFER = Efer.LME | Efer.LMA | Efer.NXE;
 /**
- * IA32_APIC_BASE as KVM resets it for the boot vCPU (0xFEE00000, enabled, BSP),
- * so writing it back changes nothing. The guest never takes an interrupt.
+ * IA32_APIC_BASE at reset for the boot processor (0xFEE00000, enabled, BSP;
+ * SDM Vol. 3A §11.4.4), so writing it back changes nothing. The guest never
+ * takes an interrupt.
  */
 export const GUEST_APIC_BASE = 0xfee0_0900n;
 
@@ -68,16 +69,6 @@ export const GUEST_APIC_BASE = 0xfee0_0900n;
 export interface SpecialRegisterOptions {
   /** Whether the backend enabled XSAVE (`VirtualMachine.xsaveEnabled`); sets CR4.OSXSAVE. */
   readonly xsave: boolean;
-  /**
-   * Load TR as an *available* 64-bit TSS (type 0x9) instead of a busy one
-   * (0xB). Only for QEMU's TCG emulator (e.g. `tools/kvm-vm`): its I/O
-   * permission check accepts no other TR type (QEMU target/i386/tcg
-   * seg_helper.c, `check_io`), so with a busy TR every guest `out` raises
-   * #GP. Never on hardware: VMX refuses to enter a 64-bit guest whose TR is
-   * not busy (SDM Vol. 3C, "VM Entries", "Checks on Guest Segment Registers").
-   * Default false.
-   */
-  readonly availableTss?: boolean;
 }
 
 /** The hidden (descriptor-cache) state a segment register holds after loading `segment` from the GDT. */
@@ -101,8 +92,7 @@ function flatSegmentRegister(segment: FlatSegment): Segment {
 
 /**
  * The special registers of a guest entry: CPL3 code and data segments, TR on
- * the busy 64-bit TSS (the state `ltr` leaves; but see
- * {@link SpecialRegisterOptions.availableTss}), GDTR/IDTR on the system page,
+ * the busy 64-bit TSS (the state `ltr` leaves), GDTR/IDTR on the system page,
  * CR3 on the PML4, and long mode with paging and no-execute enabled.
  * @throws never
  * @example
@@ -117,7 +107,7 @@ export function guestSpecialRegisters(layout: MemoryLayout, options: SpecialRegi
       base: BigInt(layout.tssGpa),
       limit: TSS_LIMIT,
       selector: Selectors.TSS,
-      type: options.availableTss ? TSS_AVAILABLE_TYPE : TSS_BUSY_TYPE,
+      type: TSS_BUSY_TYPE,
       present: true,
       dpl: 0,
       db: false,

@@ -51,9 +51,4 @@ describe('guestSpecialRegisters', () => {
     expectMatchesGdt(sregs.tr);
     expect(sregs.ldt).toMatchObject({ selector: 0, present: false, unusable: true });
   });
-
-  it('loads TR as an available TSS only when asked (QEMU TCG)', () => {
-    expect(guestSpecialRegisters(layout, { xsave: false, availableTss: true }).tr).toMatchObject({ type: 0x9, base: BigInt(layout.tssGpa), limit: 0x88 });
-    expect(guestSpecialRegisters(layout, { xsave: false, availableTss: false }).tr.type).toBe(0xb);
-  });
 });
