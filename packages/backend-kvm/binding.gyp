@@ -3,22 +3,17 @@
     {
       "target_name": "hyperlight_kvm",
       "sources": [
+        "<!@(node -p \"require('@hyperlight-ts/native-linux/gyp').sources.join(' ')\")",
         "src/native/addon.cc",
         "src/native/convert.cc",
-        "src/native/event_channel.cc",
-        "src/native/guest_memory.cc",
-        "src/native/kick_signal.cc",
         "src/native/kvm.cc",
-        "src/native/memory_image.cc",
-        "src/native/run_control.cc",
-        "src/native/snapshot_memory.cc",
-        "src/native/throw.cc",
         "src/native/vcpu_fd.cc",
-        "src/native/vcpu_thread.cc",
-        "src/native/vm_fd.cc",
-        "src/native/watchdog.cc"
+        "src/native/vm_fd.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!(node -p \"require('@hyperlight-ts/native-linux/gyp').includeDir\")"
+      ],
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",

@@ -31,7 +31,7 @@
 
 #include "memory_image.h"
 
-using namespace hyperlight_kvm;
+using namespace hyperlight_native;
 
 namespace {
 

@@ -1,14 +1,15 @@
-// Compiles bench/restore.cc with the addon's src/native/memory_image.cc and
+// Compiles bench/restore.cc with the shared memory_image.cc (@hyperlight-ts/native-linux) and
 // runs it: restore strategies and snapshot cost of 64 MiB of guest memory.
 // Pure memory management, so it runs without /dev/kvm.
 //   node bench/restore.mjs [iterations]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const native = join(here, '..', 'src', 'native');
+const native = createRequire(import.meta.url)('@hyperlight-ts/native-linux/gyp').includeDir;
 const binary = join(here, 'build', 'restore');
 mkdirSync(join(here, 'build'), { recursive: true });
 execFileSync('g++', ['-O2', '-std=c++17', '-Wall', '-Wextra', `-I${native}`, '-o', binary,

@@ -8,8 +8,8 @@ import { isMainThread } from 'node:worker_threads';
 import type {
   Backend, BackendStatus, BackendUnavailableReason, CancelReason, CancelToken, MemorySnapshot, VirtualMachine, VmOptions,
 } from '@hyperlight-ts/core';
+import { cancelReasonCode } from '@hyperlight-ts/native-linux';
 import { guestCpuid } from './guest-cpuid.js';
-import { cancelReasonCode } from './kvm-call-guard.js';
 import { KVM } from './kvm-constants.js';
 import { KvmVirtualMachine } from './kvm-virtual-machine.js';
 import { loadNative } from './load-native.js';

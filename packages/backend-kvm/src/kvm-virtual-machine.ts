@@ -8,7 +8,7 @@
  *   exited --runAsync()--> pending (only callGuard and dispose) --promise settles--> exited
  *   pending --dispose()--> run stopped, thread joined, promise resolves `cancelled`
  *
- * Cancels ({@link KvmCallGuard}) land in the vCPU's call-state word; `run`
+ * Cancels ({@link VcpuCallGuard}) land in the vCPU's call-state word; `run`
  * looks at it before entering the guest and after every interrupted
  * `KVM_RUN`, and re-enters after interruptions that carry no reason.
  *
@@ -16,8 +16,7 @@
  * --restoreMemory(it)--> private pages discarded (see GuestMemory in native.ts).
  */
 import type { MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '@hyperlight-ts/core';
-import { CALL_STATE } from './call-state.js';
-import { KvmCallGuard } from './kvm-call-guard.js';
+import { CALL_STATE, VcpuCallGuard } from '@hyperlight-ts/native-linux';
 import { KVM, KVM_EXIT_NAMES, KVM_INTERNAL_ERROR_NAMES } from './kvm-constants.js';
 import type { GuestMemory, SnapshotMemory, VcpuFd, VmFd } from './native.js';
 import { RUN_BLOCK } from './run-block.js';
@@ -55,7 +54,7 @@ export class KvmVirtualMachine implements VirtualMachine {
   readonly xsaveEnabled: boolean;
   readonly availableTss: boolean;
   /** Brackets guest calls so they can be cancelled from any thread or by a timeout. */
-  readonly callGuard: KvmCallGuard;
+  readonly callGuard: VcpuCallGuard;
   readonly #guestMemory: GuestMemory;
   readonly #vm: VmFd;
   readonly #vcpu: VcpuFd;
@@ -85,7 +84,7 @@ export class KvmVirtualMachine implements VirtualMachine {
     this.#words = new BigUint64Array(block, 0, RUN_BLOCK.size / 8);
     this.#halfWords = new Uint32Array(block, 0, RUN_BLOCK.size / 4);
     this.#callState = new Uint32Array(parts.vcpu.callState);
-    this.callGuard = new KvmCallGuard(parts.vcpu, this.#callState);
+    this.callGuard = new VcpuCallGuard('kvm', parts.vcpu, this.#callState);
   }
 
   /**

@@ -14,7 +14,7 @@
  *   dropped without `dispose()` are released when garbage-collected.
  */
 import type { Registers, SpecialRegisters } from '@hyperlight-ts/core';
-import type { CALL_STATE } from './call-state.js';
+import type { CALL_STATE } from '@hyperlight-ts/native-linux';
 import type { KvmConstantName } from './kvm-constants.js';
 import type { RUN_BLOCK } from './run-block.js';
 

@@ -1,17 +1,15 @@
-// Module initialisation: registers the five classes, mapSnapshotFile,
-// cancelCall and kickSignal, and exports `abi`, the KVM constants, run-block
+// Module initialisation: registers the KVM classes and the shared ones
+// (shared_exports.h: GuestMemory, SnapshotMemory, mapSnapshotFile, cancelCall,
+// kickSignal), and exports `abi`, the KVM constants, run-block
 // offsets and call-state layout this addon was compiled with, which
 // load-native.ts compares with its own copy before anything is used.
 #include <linux/kvm.h>
 #include <napi.h>
 
-#include "addon_data.h"
-#include "guest_memory.h"
-#include "kick_signal.h"
 #include "kvm.h"
+#include "kvm_addon_data.h"
 #include "run_block.h"
-#include "run_control.h"
-#include "snapshot_memory.h"
+#include "shared_exports.h"
 #include "vcpu_fd.h"
 #include "vm_fd.h"
 
@@ -74,54 +72,24 @@ Napi::Object RunBlockLayout(Napi::Env env) {
   return layout;
 }
 
-Napi::Object CallStateLayout(Napi::Env env) {
-  namespace cs = call_state;
-  Napi::Object layout = Napi::Object::New(env);
-  auto set = [&](const char* name, uint32_t value) { layout.Set(name, Napi::Number::New(env, value)); };
-  set("open", cs::kOpen);
-  set("reasonShift", cs::kReasonShift);
-  set("reasonMask", cs::kReasonMask);
-  set("seqShift", cs::kSeqShift);
-  set("seqMask", cs::kSeqMask);
-  set("killed", cs::kKilled);
-  set("timeout", cs::kTimeout);
-  set("aborted", cs::kAborted);
-  set("disposed", cs::kDisposed);
-  return layout;
-}
-
-// kickSignal(): number — the signal that kicks vCPU threads out of KVM_RUN
-// (kick_signal.h), installing it if no vCPU did yet; -1 when none is free.
-Napi::Value GetKickSignal(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), KickSignal()); }
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  auto* data = new AddonData();
-  env.SetInstanceData(data);  // deleted by node-addon-api when the environment exits
+  KvmAddonData* data = InstallAddonData<KvmAddonData>(env);
 
   Napi::Function kvm = Kvm::Define(env);
   Napi::Function vm_fd = VmFd::Define(env);
   Napi::Function vcpu_fd = VcpuFd::Define(env);
-  Napi::Function guest_memory = GuestMemory::Define(env);
-  Napi::Function snapshot_memory = SnapshotMemory::Define(env);
   data->kvm_constructor = Napi::Persistent(kvm);
   data->vm_fd_constructor = Napi::Persistent(vm_fd);
   data->vcpu_fd_constructor = Napi::Persistent(vcpu_fd);
-  data->guest_memory_constructor = Napi::Persistent(guest_memory);
-  data->snapshot_memory_constructor = Napi::Persistent(snapshot_memory);
 
   exports.Set("Kvm", kvm);
   exports.Set("VmFd", vm_fd);
   exports.Set("VcpuFd", vcpu_fd);
-  exports.Set("GuestMemory", guest_memory);
-  exports.Set("SnapshotMemory", snapshot_memory);
-  exports.Set("mapSnapshotFile", Napi::Function::New<SnapshotMemory::MapFile>(env, "mapSnapshotFile"));
-  exports.Set("cancelCall", Napi::Function::New<CancelCall>(env, "cancelCall"));
-  exports.Set("kickSignal", Napi::Function::New<GetKickSignal>(env, "kickSignal"));
 
   Napi::Object abi = Napi::Object::New(env);
   abi.Set("kvm", KvmConstants(env));
   abi.Set("runBlock", RunBlockLayout(env));
-  abi.Set("callState", CallStateLayout(env));
+  ExportShared(env, exports, abi);
   exports.Set("abi", abi);
   return exports;
 }

@@ -134,14 +134,6 @@ kvm_dtable DtableFromJs(Napi::Env env, Napi::Value value, const std::string& wha
 
 }  // namespace
 
-uint64_t GetUint(Napi::Env env, Napi::Value value, uint64_t max, const std::string& what) {
-  if (!value.IsNumber()) ThrowTypeError(env, what + " must be a number");
-  double number = value.As<Napi::Number>().DoubleValue();
-  if (!(number >= 0) || number > static_cast<double>(max) || std::floor(number) != number) {
-    ThrowRangeError(env, what + " must be an integer in [0, " + std::to_string(max) + "]");
-  }
-  return static_cast<uint64_t>(number);
-}
 
 Napi::Object RegsToJs(Napi::Env env, const kvm_regs& regs) {
   Napi::Object object = Napi::Object::New(env);

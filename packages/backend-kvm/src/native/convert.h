@@ -11,7 +11,11 @@
 
 #include <vector>
 
+#include "js_number.h"
+
 namespace hyperlight_kvm {
+
+using namespace hyperlight_native;
 
 // { rax: bigint, ..., r15, rip, rflags }
 Napi::Object RegsToJs(Napi::Env env, const kvm_regs& regs);
@@ -31,9 +35,6 @@ std::vector<kvm_cpuid_entry2> CpuidEntriesFromJs(Napi::Env env, Napi::Value valu
 // [{ xcr: number, value: bigint }]
 Napi::Array XcrsToJs(Napi::Env env, const kvm_xcrs& xcrs);
 kvm_xcrs XcrsFromJs(Napi::Env env, Napi::Value value, const char* what);
-
-// Reads a non-negative integer number in [0, max] (inclusive); `what` names it.
-uint64_t GetUint(Napi::Env env, Napi::Value value, uint64_t max, const std::string& what);
 
 }  // namespace hyperlight_kvm
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "addon_data.h"
 #include "convert.h"
 #include "ioctl_retry.h"
 #include "kvm_abi.h"
+#include "kvm_addon_data.h"
 #include "throw.h"
 #include "vm_fd.h"
 
@@ -115,7 +115,7 @@ Napi::Value Kvm::CreateVm(const Napi::CallbackInfo& info) {
   if (!init.fd.Valid()) ThrowSystemError(env, errno, "KVM_CREATE_VM");
   init.vcpu_mmap_size = static_cast<size_t>(mmap_size);
   init.sync_regs_mask = static_cast<uint32_t>(sync_regs);
-  return ConstructInternal(env, GetAddonData(env).vm_fd_constructor, &init);
+  return ConstructInternal(env, GetKvmAddonData(env).vm_fd_constructor, &init);
 }
 
 Napi::Value Kvm::Dispose(const Napi::CallbackInfo& info) {

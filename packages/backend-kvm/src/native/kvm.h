@@ -9,6 +9,8 @@
 
 namespace hyperlight_kvm {
 
+using namespace hyperlight_native;
+
 class Kvm : public Napi::ObjectWrap<Kvm> {
  public:
   static Napi::Function Define(Napi::Env env);

@@ -13,10 +13,10 @@
 #include <system_error>
 #include <vector>
 
-#include "addon_data.h"
 #include "convert.h"
-#include "kvm_abi.h"
 #include "kick_signal.h"
+#include "kvm_abi.h"
+#include "kvm_addon_data.h"
 #include "throw.h"
 #include "watchdog.h"
 
@@ -111,7 +111,7 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
     int watchdog_error = 0;
     control_ = RunControl::Create(init->worker_thread, &watchdog_error);
     if (control_ == nullptr) ThrowSystemError(env, watchdog_error, "pthread_create", nullptr, "starting the watchdog thread");
-    control_->Attach(run_);
+    control_->Attach(&run_->immediate_exit);
     auto hold_control = std::make_unique<std::shared_ptr<RunControl>>(control_);
     // SAFETY: the ArrayBuffer covers exactly the call-state word, and
     // `hold_control` keeps the control (and the word) alive until V8 frees it.
@@ -243,7 +243,7 @@ VcpuFd::RunOutcome VcpuFd::RunOnce(pid_t tid) {
   control_->EnterRun(tid);
   int result = ioctl(fd, KVM_RUN, 0);
   int error = result < 0 ? errno : 0;
-  control_->LeaveRun(run_);
+  control_->LeaveRun();
 
   // KVM clears each kvm_dirty_regs bit as it loads that state; a bit still set
   // means the state was not loaded (it was rejected, or KVM_RUN failed first).

@@ -30,6 +30,8 @@
 
 namespace hyperlight_kvm {
 
+using namespace hyperlight_native;
+
 // The run block's bytes. Shared between the VcpuFd and the ArrayBuffer given
 // to JS, so neither can outlive the memory the other writes.
 struct RunBlockStorage {

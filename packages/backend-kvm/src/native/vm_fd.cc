@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "addon_data.h"
 #include "convert.h"
 #include "ioctl_retry.h"
 #include "kvm_abi.h"
+#include "kvm_addon_data.h"
 #include "throw.h"
 #include "vcpu_fd.h"
 
@@ -137,7 +137,7 @@ Napi::Value VmFd::CreateVcpu(const Napi::CallbackInfo& info) {
   }
   init.slots = slots_;
   init.worker_thread = worker_thread;
-  return ConstructInternal(env, GetAddonData(env).vcpu_fd_constructor, &init);
+  return ConstructInternal(env, GetKvmAddonData(env).vcpu_fd_constructor, &init);
 }
 
 Napi::Value VmFd::Dispose(const Napi::CallbackInfo& info) {

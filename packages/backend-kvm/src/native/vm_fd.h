@@ -14,6 +14,8 @@
 
 namespace hyperlight_kvm {
 
+using namespace hyperlight_native;
+
 // The mappings the VM's memory slots point at, by slot number. Shared by the
 // VmFd and each of its VcpuFds: the kernel VM lives until its last fd closes,
 // and until then the mappings must stay mapped (see guest_memory.h).
