@@ -1,0 +1,146 @@
+/**
+ * The lowest layer of the MSHV backend: a thin surface over `/dev/mshv` that
+ * the native addon implements (`src/native/`) and the tests replace with a
+ * recording stand-in. Every byte of every ioctl argument is built and decoded
+ * in TypeScript; the addon only adds what JavaScript cannot: file descriptors,
+ * host addresses of buffers and memory, mmap, and a blocking `MSHV_RUN_VP`
+ * that another thread can interrupt.
+ *
+ * Failed syscalls throw Node-style system errors (`errno`, `code`); the layer
+ * above turns them into `MshvError`s naming the ioctl.
+ */
+
+/** A buffer whose host address the addon writes into an ioctl argument. */
+export interface PointerArg {
+  /** Byte offset in the argument where the u64 address goes. */
+  readonly offset: number;
+  /**
+   * The bytes: copied to a page-aligned buffer before the ioctl, and the
+   * buffer copied back here afterwards (also when it fails).
+   */
+  readonly data: Uint8Array;
+}
+
+/** An open fd of `/dev/mshv`, a partition or a VP. */
+export interface MshvFd extends Disposable {
+  /**
+   * `ioctl(fd, request, arg)`. The kernel reads and writes `arg` in place;
+   * each `pointers` entry's address is patched into `arg` first.
+   * @returns the ioctl's non-negative result.
+   * @throws a system error (`errno`, `code`) when it fails; `arg` then holds what the kernel wrote back.
+   */
+  ioctl(request: number, arg?: Uint8Array, pointers?: readonly PointerArg[]): number;
+  /** Closes the fd. Idempotent. */
+  dispose(): void;
+}
+
+/** The `/dev/mshv` system fd. */
+export interface MshvDevice extends MshvFd {
+  /**
+   * `MSHV_CREATE_PARTITION` with `arg` (`struct mshv_create_partition`).
+   * @throws a system error (ENOTTY/EINVAL from a driver with another ABI).
+   */
+  createPartition(arg: Uint8Array): MshvPartition;
+}
+
+/** A partition fd. */
+export interface MshvPartition extends MshvFd {
+  /**
+   * `MSHV_CREATE_VP` with `arg` (`struct mshv_create_vp`), then maps the VP's
+   * register page. With `workerThread` (the VP belongs to a worker thread) the
+   * addon interrupts long runs now and then so `worker.terminate()` can act.
+   * @throws a system error; EAGAIN when no real-time signal is free to kick vCPUs with.
+   */
+  createVp(arg: Uint8Array, options?: { readonly workerThread?: boolean }): MshvVp;
+  /**
+   * `MSHV_SET_GUEST_MEMORY` with `arg` (`struct mshv_user_mem_region`); the
+   * addon writes `memory`'s host address into `userspace_addr`. A mapping
+   * keeps `memory`'s address range reserved until it is unmapped (the UNMAP
+   * flag) or the partition is gone, so the guest can never reach what the
+   * host maps there next.
+   * @throws TypeError unless `memory` is a GuestMemory of this surface; a system error.
+   */
+  setGuestMemory(arg: Uint8Array, memory: GuestMemory): void;
+}
+
+/** A VP (virtual processor) fd with its message buffer, register page and cancellation state. */
+export interface MshvVp extends MshvFd {
+  /** 256 bytes, zero-copy: the `struct hv_message` of the last run. */
+  readonly message: ArrayBuffer;
+  /**
+   * The register page (`hv_vp_register_page`), zero-copy, or null when the
+   * kernel offers none (ENODEV). Meaningful only while its `isvalid` byte is set.
+   */
+  readonly registerPage: ArrayBuffer | null;
+  /**
+   * `MSHV_RUN_VP` into `message`, under the VP's run control (a cancel kicks
+   * the thread out with a signal, repeatedly until it has left).
+   * @returns true when a message arrived; false when a signal interrupted the
+   *   run (EINTR): a cancel, a kick for the watchdog, or a stray signal.
+   * @throws a system error for any other failure.
+   */
+  run(): boolean;
+  /**
+   * {@link run} on the VP's own thread; `done` is called on this thread's
+   * event loop. Interruptions without a cancel reason in the call-state word
+   * are re-entered on that thread. While pending only the call-guard members
+   * and `dispose` may be used; `dispose()` stops the run and `done` is not called.
+   */
+  runAsync(done: (error: Error | null, gotMessage: boolean) => void): void;
+  /** The call-state word (4 bytes, zero-copy; `Atomics` only). See `@hyperlight-ts/native-linux`. */
+  readonly callState: ArrayBuffer;
+  /** Process-unique id for {@link MshvSurface.cancelCall}. */
+  readonly cancelId: number;
+  /** Cancels the open call with reason code 1-4. @returns false when none is open or it was already cancelled. */
+  cancel(reasonCode: number): boolean;
+  /** Cancels the open call with `'timeout'` after `timeoutMs` unless it ends first. */
+  armTimeout(timeoutMs: number): void;
+  /** `listener(seq, reasonCode)` on this thread's event loop after each cancel; null removes it. */
+  setCancelListener(listener: ((seq: number, reasonCode: number) => void) | null): void;
+}
+
+/**
+ * Guest memory mapped into this process at an address that never changes,
+ * exposed as a zero-copy `ArrayBuffer` (native-linux's GuestMemory).
+ */
+export interface GuestMemory extends Disposable {
+  /** The memory, zero-copy; detached by dispose(). */
+  readonly buffer: ArrayBuffer;
+  /** Bytes. */
+  readonly memorySize: number;
+  /** Copies the contents into a new snapshot and continues copy-on-write over it (same address). */
+  snapshot(): SnapshotMemory;
+  /** Makes every byte equal to `snapshot` again (same address). */
+  restore(snapshot: SnapshotMemory): void;
+  /** Pages held privately (written since the last snapshot match). */
+  privatePageCount(): number;
+  /** Detaches `buffer` and lets go of the memory. Idempotent. */
+  dispose(): void;
+}
+
+/** An immutable memory image (a sealed memfd or a window of a file); structurally a core `MemorySnapshot`. */
+export interface SnapshotMemory extends Disposable {
+  /** Bytes; a multiple of 4096. */
+  readonly size: number;
+  /** Copies bytes from `offset` into `target`. */
+  read(offset: number, target: Uint8Array): void;
+  /** Releases this object's hold. Idempotent. */
+  dispose(): void;
+}
+
+/** The whole surface: what the addon exports, or a stand-in. */
+export interface MshvSurface {
+  /**
+   * Opens `path` read-write, close-on-exec.
+   * @throws a system error (`syscall: 'open'`): ENOENT, EACCES, ...
+   */
+  openDevice(path: string): MshvDevice;
+  /** New zeroed guest memory, or `snapshot` mapped copy-on-write. */
+  createGuestMemory(memorySize: number, snapshot?: SnapshotMemory): GuestMemory;
+  /** Whether `value` is a snapshot this surface made. */
+  isSnapshot(value: unknown): value is SnapshotMemory;
+  /** `size` bytes of the regular file `fd` from `offset`, mapped without copying. */
+  mapSnapshotFile(fd: number, offset: number, size: number): SnapshotMemory;
+  /** Cancels the open call of the VP whose `cancelId` is `id`, from any thread. */
+  cancelCall(id: number, reasonCode: number): boolean;
+}
