@@ -1,17 +1,18 @@
-/** A KVM backend that counts guest exits, for tests that prove work rides on exits that happen anyway. */
+/** The backend under test, counting guest exits, for tests that prove work rides on exits that happen anyway. */
 import type { Backend } from '@hyperlight-ts/core';
-import { backend as kvm } from '@hyperlight-ts/backend-kvm';
+import { backendUnderTest } from './backend-under-test.js';
 
-/** The KVM backend, counting every vCPU run (one per exit handled). */
+/** The backend under test, counting every vCPU run (one per exit handled). */
 export function countingBackend(): { backend: Backend; runs: () => number } {
+  const inner = backendUnderTest();
   let runs = 0;
   const backend: Backend = {
-    name: kvm.name,
-    check: () => kvm.check(),
-    mapSnapshotFile: (fd, offset, size) => kvm.mapSnapshotFile(fd, offset, size),
-    cancelCall: (token, reason) => kvm.cancelCall(token, reason),
+    name: inner.name,
+    check: () => inner.check(),
+    mapSnapshotFile: (file, offset, size) => inner.mapSnapshotFile(file, offset, size),
+    cancelCall: (token, reason) => inner.cancelCall(token, reason),
     createVm: (options) => {
-      const vm = kvm.createVm(options);
+      const vm = inner.createVm(options);
       return new Proxy(vm, {
         get(target, property) {
           if (property === 'run') return (...args: Parameters<typeof vm.run>) => (runs++, target.run(...args));

@@ -4,24 +4,19 @@
  * test guests expect.
  */
 import {
-  checkHypervisor, GuestBinary, hostFunction, UninitializedSandbox, type FunctionSignature, type HostFunction, type HostFunctionDefinitions,
+  GuestBinary, hostFunction, UninitializedSandbox, type FunctionSignature, type HostFunction, type HostFunctionDefinitions,
   type ParameterTypeName, type SandboxConfiguration, type ValueTypeName,
 } from '@hyperlight-ts/core';
 import { guestPath } from '@hyperlight-ts/fixture-guests';
 import { describe } from 'vitest';
+import { hypervisorMissing } from './backend-under-test.js';
 
 /** Guest languages every behaviour is checked against. */
 export const GUEST_LANGUAGES = ['rust', 'c'] as const;
 export type GuestLanguage = (typeof GUEST_LANGUAGES)[number];
 
-const availability = checkHypervisor();
-/** Why hypervisor tests cannot run here, or undefined when they can. */
-export const hypervisorMissing: string | undefined = availability.backend
-  ? undefined
-  : availability.candidates.map((c) => `${c.backend}: ${c.reason} (${c.detail})`).join('; ');
-
-// CI sets HYPERLIGHT_REQUIRE_HYPERVISOR=1 when /dev/kvm is usable: then a
-// hypervisor test that would skip fails instead.
+// CI sets HYPERLIGHT_REQUIRE_HYPERVISOR=1 where a hypervisor is usable (the
+// nested-KVM VM): then a hypervisor test that would skip fails instead.
 const required = process.env.HYPERLIGHT_REQUIRE_HYPERVISOR === '1';
 if (hypervisorMissing && !required) console.warn(`skipping hypervisor tests: ${hypervisorMissing}`);
 

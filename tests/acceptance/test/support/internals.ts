@@ -69,8 +69,9 @@ export function copyGuestMemory(sandbox: MultiUseSandbox): Uint8Array {
 
 /**
  * The vCPU's x87 control word and MXCSR as the hypervisor holds them between
- * calls. Reads the KVM XSAVE area, whose first 512 bytes are the FXSAVE
- * layout: FCW at byte 0, MXCSR at byte 24.
+ * calls. Every backend's FPU state is an XSAVE area (KVM's `KVM_GET_XSAVE`,
+ * MSHV's compacted one, WHP's), and every XSAVE format starts with the
+ * 512-byte FXSAVE layout: FCW at byte 0, MXCSR at byte 24.
  */
 export function vcpuFpuControl(sandbox: MultiUseSandbox): { fcw: number; mxcsr: number } {
   const state = internals(sandbox).vm.getFpuState();

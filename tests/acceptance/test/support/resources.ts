@@ -1,26 +1,34 @@
 /**
- * File descriptors and mappings of this process, with KVM's counted by kind,
- * for exact "nothing leaked" checks after workers and sandboxes go away.
+ * File descriptors and mappings of this process, with the hypervisor's own
+ * (device, VM, vCPU) counted by kind, for exact "nothing leaked" checks after
+ * workers and sandboxes go away.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { handlesUncountable, hypervisorHandles } from './process.js';
 
-/** File descriptors and mappings of this process, with KVM's counted by kind. */
+/** File descriptors and mappings of this process, with the hypervisor's counted by kind. */
 export interface Resources {
   fds: number;
-  devKvm: number;
+  /** Open descriptors of the hypervisor device. */
+  deviceFds: number;
   vmFds: number;
   vcpuFds: number;
   memfds: number;
   /** Mappings of guest memory. */
   memoryMappings: number;
-  /** Mappings of a vCPU's kvm_run. */
-  runMappings: number;
+  /** Mappings of a vCPU's shared run or register page. */
+  vcpuMappings: number;
 }
 
-/** What this process holds right now. */
+/**
+ * What this process holds right now.
+ * @throws Error where the backend's handles cannot be counted ({@link handlesUncountable}).
+ */
 export function resources(): Resources {
+  const names = hypervisorHandles;
+  if (!names) throw new Error(handlesUncountable);
   const fds = readdirSync('/proc/self/fd');
-  const counts: Resources = { fds: fds.length, devKvm: 0, vmFds: 0, vcpuFds: 0, memfds: 0, memoryMappings: 0, runMappings: 0 };
+  const counts: Resources = { fds: fds.length, deviceFds: 0, vmFds: 0, vcpuFds: 0, memfds: 0, memoryMappings: 0, vcpuMappings: 0 };
   for (const fd of fds) {
     let target: string;
     try {
@@ -28,29 +36,36 @@ export function resources(): Resources {
     } catch {
       continue; // readdirSync's own fd, closed by now
     }
-    if (target === '/dev/kvm') counts.devKvm++;
-    else if (target === 'anon_inode:kvm-vm') counts.vmFds++;
-    else if (target.startsWith('anon_inode:kvm-vcpu:')) counts.vcpuFds++;
+    if (target === names.device) counts.deviceFds++;
+    else if (target === names.vm) counts.vmFds++;
+    else if (target.startsWith(names.vcpu)) counts.vcpuFds++;
     else if (target.startsWith('/memfd:hyperlight-guest-memory')) counts.memfds++;
   }
   for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
     if (line.includes('/memfd:hyperlight-guest-memory')) counts.memoryMappings++;
-    else if (line.includes('anon_inode:kvm-vcpu:')) counts.runMappings++;
+    else if (line.includes(names.vcpu)) counts.vcpuMappings++;
   }
   return counts;
 }
 
+/**
+ * {@link resources}, or undefined where they cannot be counted
+ * ({@link handlesUncountable}): for tests whose subject is something else
+ * and that check for leaks on the side.
+ */
+export const resourcesWhereCountable = (): Resources | undefined => (handlesUncountable === undefined ? resources() : undefined);
+
 /** `base` plus `sandboxes` live sandboxes held by `workers` workers. */
 export function withSandboxes(base: Resources, sandboxes: number, workers: number): Omit<Resources, 'fds'> {
   return {
-    devKvm: base.devKvm + workers, // each worker's backend keeps /dev/kvm open
+    deviceFds: base.deviceFds + workers, // each worker loads the backend, which keeps the device open
     vmFds: base.vmFds + sandboxes,
     vcpuFds: base.vcpuFds + sandboxes,
     memfds: base.memfds + sandboxes,
     memoryMappings: base.memoryMappings + sandboxes,
-    runMappings: base.runMappings + sandboxes,
+    vcpuMappings: base.vcpuMappings + sandboxes,
   };
 }
 
-/** The KVM counts alone (the total fd count also moves with Node's own handles). */
-export const kvmOnly = ({ fds: _, ...rest }: Resources): Omit<Resources, 'fds'> => rest;
+/** The hypervisor's counts alone (the total fd count also moves with Node's own handles). */
+export const hypervisorOnly = ({ fds: _, ...rest }: Resources): Omit<Resources, 'fds'> => rest;
