@@ -5,8 +5,14 @@ import { backendUnderTestName } from './backend-under-test.js';
 
 /** How one backend's handles appear in /proc/self/fd and /proc/self/maps. */
 export interface HypervisorHandleNames {
-  /** The device node each loaded instance of the backend (one per thread that loads it) keeps open. */
+  /** The device node. */
   readonly device: string;
+  /**
+   * Whether each loaded instance of the backend (one per thread that loads
+   * it) keeps the device open (KVM's system fd), rather than only while it
+   * creates a VM (MSHV).
+   */
+  readonly deviceStaysOpen: boolean;
   /** The fd link of one VM. */
   readonly vm: string;
   /** The fd link (and mapping) of one vCPU starts with this. */
@@ -19,8 +25,8 @@ export interface HypervisorHandleNames {
  * (`mshv_partition`, `mshv_vp`). WHP runs on Windows, which has no /proc.
  */
 const HANDLE_NAMES: Partial<Record<BackendName, HypervisorHandleNames>> = {
-  kvm: { device: '/dev/kvm', vm: 'anon_inode:kvm-vm', vcpu: 'anon_inode:kvm-vcpu:' },
-  mshv: { device: '/dev/mshv', vm: 'anon_inode:mshv_partition', vcpu: 'anon_inode:mshv_vp' },
+  kvm: { device: '/dev/kvm', deviceStaysOpen: true, vm: 'anon_inode:kvm-vm', vcpu: 'anon_inode:kvm-vcpu:' },
+  mshv: { device: '/dev/mshv', deviceStaysOpen: false, vm: 'anon_inode:mshv_partition', vcpu: 'anon_inode:mshv_vp' },
 };
 
 /** The handle names of the backend under test; undefined where its handles are not in /proc. */

@@ -58,7 +58,7 @@ export const resourcesWhereCountable = (): Resources | undefined => (handlesUnco
 /** `base` plus `sandboxes` live sandboxes held by `workers` workers. */
 export function withSandboxes(base: Resources, sandboxes: number, workers: number): Omit<Resources, 'fds'> {
   return {
-    deviceFds: base.deviceFds + workers, // each worker loads the backend, which keeps the device open
+    deviceFds: base.deviceFds + (hypervisorHandles?.deviceStaysOpen ? workers : 0), // each worker loads its own backend
     vmFds: base.vmFds + sandboxes,
     vcpuFds: base.vcpuFds + sandboxes,
     memfds: base.memfds + sandboxes,
