@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { backend } from '../src/index.js';
+import { openAddon } from '../src/load-native.js';
+
+describe('the real backend on this machine', () => {
+  it('check() never throws and says why it cannot be used here', () => {
+    const status = backend.check();
+    expect(status.usable).toBe(false);
+    if (!status.usable) expect(['load-failed', 'device-missing']).toContain(status.reason);
+  });
+
+  it('refuses other platforms and a missing addon with a typed load error', () => {
+    expect(() => openAddon('/nonexistent.node', 'win32', 'x64')).toThrow(expect.objectContaining({ code: 'ERR_HYPERLIGHT_NATIVE_LOAD', message: expect.stringContaining('Linux x86-64') }));
+    expect(() => openAddon('/nonexistent.node', 'linux', 'x64')).toThrow(expect.objectContaining({ code: 'ERR_HYPERLIGHT_NATIVE_LOAD', message: expect.stringContaining('not built') }));
+  });
+});
