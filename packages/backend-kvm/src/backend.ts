@@ -6,14 +6,16 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { isMainThread } from 'node:worker_threads';
 import type {
-  Backend, BackendStatus, BackendUnavailableReason, CancelReason, CancelToken, MemorySnapshot, VirtualMachine, VmOptions,
+  Backend, BackendStatus, BackendUnavailableReason, CancelReason, CancelToken, MemorySnapshot, SnapshotFile, VirtualMachine, VmOptions,
 } from '@hyperlight-ts/core';
 import { cancelReasonCode } from '@hyperlight-ts/native-linux';
 import { guestCpuid } from './guest-cpuid.js';
 import { KVM } from './kvm-constants.js';
+import { asKvmError, kvmCall } from './kvm-error.js';
+import { kvmSnapshot } from './kvm-snapshot.js';
 import { KvmVirtualMachine } from './kvm-virtual-machine.js';
 import { loadNative } from './load-native.js';
-import type { CpuidEntry, Kvm, NativeAddon, SnapshotMemory, VcpuFd, VmFd } from './native.js';
+import type { CpuidEntry, Kvm, NativeAddon, VcpuFd, VmFd } from './native.js';
 
 /** The device every KVM VM is created through. */
 export const KVM_DEVICE_PATH = '/dev/kvm';
@@ -167,37 +169,40 @@ export function openFailure(devicePath: string, error: unknown): BackendStatus {
 /**
  * Creates a VM with `options.memorySize` bytes of memory at guest-physical 0
  * (zeroed, or `options.memory` mapped copy-on-write), one vCPU with the minimal
- * CPUID of {@link guestCpuid} (no host identity), and XSAVE enabled when KVM allows it.
+ * CPUID of {@link guestCpuid} (no host identity), XSAVE enabled when KVM allows
+ * it, and the x87/SSE state at power-on values.
  * @throws RangeError (`code: 'ERR_OUT_OF_RANGE'`) unless memorySize is a positive multiple of 4096
  *   equal to `options.memory.size`.
  * @throws TypeError (`code: 'ERR_INVALID_ARG_TYPE'`) when `options.memory` is not a snapshot of this backend.
  * @throws Error `ERR_HYPERLIGHT_NATIVE_LOAD` when the addon cannot be loaded, and
  *   `ERR_HYPERLIGHT_KVM_API_MISMATCH` when KVM lacks a needed capability.
- * @throws a Node-style system error (`code` = errno name, `syscall`) when KVM refuses;
- *   core wraps these in its HypervisorError.
+ * @throws KvmError when KVM refuses; core wraps it in its HypervisorError.
  */
 function createVm(options: VmOptions): VirtualMachine {
   const memorySize = validMemorySize(options?.memorySize);
-  const snapshot = options.memory === undefined ? undefined : kvmSnapshot(options.memory, memorySize);
-  const { addon, kvm, supportedCpuid, vcpuCpuid, hasXcrs } = kvmHost();
-  const memory = new addon.GuestMemory(memorySize, snapshot);
+  // Arguments first: a wrong snapshot is the caller's error even where KVM is missing.
+  const snapshot = options.memory === undefined ? undefined : kvmSnapshot(loadNative(), options.memory, memorySize, 'memory');
+  const { addon, kvm, supportedCpuid, vcpuCpuid, hasXcrs } = kvmCall(kvmHost);
+  const memory = kvmCall(() => new addon.GuestMemory(memorySize, snapshot));
   let vm: VmFd | undefined;
   let vcpu: VcpuFd | undefined;
   try {
     vm = kvm.createVm();
     vm.setUserMemoryRegion({ slot: 0, baseGpa: 0, memory });
     // On a worker, the addon's watchdog interrupts long runs now and then so
-    // that worker.terminate() can take effect (see src/native/watchdog.h).
+    // that worker.terminate() can take effect (see native-linux's watchdog.h).
     vcpu = vm.createVcpu(0, { workerThread: !isMainThread });
     // Without a CPUID table the guest's `cpuid` answers zeros.
     vcpu.setCpuid2(vcpuCpuid);
     const xsaveEnabled = hasXcrs && enableXsave(vcpu, vcpuCpuid);
-    return new KvmVirtualMachine({ memory, vm, vcpu, xsaveEnabled, availableTss: isAmd(supportedCpuid) });
+    // The interface promises power-on x87/SSE state (FCW 0x37F, MXCSR 0x1F80), whatever KVM starts with.
+    vcpu.resetFpu();
+    return new KvmVirtualMachine({ addon, memory, vm, vcpu, xsaveEnabled, availableTss: isAmd(supportedCpuid) });
   } catch (error) {
     vcpu?.dispose();
     vm?.dispose();
     memory.dispose();
-    throw error;
+    throw asKvmError(error);
   }
 }
 
@@ -205,9 +210,8 @@ function createVm(options: VmOptions): VirtualMachine {
 const SVM_VENDORS = new Set(['AuthenticAMD', 'HygonGenuine']);
 
 /**
- * Whether the host CPU is AMD-compatible. Intel VMX requires TR to hold a
- * busy TSS at VM entry; SVM does not check, and QEMU's emulated SVM CPU only
- * honours the TSS I/O bitmap for an available one, so on AMD we load that.
+ * Whether the host CPU is AMD-compatible, so TR is loaded as an available TSS
+ * (see `KvmVirtualMachineParts.availableTss`).
  */
 function isAmd(supportedCpuid: readonly CpuidEntry[]): boolean {
   const leaf0 = supportedCpuid.find((entry) => entry.function === 0 && entry.index === 0);
@@ -242,34 +246,17 @@ function enableXsave(vcpu: VcpuFd, cpuid: readonly CpuidEntry[]): boolean {
 }
 
 /**
- * Checks, before any KVM resource exists, that `memory` is a snapshot this
- * addon made (a `SnapshotMemory`; the addon checks its type tag again) of
- * `memorySize` bytes.
- */
-function kvmSnapshot(memory: MemorySnapshot, memorySize: number): SnapshotMemory {
-  if (!Object.prototype.isPrototypeOf.call(loadNative().SnapshotMemory.prototype, memory)) {
-    const error = new TypeError('memory must be a MemorySnapshot of the kvm backend (from snapshotMemory() or mapSnapshotFile())');
-    throw Object.assign(error, { code: 'ERR_INVALID_ARG_TYPE' });
-  }
-  if (memory.size !== memorySize) {
-    const error = new RangeError(`memory holds ${memory.size} bytes but memorySize is ${memorySize}`);
-    throw Object.assign(error, { code: 'ERR_OUT_OF_RANGE' });
-  }
-  return memory;
-}
-
-/**
- * Maps `size` bytes of the open regular file `fd` from byte `offset` as a
+ * Maps `size` bytes of the open regular file `file.fd` from byte `offset` as a
  * snapshot, without copying. Needs no `/dev/kvm`. The backend opens the file
  * again for itself, so the caller may close `fd` at once; the file must not
  * change while the snapshot or a VM made from it exists.
  * @throws RangeError (`code: 'ERR_OUT_OF_RANGE'`) for an offset or size that is not a
  *   multiple of 4096, a zero size, or a window outside the file; TypeError for non-numbers.
- * @throws a Node-style system error (`fstat` EBADF, `mmap` ENODEV/EACCES) when the file cannot be mapped;
+ * @throws KvmError (`fstat` EBADF, `mmap` ENODEV/EACCES) when the file cannot be mapped;
  *   Error `ERR_HYPERLIGHT_NATIVE_LOAD` when the addon cannot be loaded.
  */
-function mapSnapshotFile(fd: number, offset: number, size: number): MemorySnapshot {
-  return loadNative().mapSnapshotFile(fd, offset, size);
+function mapSnapshotFile(file: SnapshotFile, offset: number, size: number): MemorySnapshot {
+  return kvmCall(() => loadNative().mapSnapshotFile(file?.fd, offset, size));
 }
 
 /**

@@ -47,3 +47,12 @@ export const KVM_INTERNAL_ERROR_NAMES: ReadonlyMap<number, string> = new Map(
     .filter(([name]) => name.startsWith('KVM_INTERNAL_ERROR_'))
     .map(([name, value]) => [value, name]),
 );
+
+/**
+ * `KVM_MEM_*` flags of `KVM_SET_USER_MEMORY_REGION` (`<linux/kvm.h>`). Not in
+ * {@link KVM}: the addon does not export them for the load-time check.
+ */
+export const KVM_MEM = {
+  /** The guest may not write the slot: writes exit as `KVM_EXIT_MMIO` (`KVM_CAP_READONLY_MEM`, which x86 KVM has long had). */
+  KVM_MEM_READONLY: 1 << 1,
+} as const;

@@ -1,8 +1,8 @@
 /**
- * The `VirtualMachine` core drives: one VM, one vCPU, one memory slot at
- * guest-physical 0. Registers travel through the vCPU's run block, so
- * `setRegisters`, `getRegisters` and the registers passed to `run` cost no
- * ioctl and `run` is one call into the addon.
+ * The `VirtualMachine` core drives: one VM, one vCPU, main memory in slot 0
+ * at guest-physical 0 and one slot per mapped region. Registers travel through
+ * the vCPU's run block, so `setRegisters`, `getRegisters` and the registers
+ * passed to `run` cost no ioctl and `run` is one call into the addon.
  *
  *   created --run()--> exited --run()--> ... --dispose()--> disposed (every method throws)
  *   exited --runAsync()--> pending (only callGuard and dispose) --promise settles--> exited
@@ -14,11 +14,19 @@
  *
  * Memory: own memfd --snapshotMemory()--> copy-on-write over that snapshot
  * --restoreMemory(it)--> private pages discarded (see GuestMemory in native.ts).
+ *
+ * Every native call's system error leaves this class as a {@link KvmError}.
  */
-import type { MemorySnapshot, Registers, SpecialRegisters, VirtualMachine, VmExit } from '@hyperlight-ts/core';
+import { constants as bufferConstants } from 'node:buffer';
+import type {
+  MemorySnapshot, RegionOptions, Registers, SpecialRegisters, VirtualMachine, VmExit,
+} from '@hyperlight-ts/core';
 import { CALL_STATE, VcpuCallGuard } from '@hyperlight-ts/native-linux';
-import { KVM, KVM_EXIT_NAMES, KVM_INTERNAL_ERROR_NAMES } from './kvm-constants.js';
-import type { GuestMemory, SnapshotMemory, VcpuFd, VmFd } from './native.js';
+import { KVM, KVM_EXIT_NAMES, KVM_INTERNAL_ERROR_NAMES, KVM_MEM } from './kvm-constants.js';
+import { asKvmError, kvmCall } from './kvm-error.js';
+import { KvmGuestRegion } from './kvm-guest-region.js';
+import { kvmSnapshot } from './kvm-snapshot.js';
+import type { GuestMemory, NativeAddon, SnapshotMemory, VcpuFd, VmFd } from './native.js';
 import { RUN_BLOCK } from './run-block.js';
 
 /** Error `code` of every use of a disposed object. */
@@ -28,8 +36,15 @@ export const DISPOSED_ERROR_CODE = 'ERR_HYPERLIGHT_DISPOSED';
 export const RUN_PENDING_ERROR_CODE = 'ERR_HYPERLIGHT_RUN_PENDING';
 
 const HALT: VmExit = Object.freeze({ kind: 'halt' });
-const SHUTDOWN: VmExit = Object.freeze({ kind: 'shutdown' });
+const TRIPLE_FAULT: VmExit = Object.freeze({ kind: 'triple-fault' });
 const CANCELLED: VmExit = Object.freeze({ kind: 'cancelled' });
+
+const PAGE_SIZE = 4096;
+/** Main memory's KVM slot; regions take the lowest free slot above it. */
+const MAIN_SLOT = 0;
+/** 64-bit TSS types (SDM Vol. 3A §3.5, Table 3-2): core always loads TR busy. */
+const TSS_BUSY_TYPE = 0xb;
+const TSS_AVAILABLE_TYPE = 0x9;
 
 interface PendingRun {
   readonly resolve: (exit: VmExit) => void;
@@ -38,12 +53,23 @@ interface PendingRun {
 
 /** The native objects a {@link KvmVirtualMachine} owns, created by `backend.createVm`. */
 export interface KvmVirtualMachineParts {
+  /** The addon's memory classes, for {@link KvmVirtualMachine.mapRegion}. */
+  readonly addon: Pick<NativeAddon, 'GuestMemory' | 'SnapshotMemory'>;
+  /** Main memory, already in slot 0 at guest-physical 0. */
   readonly memory: GuestMemory;
   readonly vm: VmFd;
   readonly vcpu: VcpuFd;
   /** Whether XCR0 was set from CPUID leaf 0xD (core then sets CR4.OSXSAVE). */
   readonly xsaveEnabled: boolean;
-  /** Whether TR should hold an available TSS (AMD SVM, and QEMU's emulation of it). */
+  /**
+   * Load TR as an *available* 64-bit TSS (type 0x9) instead of the busy one
+   * (0xB) core asks for. For AMD hosts: SVM does not check TR's type, and
+   * QEMU's emulation (TCG, e.g. `tools/kvm-vm`) accepts no other type in its
+   * I/O permission check (QEMU target/i386/tcg seg_helper.c, `check_io`), so
+   * with a busy TR every guest `out` raises #GP there. Never on Intel: VMX
+   * refuses to enter a 64-bit guest whose TR is not busy (SDM Vol. 3C, "Checks
+   * on Guest Segment Registers").
+   */
   readonly availableTss: boolean;
 }
 
@@ -52,10 +78,15 @@ export class KvmVirtualMachine implements VirtualMachine {
   /** Guest memory at guest-physical 0, zero-copy; detached (length 0) after dispose. */
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled: boolean;
-  readonly availableTss: boolean;
   /** Brackets guest calls so they can be cancelled from any thread or by a timeout. */
   readonly callGuard: VcpuCallGuard;
+  readonly #addon: Pick<NativeAddon, 'GuestMemory' | 'SnapshotMemory'>;
+  readonly #availableTss: boolean;
   readonly #guestMemory: GuestMemory;
+  /** Bytes of main memory. */
+  readonly #memorySize: number;
+  /** Mapped regions by KVM slot. */
+  readonly #regions = new Map<number, KvmGuestRegion>();
   readonly #vm: VmFd;
   readonly #vcpu: VcpuFd;
   /** The run block as uint64 words (registers, 64-bit exit fields). */
@@ -74,12 +105,14 @@ export class KvmVirtualMachine implements VirtualMachine {
 
   /** Takes ownership of `parts`; use `backend.createVm()` instead. */
   constructor(parts: KvmVirtualMachineParts) {
+    this.#addon = parts.addon;
     this.#guestMemory = parts.memory;
     this.#vm = parts.vm;
     this.#vcpu = parts.vcpu;
     this.xsaveEnabled = parts.xsaveEnabled;
-    this.availableTss = parts.availableTss;
+    this.#availableTss = parts.availableTss;
     this.memory = parts.memory.buffer;
+    this.#memorySize = this.memory.byteLength;
     const block = parts.vcpu.runBlock;
     this.#words = new BigUint64Array(block, 0, RUN_BLOCK.size / 8);
     this.#halfWords = new Uint32Array(block, 0, RUN_BLOCK.size / 4);
@@ -107,23 +140,27 @@ export class KvmVirtualMachine implements VirtualMachine {
   }
 
   /**
-   * Reads the special registers (`KVM_GET_SREGS`, or the values staged for the next run).
-   * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; a system error when the ioctl fails.
+   * Reads the special registers (`KVM_GET_SREGS`, or the values staged for
+   * the next run). TR reads as busy (0xB) where the host loads it available.
+   * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; KvmError when the ioctl fails.
    */
   getSpecialRegisters(): SpecialRegisters {
     this.#assertIdle('getSpecialRegisters');
-    return this.#vcpu.getSregs();
+    const sregs = kvmCall(() => this.#vcpu.getSregs());
+    return this.#availableTss ? withTrType(sregs, TSS_AVAILABLE_TYPE, TSS_BUSY_TYPE) : sregs;
   }
 
   /**
    * Stages the special registers; the next `run` loads them in the same
    * `KVM_RUN` (sync_regs), so this costs no ioctl. Values KVM rejects make that
-   * `run` throw EINVAL.
+   * `run` throw KvmError EINVAL. A busy TR is loaded available on AMD hosts
+   * ({@link KvmVirtualMachineParts.availableTss}).
    * @throws TypeError/RangeError for a malformed field; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   setSpecialRegisters(sregs: SpecialRegisters): void {
     this.#assertIdle('setSpecialRegisters');
-    this.#vcpu.stageSregs(sregs);
+    const staged = this.#availableTss ? withTrType(sregs, TSS_BUSY_TYPE, TSS_AVAILABLE_TYPE) : sregs;
+    kvmCall(() => this.#vcpu.stageSregs(staged));
   }
 
   /**
@@ -156,43 +193,34 @@ export class KvmVirtualMachine implements VirtualMachine {
   }
 
   /**
-   * Resets x87/SSE state to power-on defaults (FCW 0x37f, MXCSR 0x1f80).
-   * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; a system error when the ioctl fails.
-   */
-  resetFpu(): void {
-    this.#assertIdle('resetFpu');
-    this.#vcpu.resetFpu();
-  }
-
-  /**
    * The x87/SSE/AVX state: the vCPU's XSAVE area (`KVM_GET_XSAVE2`), or a
    * `struct kvm_fpu` where KVM lacks XSAVE support.
-   * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; a system error when the ioctl fails.
+   * @throws Error `ERR_HYPERLIGHT_DISPOSED` after dispose; KvmError when the ioctl fails.
    */
   getFpuState(): Uint8Array {
     this.#assertIdle('getFpuState');
-    return this.#vcpu.getXsave();
+    return kvmCall(() => this.#vcpu.getXsave());
   }
 
   /**
    * Loads state returned by `getFpuState()` of a VM on this machine (`KVM_SET_XSAVE`).
    * @throws TypeError unless `state` is a Uint8Array; RangeError when its length
-   *   is not this KVM's XSAVE size (state from another machine); a system error
+   *   is not this KVM's XSAVE size (state from another machine); KvmError
    *   (EINVAL) when KVM refuses its contents; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   setFpuState(state: Uint8Array): void {
     this.#assertIdle('setFpuState');
-    this.#vcpu.setXsave(state);
+    kvmCall(() => this.#vcpu.setXsave(state));
   }
 
   /**
    * Copies guest memory into a new sealed memfd (only pages that can hold
    * data; zero pages stay holes) and continues copy-on-write over it.
-   * @throws a system error when the copy cannot be made; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   * @throws KvmError when the copy cannot be made; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   snapshotMemory(): MemorySnapshot {
     this.#assertIdle('snapshotMemory');
-    return this.#guestMemory.snapshot();
+    return kvmCall(() => this.#guestMemory.snapshot());
   }
 
   /**
@@ -202,21 +230,49 @@ export class KvmVirtualMachine implements VirtualMachine {
    * remapped. KVM drops its stale translations through the kernel's MMU
    * notifiers. Not while the vCPU runs (it never does between calls here).
    * @throws TypeError when `snapshot` is not one of this backend's snapshots;
-   *   RangeError when its size differs; a system error; Error
+   *   RangeError when its size differs; KvmError; Error
    *   `ERR_HYPERLIGHT_DISPOSED` after dispose (of the VM or the snapshot).
    */
   restoreMemory(snapshot: MemorySnapshot): void {
     this.#assertIdle('restoreMemory');
-    this.#guestMemory.restore(snapshot as SnapshotMemory);
+    kvmCall(() => this.#guestMemory.restore(snapshot as SnapshotMemory));
   }
 
   /**
    * Pages of guest memory held privately (see {@link VirtualMachine.privatePageCount}).
-   * @throws a system error when `/proc/self/pagemap` cannot be read; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   * @throws KvmError when `/proc/self/pagemap` cannot be read; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   privatePageCount(): number {
     this.#assertIdle('privatePageCount');
-    return this.#guestMemory.privatePageCount();
+    return kvmCall(() => this.#guestMemory.privatePageCount());
+  }
+
+  /**
+   * Maps `options.size` bytes at `options.gpa` in a new KVM slot (the lowest
+   * free one), backed by a new memory of their own: zeroed, or
+   * `options.source` mapped copy-on-write. `readOnly` sets `KVM_MEM_READONLY`.
+   * @throws RangeError (`ERR_OUT_OF_RANGE`) for an unaligned or overlapping
+   *   range, or a source of another size; TypeError (`ERR_INVALID_ARG_TYPE`)
+   *   for another backend's snapshot; KvmError when KVM refuses the slot (e.g.
+   *   no free slot); Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
+   */
+  mapRegion(options: RegionOptions): KvmGuestRegion {
+    this.#assertIdle('mapRegion');
+    const { gpa, size } = this.#checkRange(options?.gpa, options?.size);
+    const readOnly = options.readOnly === true;
+    const source = options.source === undefined ? undefined : kvmSnapshot(this.#addon, options.source, size, 'source');
+    let slot = MAIN_SLOT + 1;
+    while (this.#regions.has(slot)) slot++;
+    const memory = kvmCall(() => new this.#addon.GuestMemory(size, source));
+    try {
+      kvmCall(() => this.#vm.setUserMemoryRegion({ slot, baseGpa: gpa, memory, flags: readOnly ? KVM_MEM.KVM_MEM_READONLY : 0 }));
+    } catch (error) {
+      memory.dispose();
+      throw error;
+    }
+    const region = new KvmGuestRegion(gpa, size, readOnly, slot, memory, this.#unmapRegion);
+    this.#regions.set(slot, region);
+    return region;
   }
 
   /**
@@ -233,7 +289,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    * after `run` returned shows in `callGuard.end()`. A `KVM_RUN` interrupted
    * for no cancel (a stray signal, a kick meant for an earlier call) is
    * simply re-entered.
-   * @throws a system error (`syscall: 'KVM_RUN'`) when KVM fails; TypeError when a
+   * @throws KvmError (`syscall: 'KVM_RUN'`) when KVM fails; TypeError when a
    *   register is not a bigint; Error `ERR_HYPERLIGHT_RUN_PENDING` while a
    *   `runAsync` is pending; Error `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
@@ -243,13 +299,18 @@ export class KvmVirtualMachine implements VirtualMachine {
     if (regs !== undefined) this.#writeRegisters(regs);
     const loadRegisters = regs !== undefined || this.#registersPending;
     this.#registersPending = false;
-    let reason = this.#vcpu.run(loadRegisters);
-    for (;;) {
-      if (this.#cancelRequested()) return CANCELLED;
-      if (reason !== KVM.KVM_EXIT_INTR) return this.#decodeExit(reason);
-      // Back in JavaScript between runs: where a worker's terminate() takes
-      // effect. Registers an interrupted run did not load stay staged in the addon.
-      reason = this.#vcpu.run(false);
+    // One try around the loop (no closure per run): run() is the hot path.
+    try {
+      let reason = this.#vcpu.run(loadRegisters);
+      for (;;) {
+        if (this.#cancelRequested()) return CANCELLED;
+        if (reason !== KVM.KVM_EXIT_INTR) return this.#decodeExit(reason);
+        // Back in JavaScript between runs: where a worker's terminate() takes
+        // effect. Registers an interrupted run did not load stay staged in the addon.
+        reason = this.#vcpu.run(false);
+      }
+    } catch (error) {
+      throw asKvmError(error);
     }
   }
 
@@ -278,15 +339,16 @@ export class KvmVirtualMachine implements VirtualMachine {
         this.#vcpu.runAsync(loadRegisters, this.#onAsyncDone);
       } catch (error) {
         this.#pending = undefined;
-        reject(error);
+        reject(asKvmError(error));
       }
     });
   }
 
   /**
-   * Releases the vCPU, the VM and the memory (every fd closes now). The open
-   * call, if any, is cancelled with `'disposed'`; a pending `runAsync` is
-   * stopped (its thread joined) and resolves with `cancelled`. Idempotent.
+   * Releases the vCPU, the VM, main memory and every region (every fd closes
+   * now). The open call, if any, is cancelled with `'disposed'`; a pending
+   * `runAsync` is stopped (its thread joined) and resolves with `cancelled`.
+   * Idempotent.
    */
   dispose(): void {
     if (this.#disposed) return;
@@ -297,6 +359,9 @@ export class KvmVirtualMachine implements VirtualMachine {
     this.#vcpu.dispose();
     this.#vm.dispose();
     this.#guestMemory.dispose();
+    // The VM is gone, and its slots with it.
+    for (const region of this.#regions.values()) region.release();
+    this.#regions.clear();
     this.callGuard.release();
     pending?.resolve(CANCELLED);
   }
@@ -318,6 +383,52 @@ export class KvmVirtualMachine implements VirtualMachine {
     }
   }
 
+  /**
+   * `gpa` and `size` of a new region, checked: page-aligned, inside the
+   * 64-bit guest-physical space, overlapping neither main memory nor a region.
+   */
+  #checkRange(gpa: unknown, size: unknown): { gpa: bigint; size: number } {
+    if (typeof gpa !== 'bigint') {
+      throw Object.assign(new TypeError(`mapRegion(): gpa must be a bigint; got ${typeof gpa}`), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    if (
+      typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 ||
+      size > bufferConstants.MAX_LENGTH
+    ) {
+      throw outOfRange(`mapRegion(): size must be a positive multiple of ${PAGE_SIZE} bytes, at most ${bufferConstants.MAX_LENGTH}; got ${String(size)}`);
+    }
+    const end = gpa + BigInt(size);
+    if (gpa < 0n || gpa % BigInt(PAGE_SIZE) !== 0n || end > 1n << 64n) {
+      throw outOfRange(`mapRegion(): gpa must be a multiple of ${PAGE_SIZE} with gpa + size at most 2^64; got 0x${gpa.toString(16)}`);
+    }
+    const taken = [
+      { gpa: 0n, size: this.#memorySize, what: 'main memory' },
+      ...[...this.#regions.values()].map((r) => ({ gpa: r.gpa, size: r.size, what: `the region at 0x${r.gpa.toString(16)}` })),
+    ];
+    for (const other of taken) {
+      if (gpa < other.gpa + BigInt(other.size) && other.gpa < end) {
+        throw outOfRange(`mapRegion(): [0x${gpa.toString(16)}, 0x${end.toString(16)}) overlaps ${other.what}`);
+      }
+    }
+    return { gpa, size };
+  }
+
+  /** A region's dispose(): deletes its slot (KVM takes size 0 as deletion). */
+  readonly #unmapRegion = (region: KvmGuestRegion): void => {
+    this.#assertIdle('GuestRegion.dispose');
+    kvmCall(() => this.#vm.setUserMemoryRegion({ slot: region.slot, baseGpa: region.gpa, memory: region.guestMemory, memorySize: 0 }));
+    this.#regions.delete(region.slot);
+  };
+
+  /** Whether any slot maps guest-physical `gpa`. */
+  #isMapped(gpa: bigint): boolean {
+    if (gpa < BigInt(this.#memorySize)) return true;
+    for (const region of this.#regions.values()) {
+      if (gpa >= region.gpa && gpa < region.gpa + BigInt(region.size)) return true;
+    }
+    return false;
+  }
+
   #cancelRequested(): boolean {
     return (Atomics.load(this.#callState, 0) & CALL_STATE.reasonMask) !== 0;
   }
@@ -328,7 +439,7 @@ export class KvmVirtualMachine implements VirtualMachine {
     if (pending === undefined) return; // dispose() settled it already
     if (error !== null) {
       this.#pending = undefined;
-      pending.reject(error);
+      pending.reject(asKvmError(error));
       return;
     }
     const cancelled = this.#cancelRequested();
@@ -338,7 +449,7 @@ export class KvmVirtualMachine implements VirtualMachine {
         this.#vcpu.runAsync(false, this.#onAsyncDone);
       } catch (runError) {
         this.#pending = undefined;
-        pending.reject(runError);
+        pending.reject(asKvmError(runError));
       }
       return;
     }
@@ -367,23 +478,23 @@ export class KvmVirtualMachine implements VirtualMachine {
         }
         return { kind: 'io-in', port, size };
       }
-      case KVM.KVM_EXIT_MMIO:
-        return {
-          kind: 'mmio',
-          gpa: this.#words[RUN_BLOCK.mmioGpaU64]!,
-          write: h[RUN_BLOCK.mmioIsWriteU32] !== 0,
-          size: h[RUN_BLOCK.mmioSizeU32]!,
-        };
+      case KVM.KVM_EXIT_MMIO: {
+        // KVM exits with MMIO for guest-physical addresses no slot backs and
+        // for writes to a KVM_MEM_READONLY slot; which one, only the slots tell.
+        const gpa = this.#words[RUN_BLOCK.mmioGpaU64]!;
+        const access = h[RUN_BLOCK.mmioIsWriteU32] !== 0 ? 'write' : 'read';
+        return { kind: 'memory-fault', gpa, access, unmapped: !this.#isMapped(gpa) };
+      }
       case KVM.KVM_EXIT_HLT:
         return HALT;
       case KVM.KVM_EXIT_SHUTDOWN:
-        return SHUTDOWN;
+        return TRIPLE_FAULT;
       case KVM.KVM_EXIT_INTERNAL_ERROR:
-        return { kind: 'internal-error', detail: this.#internalErrorDetail() };
+        return { kind: 'hypervisor-error', detail: this.#internalErrorDetail() };
       case KVM.KVM_EXIT_FAIL_ENTRY: {
         const hardwareReason = this.#words[RUN_BLOCK.failEntryReasonU64]!;
         return {
-          kind: 'fail-entry',
+          kind: 'invalid-state',
           detail: `KVM_EXIT_FAIL_ENTRY: hardware_entry_failure_reason 0x${hardwareReason.toString(16)} on cpu ${h[RUN_BLOCK.failEntryCpuU32]}`,
         };
       }
@@ -404,6 +515,15 @@ export class KvmVirtualMachine implements VirtualMachine {
       (shown > 0 ? `, data [${data.join(', ')}${more}]` : '')
     );
   }
+}
+
+/** `sregs` with TR's type `to` where it is `from`. */
+function withTrType(sregs: SpecialRegisters, from: number, to: number): SpecialRegisters {
+  return sregs.tr.type === from ? { ...sregs, tr: { ...sregs.tr, type: to } } : sregs;
+}
+
+function outOfRange(message: string): RangeError {
+  return Object.assign(new RangeError(message), { code: 'ERR_OUT_OF_RANGE' });
 }
 
 function nameSuffix(name: string | undefined): string {

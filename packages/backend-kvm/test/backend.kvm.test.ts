@@ -120,9 +120,6 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
     const back = vm.getFpuState();
     const backView = new DataView(back.buffer, back.byteOffset, back.byteLength);
     expect([backView.getUint16(0, true), backView.getUint32(24, true)]).toEqual([0x27f, 0x7f80]);
-    vm.resetFpu();
-    const reset = vm.getFpuState();
-    expect(new DataView(reset.buffer, reset.byteOffset).getUint32(24, true)).toBe(0x1f80);
   });
 
   it('round-trips all general registers through sync_regs', () => {
@@ -168,7 +165,7 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
     expect(vm.run()).toEqual({ kind: 'io-out', port: 0x10, size: 1, value: 0 });
   });
 
-  it('reports accesses to unbacked guest-physical memory as mmio (reads get zeroes)', () => {
+  it('reports accesses to unbacked guest-physical memory as unmapped memory faults (reads get zeroes)', () => {
     const vm = createVm();
     const entry = loadRealModeGuest(vm, 0x1000, [
       0xb8, 0x00, 0x20, //             mov ax, 0x2000
@@ -178,9 +175,9 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
       0xc6, 0x06, 0x01, 0x00, 0x77, // mov byte [1], 0x77
       0xf4, //                         hlt
     ]);
-    expect(vm.run({ ...entry, rax: 0xffn })).toEqual({ kind: 'mmio', gpa: 0x20000n, write: false, size: 1 });
+    expect(vm.run({ ...entry, rax: 0xffn })).toEqual({ kind: 'memory-fault', gpa: 0x20000n, access: 'read', unmapped: true });
     expect(vm.run()).toEqual({ kind: 'io-out', port: 0x10, size: 1, value: 0 });
-    expect(vm.run()).toEqual({ kind: 'mmio', gpa: 0x20001n, write: true, size: 1 });
+    expect(vm.run()).toEqual({ kind: 'memory-fault', gpa: 0x20001n, access: 'write', unmapped: true });
     expect(vm.run()).toEqual({ kind: 'halt' });
   });
 
@@ -199,15 +196,16 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
     expect(vm.run(entry)).toEqual({ kind: 'io-out', port: 0x10, size: 4, value: vendor });
   });
 
-  it('resetFpu() restores the x87 control word', () => {
-    const vm = createVm();
-    const entry = loadRealModeGuest(vm, 0x1000, [0xd9, 0x2e, 0x10, 0x30, 0xf4, 0xd9, 0x3e, 0x00, 0x30, 0xf4]);
-    const data = new DataView(vm.memory);
+  it('a new VM starts at the power-on x87 control word, whatever an earlier VM on this thread left', () => {
+    const fnstcw = [0xd9, 0x3e, 0x00, 0x30, 0xf4]; // fnstcw [0x3000]; hlt
+    const first = createVm();
+    const data = new DataView(first.memory);
     data.setUint16(0x3010, 0x027f, true);
-    expect(vm.run(entry)).toEqual({ kind: 'halt' }); // fldcw [0x3010]
-    vm.resetFpu();
-    expect(vm.run()).toEqual({ kind: 'halt' }); // fnstcw [0x3000]
-    expect(data.getUint16(0x3000, true)).toBe(0x37f);
+    expect(first.run(loadRealModeGuest(first, 0x1000, [0xd9, 0x2e, 0x10, 0x30, ...fnstcw]))).toEqual({ kind: 'halt' }); // fldcw [0x3010]
+    expect(data.getUint16(0x3000, true)).toBe(0x27f);
+    const second = createVm();
+    expect(second.run(loadRealModeGuest(second, 0x1000, fnstcw))).toEqual({ kind: 'halt' });
+    expect(new DataView(second.memory).getUint16(0x3000, true)).toBe(0x37f);
   });
 
   it('reports xsaveEnabled as a boolean', () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkKvm, openFailure } from '../src/backend.js';
-import { backend, loadNative } from '../src/index.js';
+import { BackendError } from '@hyperlight-ts/core/backend';
+import { backend, KvmError, loadNative } from '../src/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'backend-kvm-check-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -119,7 +120,7 @@ describe('backend.createVm({ memory }) argument checks (before touching KVM)', (
     using memory = new GuestMemory(0x2000);
     using snapshot = memory.snapshot();
     expect(() => backend.createVm({ memorySize: 0x10000, memory: snapshot })).toThrow(
-      expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: 'memory holds 8192 bytes but memorySize is 65536' }),
+      expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: 'memory holds 8192 bytes, expected 65536' }),
     );
   });
 });
@@ -130,15 +131,31 @@ describe('backend.mapSnapshotFile() (needs no KVM)', () => {
     writeFileSync(path, Buffer.concat([Buffer.alloc(4096, 1), Buffer.alloc(8192, 2)]));
     const fd = openSync(path, 'r');
     try {
-      using snapshot = backend.mapSnapshotFile(fd, 4096, 8192);
+      using snapshot = backend.mapSnapshotFile({ path, fd }, 4096, 8192);
       expect(snapshot.size).toBe(8192);
       const bytes = new Uint8Array(3);
       snapshot.read(8189, bytes);
       expect(Array.from(bytes)).toEqual([2, 2, 2]);
-      expect(() => backend.mapSnapshotFile(fd, 4096, 3 * 4096)).toThrow(expect.objectContaining({ name: 'RangeError' }));
+      expect(() => backend.mapSnapshotFile({ path, fd }, 4096, 3 * 4096)).toThrow(expect.objectContaining({ name: 'RangeError' }));
     } finally {
       closeSync(fd);
     }
+  });
+
+  it('a descriptor that is not open is a KvmError (fstat EBADF), the system error as cause', () => {
+    const path = join(scratch, 'closed.bin');
+    writeFileSync(path, Buffer.alloc(4096));
+    const fd = openSync(path, 'r');
+    closeSync(fd);
+    let error: unknown;
+    try {
+      backend.mapSnapshotFile({ path, fd }, 0, 4096);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(KvmError);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ backend: 'kvm', syscall: 'fstat', code: 'EBADF', errno: 9, cause: expect.objectContaining({ code: 'EBADF' }) });
   });
 });
 

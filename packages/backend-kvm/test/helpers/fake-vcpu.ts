@@ -1,4 +1,7 @@
-import { CALL_STATE, RUN_BLOCK, type GuestMemory, type VcpuFd, type VmFd } from '../../src/index.js';
+import type { SpecialRegisters } from '@hyperlight-ts/core';
+import {
+  CALL_STATE, RUN_BLOCK, type GuestMemory, type KvmVirtualMachineParts, type UserMemoryRegion, type VcpuFd, type VmFd,
+} from '../../src/index.js';
 
 /** One `run`/`runAsync` of a {@link FakeVcpu}: whether it loaded registers, and the registers in the block. */
 export interface FakeRun {
@@ -29,6 +32,8 @@ export class FakeVcpu {
   runAsyncThrows: Error | undefined;
   /** runAsync() completes with this error when set. */
   runAsyncFails: Error | undefined;
+  /** What stageSregs() was last given; getSregs() answers it. */
+  sregs: SpecialRegisters | undefined;
   #listener: ((seq: number, code: number) => void) | null = null;
   readonly #word = new Uint32Array(this.callState);
   readonly #u32 = new Uint32Array(this.runBlock);
@@ -74,6 +79,15 @@ export class FakeVcpu {
     this.listenerChanges.push(listener !== null);
   }
 
+  stageSregs(sregs: SpecialRegisters): void {
+    this.sregs = sregs;
+  }
+
+  getSregs(): SpecialRegisters {
+    if (this.sregs === undefined) throw new Error('no special registers staged');
+    return this.sregs;
+  }
+
   dispose(): void {
     this.disposed.push('vcpu');
   }
@@ -85,11 +99,62 @@ export class FakeVcpu {
   }
 }
 
-/** The parts of a KvmVirtualMachine around a {@link FakeVcpu}; `disposed` records the order of disposal. */
-export function fakeParts(script: ExitScript) {
+/** Stands in for the addon's SnapshotMemory class (only its prototype is checked). */
+export class FakeSnapshotMemory {
+  constructor(readonly size: number) {}
+}
+
+/** Stands in for the addon's GuestMemory: a plain buffer of `memorySize` bytes; `name` is what disposal records. */
+export class FakeGuestMemory {
+  readonly buffer: ArrayBuffer;
+  constructor(
+    readonly memorySize: number,
+    readonly source: FakeSnapshotMemory | undefined,
+    readonly name: string,
+    private readonly disposed: string[],
+  ) {
+    this.buffer = new ArrayBuffer(memorySize);
+  }
+  dispose(): void {
+    this.disposed.push(this.name);
+  }
+}
+
+/** A VM fd stand-in that records every `setUserMemoryRegion` and can be told to refuse the next ones. */
+export interface FakeVm {
+  readonly slotCalls: UserMemoryRegion[];
+  /** setUserMemoryRegion throws this when set. */
+  refuse: Error | undefined;
+}
+
+/**
+ * The parts of a KvmVirtualMachine around a {@link FakeVcpu} with 4096 bytes
+ * of main memory; `disposed` records the order of disposal (`region memory
+ * <n>` for the n-th region's memory).
+ */
+export function fakeParts(script: ExitScript, options: { availableTss?: boolean } = {}) {
   const disposed: string[] = [];
   const fake = new FakeVcpu(script, disposed);
-  const vm = { dispose: () => disposed.push('vm') } as unknown as VmFd;
-  const memory = { buffer: new ArrayBuffer(4096), memorySize: 4096, dispose: () => disposed.push('memory') } as unknown as GuestMemory;
-  return { fake, disposed, parts: { memory, vm, vcpu: fake as unknown as VcpuFd, xsaveEnabled: true, availableTss: false } };
+  const fakeVm: FakeVm = { slotCalls: [], refuse: undefined };
+  const vm = {
+    dispose: () => disposed.push('vm'),
+    setUserMemoryRegion: (region: UserMemoryRegion) => {
+      if (fakeVm.refuse) throw fakeVm.refuse;
+      fakeVm.slotCalls.push(region);
+    },
+  } as unknown as VmFd;
+  const memory = new FakeGuestMemory(4096, undefined, 'memory', disposed) as unknown as GuestMemory;
+  let made = 0;
+  const addon = {
+    SnapshotMemory: FakeSnapshotMemory,
+    GuestMemory: class extends FakeGuestMemory {
+      constructor(size: number, source?: FakeSnapshotMemory) {
+        super(size, source, `region memory ${++made}`, disposed);
+      }
+    },
+  } as unknown as KvmVirtualMachineParts['addon'];
+  const parts: KvmVirtualMachineParts = {
+    addon, memory, vm, vcpu: fake as unknown as VcpuFd, xsaveEnabled: true, availableTss: options.availableTss ?? false,
+  };
+  return { fake, fakeVm, disposed, parts };
 }
