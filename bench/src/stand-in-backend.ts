@@ -12,7 +12,7 @@
 import {
   Abi, encodeFunctionCall, encodeFunctionCallResult, encodeGuestFunctionDetails, PebOffset, Ports, TimerCallGuard, writeFrame,
   type Backend, type CallResult, type FunctionCallMessage,
-  type GuestFunctionSignature, type MemorySnapshot, type Registers, type SpecialRegisters, type VirtualMachine, type VmExit,
+  type GuestFunctionSignature, type GuestRegion, type MemorySnapshot, type Registers, type SpecialRegisters, type VirtualMachine, type VmExit,
 } from '@hyperlight-ts/core/backend';
 
 /** What a stand-in guest does. */
@@ -48,7 +48,7 @@ class StandInVm implements VirtualMachine {
   readonly xsaveEnabled = false;
   /** A guest TSC frequency, as KVM reports one (trace times then need no estimate). */
   readonly tscFrequencyHz = 2_000_000_000;
-  readonly callGuard = new TimerCallGuard();
+  readonly callGuard = new TimerCallGuard('kvm');
   private readonly bytes: Uint8Array;
   private readonly functionsFrame: Uint8Array;
   private readonly resultFrame: Uint8Array;
@@ -125,7 +125,6 @@ class StandInVm implements VirtualMachine {
   setSpecialRegisters(sregs: SpecialRegisters): void {
     this.sregs = sregs;
   }
-  resetFpu(): void {}
   getFpuState(): Uint8Array {
     throw new Error('the stand-in backend has no FPU state');
   }
@@ -140,6 +139,9 @@ class StandInVm implements VirtualMachine {
   }
   privatePageCount(): number {
     return 0;
+  }
+  mapRegion(): GuestRegion {
+    throw new Error('the stand-in backend has main memory only');
   }
   dispose(): void {}
   [Symbol.dispose](): void {
