@@ -14,7 +14,7 @@ import {
   UninitializedSandbox, type MultiUseSandbox, type Snapshot,
 } from '@hyperlight-ts/core';
 import { guestPath } from '@hyperlight-ts/fixture-guests';
-import { requireBackend } from './support/backend-under-test.js';
+import { LAZY_MEMORY, requireBackend } from './support/backend-under-test.js';
 import { forEachGuest, simpleSandbox, type GuestLanguage } from './support/guests.js';
 import { thrown, thrownAs } from './support/thrown.js';
 import { reportMeasure } from './support/timing.js';
@@ -287,7 +287,7 @@ forEachGuest('maxMemorySize caps guest memory, the image included', (language: G
   }, TIMEOUT);
 
   it('an untouched 200 MiB .bss costs (almost) no resident memory', ({ skip }) => {
-    requireBackend(skip, ['kvm'], 'only KVM maps guest memory lazily: MSHV pins (faults in) every page it maps, WHP copies snapshots');
+    requireBackend(skip, ['kvm'], LAZY_MEMORY);
     const file = join(scratch, `${language}-bss-200m.elf`);
     writeFileSync(file, growWritableSegment(elf, 200 * MIB));
     const result = JSON.parse(runChild(MEMORY_CHILD, [language, file, String(512 * MIB)])) as {

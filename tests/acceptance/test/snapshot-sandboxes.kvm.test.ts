@@ -9,7 +9,7 @@ import {
   forEachGuest, GUEST_LANGUAGES, registerTestHostFunctions, simpleGuest, simpleSandbox, TEST_HOST_FUNCTIONS, type GuestLanguage,
 } from './support/guests.js';
 import { copyGuestMemory, describePages, differingPages } from './support/internals.js';
-import { requireBackend } from './support/backend-under-test.js';
+import { LAZY_MEMORY, requireBackend } from './support/backend-under-test.js';
 import { handlesUncountable, mappingCount, openFdCount, pssBytes } from './support/process.js';
 import { thrownAs } from './support/thrown.js';
 
@@ -152,7 +152,7 @@ forEachGuest('MultiUseSandbox.fromSnapshot', (language) => {
   });
 
   it('each extra sandbox costs about the pages it writes, not its memory size (Pss)', ({ skip }) => {
-    requireBackend(skip, ['kvm'], 'only KVM maps guest memory lazily: MSHV pins (faults in) every page it maps, WHP copies snapshots');
+    requireBackend(skip, ['kvm'], LAZY_MEMORY);
     const heapSize = 8 * MIB;
     const dirtied = 64;
     using source = simpleSandbox(language, { heapSize });

@@ -30,6 +30,13 @@ export function backendUnderTest(): Backend {
   return discoverBackend();
 }
 
+/**
+ * Why tests of resident memory (untouched memory costs nothing, a sandbox
+ * from a snapshot costs the pages it writes) hold for KVM only; for
+ * {@link requireBackend}.
+ */
+export const LAZY_MEMORY = 'only KVM maps guest memory lazily: MSHV pins (faults in) every page it maps, WHP copies snapshots';
+
 /** The `skip` of a vitest test context. */
 type Skip = (condition: boolean, note?: string) => void;
 
