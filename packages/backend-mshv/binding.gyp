@@ -8,7 +8,8 @@
         "src/native/ioctl_args.cc",
         "src/native/mshv_device.cc",
         "src/native/mshv_partition.cc",
-        "src/native/mshv_vp.cc"
+        "src/native/mshv_vp.cc",
+        "src/native/testing_exports.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

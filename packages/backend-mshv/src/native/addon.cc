@@ -1,5 +1,5 @@
 // Module initialisation: registers the MSHV classes (MshvDevice through
-// openDevice, MshvPartition, MshvVp) and the shared ones (shared_exports.h:
+// openDevice, MshvPartition, MshvVp, and `testing`: testing_exports.h) and the shared ones (shared_exports.h:
 // GuestMemory, SnapshotMemory, mapSnapshotFile, cancelCall, kickSignal), and
 // exports `abi`: the ioctl numbers, structure sizes and offsets and the
 // call-state layout this addon was compiled with, which load-native.ts
@@ -14,6 +14,7 @@
 #include "mshv_partition.h"
 #include "mshv_vp.h"
 #include "shared_exports.h"
+#include "testing_exports.h"
 
 namespace hyperlight_mshv {
 namespace {
@@ -59,6 +60,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("MshvPartition", partition);
   exports.Set("MshvVp", vp);
   exports.Set("openDevice", Napi::Function::New<MshvDevice::Open>(env, "openDevice"));
+  exports.Set("testing", TestingExports(env));
 
   Napi::Object abi = Napi::Object::New(env);
   abi.Set("mshv", MshvAbi(env));
