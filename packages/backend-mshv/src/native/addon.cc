@@ -1,9 +1,9 @@
 // Module initialisation: registers the MSHV classes (MshvDevice through
-// openDevice, MshvPartition, MshvVp, and `testing`: testing_exports.h) and the shared ones (shared_exports.h:
-// GuestMemory, SnapshotMemory, mapSnapshotFile, cancelCall, kickSignal), and
-// exports `abi`: the ioctl numbers, structure sizes and offsets and the
-// call-state layout this addon was compiled with, which load-native.ts
-// compares with its own copy before anything is used.
+// openDevice, MshvPartition, MshvVp), `testing` (testing_exports.h) and the
+// shared ones (shared_exports.h: GuestMemory, SnapshotMemory, mapSnapshotFile,
+// cancelCall, kickSignal), and exports `abi`: the ioctl numbers, structure
+// sizes and offsets and the call-state layout this addon was compiled with,
+// which load-native.ts compares with its own copy before anything is used.
 #include <napi.h>
 
 #include <cstddef>
