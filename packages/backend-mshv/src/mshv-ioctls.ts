@@ -75,18 +75,20 @@ export interface MshvVp extends MshvFd {
   /**
    * `MSHV_RUN_VP` into `message`, under the VP's run control (a cancel kicks
    * the thread out with a signal, repeatedly until it has left).
-   * @returns true when a message arrived; false when a signal interrupted the
-   *   run (EINTR): a cancel, a kick for the watchdog, or a stray signal.
+   * @returns the type of the message that arrived (`HVMSG`), or `HVMSG.NONE`
+   *   when the run was interrupted: a signal (EINTR: a cancel, a kick for the
+   *   watchdog, a stray signal) or the hypervisor asking for it again (EAGAIN).
    * @throws a system error for any other failure.
    */
-  run(): boolean;
+  run(): number;
   /**
    * {@link run} on the VP's own thread; `done` is called on this thread's
-   * event loop. Interruptions without a cancel reason in the call-state word
-   * are re-entered on that thread. While pending only the call-guard members
-   * and `dispose` may be used; `dispose()` stops the run and `done` is not called.
+   * event loop with what `run` returns or throws. Interruptions without a
+   * cancel reason in the call-state word are re-entered on that thread. While
+   * pending only the call-guard members and `dispose` may be used; `dispose()`
+   * stops the run and `done` is not called.
    */
-  runAsync(done: (error: Error | null, gotMessage: boolean) => void): void;
+  runAsync(done: (error: Error | null, messageType: number) => void): void;
   /** The call-state word (4 bytes, zero-copy; `Atomics` only). See `@hyperlight-ts/native-linux`. */
   readonly callState: ArrayBuffer;
   /** Process-unique id for {@link MshvSurface.cancelCall}. */

@@ -27,7 +27,7 @@ import {
   GENERAL_REGISTER_NAMES, SPECIAL_REGISTER_NAMES, u64Value,
 } from './hv-registers.js';
 import { getVpRegisters, type RegisterAssoc, setVpRegisters } from './hvcall.js';
-import { HV_REGISTER, PAGE_SIZE, REGISTER_PAGE } from './mshv-abi.js';
+import { HV_REGISTER, HVMSG, PAGE_SIZE, REGISTER_PAGE } from './mshv-abi.js';
 import { asMshvError } from './mshv-error.js';
 import type { MshvPartition, MshvSurface, MshvVp, SnapshotMemory } from './mshv-ioctls.js';
 import { vpXsaveState, setVpXsaveState } from './vp-state.js';
@@ -228,14 +228,14 @@ export class MshvVirtualMachine implements VirtualMachine {
     if (this.#cancelRequested()) return CANCELLED;
     if (regs !== undefined) this.#loadRegisters(regs);
     for (;;) {
-      let gotMessage: boolean;
+      let messageType: number;
       try {
-        gotMessage = this.#vp.run();
+        messageType = this.#vp.run();
       } catch (error) {
         throw asMshvError('MSHV_RUN_VP', error);
       }
       if (this.#cancelRequested()) return CANCELLED;
-      if (gotMessage) return this.#finishExit();
+      if (messageType !== HVMSG.NONE) return this.#finishExit();
       // A signal with no cancel reason (the worker watchdog, a stray one): back in JS, then on.
     }
   }
@@ -314,7 +314,7 @@ export class MshvVirtualMachine implements VirtualMachine {
   }
 
   /** The addon's end of a runAsync(), on this thread's event loop. */
-  readonly #onAsyncDone = (error: Error | null, gotMessage: boolean): void => {
+  readonly #onAsyncDone = (error: Error | null, messageType: number): void => {
     const pending = this.#pending;
     if (pending === undefined) return; // dispose() settled it already
     if (error !== null) {
@@ -323,7 +323,7 @@ export class MshvVirtualMachine implements VirtualMachine {
       return;
     }
     const cancelled = this.#cancelRequested();
-    if (!gotMessage && !cancelled) {
+    if (messageType === HVMSG.NONE && !cancelled) {
       this.#startAsync(pending.reject); // the addon retries stray interruptions itself; run on if one gets here
       return;
     }

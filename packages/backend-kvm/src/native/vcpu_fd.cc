@@ -10,15 +10,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "convert.h"
-#include "kick_signal.h"
 #include "kvm_abi.h"
 #include "kvm_addon_data.h"
 #include "throw.h"
-#include "watchdog.h"
 
 namespace hyperlight_kvm {
 
@@ -35,10 +32,6 @@ constexpr uint32_t kMaxCpuidCapacity = 4096;
 constexpr uint32_t kUnusedCpuidEntryFlags = 0xffffffff;
 
 void FinalizeBlock(napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<RunBlockStorage>*>(hint); }
-void FinalizeCallState(napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<RunControl>*>(hint); }
-
-// Error code of every use of a vCPU (other than its call guard) while runAsync() is pending.
-constexpr const char* kRunPendingCode = "ERR_HYPERLIGHT_RUN_PENDING";
 
 }  // namespace
 
@@ -48,11 +41,9 @@ Napi::Function VcpuFd::Define(Napi::Env env) {
       InstanceMethod<&VcpuFd::Run>("run"),
       InstanceMethod<&VcpuFd::SetImmediateExit>("setImmediateExit"),
       InstanceMethod<&VcpuFd::RunAsync>("runAsync"),
-      InstanceAccessor<&VcpuFd::GetCallState>("callState"),
-      InstanceAccessor<&VcpuFd::GetCancelId>("cancelId"),
-      InstanceMethod<&VcpuFd::Cancel>("cancel"),
-      InstanceMethod<&VcpuFd::ArmTimeout>("armTimeout"),
-      InstanceMethod<&VcpuFd::SetCancelListener>("setCancelListener"),
+  };
+  AddCallGuardMembers<VcpuFd>(properties);
+  properties.insert(properties.end(), {
       InstanceMethod<&VcpuFd::GetRegs>("getRegs"),
       InstanceMethod<&VcpuFd::SetRegs>("setRegs"),
       InstanceMethod<&VcpuFd::GetSregs>("getSregs"),
@@ -67,14 +58,14 @@ Napi::Function VcpuFd::Define(Napi::Env env) {
       InstanceMethod<&VcpuFd::SetXcrs>("setXcrs"),
       InstanceMethod<&VcpuFd::GetTscKhz>("getTscKhz"),
       InstanceMethod<&VcpuFd::Dispose>("dispose"),
-  };
+  });
   if (std::optional<Napi::Symbol> dispose = DisposeSymbol(env)) {
     properties.push_back(InstanceMethod<&VcpuFd::Dispose>(*dispose));
   }
   return DefineClass(env, "VcpuFd", properties);
 }
 
-VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) {
+VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info), VcpuRunner("VcpuFd") {
   Napi::Env env = info.Env();
   Init* init = TakeInternalInit<Init>(info);
   if (init == nullptr) ThrowTypeError(env, "VcpuFd cannot be constructed directly; use VmFd.createVcpu()");
@@ -86,11 +77,6 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
 
   // A throwing constructor never runs the destructor: release by hand.
   try {
-    if (KickSignal() < 0) {
-      ThrowSystemError(env, EAGAIN, "sigaction", nullptr,
-                       "every real-time signal from SIGRTMIN+6 up already has a handler; "
-                       "one is needed to interrupt running guests");
-    }
     void* run = mmap(nullptr, init->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.Get(), 0);
     if (run == MAP_FAILED) ThrowSystemError(env, errno, "mmap", nullptr, "mapping the vCPU's kvm_run");
     run_ = static_cast<kvm_run*>(run);
@@ -107,19 +93,8 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
     hold.release();  // now owned by the buffer's finalizer
     block_buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(Napi::ArrayBuffer(env, buffer), 1);
 
-    js_tid_ = PrepareThreadForKicks();
-    int watchdog_error = 0;
-    control_ = RunControl::Create(init->worker_thread, &watchdog_error);
-    if (control_ == nullptr) ThrowSystemError(env, watchdog_error, "pthread_create", nullptr, "starting the watchdog thread");
-    control_->Attach(&run_->immediate_exit);
-    auto hold_control = std::make_unique<std::shared_ptr<RunControl>>(control_);
-    // SAFETY: the ArrayBuffer covers exactly the call-state word, and
-    // `hold_control` keeps the control (and the word) alive until V8 frees it.
-    status = napi_create_external_arraybuffer(env, control_->state_bytes(), sizeof(uint32_t), FinalizeCallState,
-                                              hold_control.get(), &buffer);
-    NAPI_THROW_IF_FAILED_VOID(env, status);
-    hold_control.release();
-    call_state_buffer_ = Napi::Reference<Napi::ArrayBuffer>::New(Napi::ArrayBuffer(env, buffer), 1);
+    // SAFETY: immediate_exit stays mapped until Release(), after ReleaseRuns() detached it.
+    StartRunControl(env, init->worker_thread, &run_->immediate_exit);
 
     if (int error = LoadRegsIntoBlock(fd_.Get())) ThrowSystemError(env, error, "KVM_GET_REGS");
   } catch (...) {
@@ -131,23 +106,7 @@ VcpuFd::VcpuFd(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VcpuFd>(info) 
 VcpuFd::~VcpuFd() { Release(); }
 
 void VcpuFd::Release() {
-  if (thread_ != nullptr) {
-    // Make a run in progress return (stop flag, immediate_exit, kick), then join.
-    control_->Stop();
-    thread_->StopAndJoin();
-    thread_.reset();
-  }
-  // From here no canceller touches kvm_run or the channel, and cancelCall() no
-  // longer finds this vCPU. The call-state word lives on for the call guard.
-  if (control_ != nullptr) control_->Detach();
-  if (channel_ != nullptr) {
-    channel_->Close();
-    channel_.reset();
-  }
-  if (cleanup_hook_added_) {
-    napi_remove_env_cleanup_hook(env_, OnEnvironmentCleanup, this);
-    cleanup_hook_added_ = false;
-  }
+  ReleaseRuns();  // from here nothing touches kvm_run on another thread
   if (run_ != nullptr) {
     // SAFETY: run_ came from mmap of run_size_ bytes and nothing uses it after this.
     munmap(run_, run_size_);
@@ -158,27 +117,10 @@ void VcpuFd::Release() {
   block_.reset();
 }
 
-// A worker terminated (or the process's main environment torn down) while
-// this vCPU had a thread or a channel: stop and release everything now, before
-// Node closes the threadsafe function and frees the environment.
-void VcpuFd::OnEnvironmentCleanup(void* self) {
-  auto* vcpu = static_cast<VcpuFd*>(self);
-  vcpu->cleanup_hook_added_ = false;  // Node removes a hook as it runs it
-  vcpu->Release();
-}
-
 int VcpuFd::Fd(Napi::Env env, const char* method) const {
   if (!fd_.Valid()) ThrowDisposed(env, method);
-  if (channel_ != nullptr && channel_->run_pending()) {
-    Napi::Error error = Napi::Error::New(env, std::string(method) + ": a runAsync() is pending; wait for it first");
-    error.Value().Set("code", Napi::String::New(env, kRunPendingCode));
-    throw error;
-  }
+  AssertIdle(env, method);
   return fd_.Get();
-}
-
-void VcpuFd::AssertLive(Napi::Env env, const char* method) const {
-  if (!fd_.Valid()) ThrowDisposed(env, method);
 }
 
 int VcpuFd::LoadRegsIntoBlock(int fd) {
@@ -187,19 +129,6 @@ int VcpuFd::LoadRegsIntoBlock(int fd) {
   memcpy(block_->u64() + run_block::kRegsU64, &regs, sizeof regs);
   regs_dirty_ = false;
   return 0;
-}
-
-EventChannel& VcpuFd::Channel(Napi::Env env) {
-  if (channel_ == nullptr) {
-    channel_ = EventChannel::Create(env);
-    control_->SetChannel(channel_);
-    // Registered after the threadsafe function, so it runs before Node's
-    // teardown of it (cleanup hooks run most recent first).
-    NAPI_THROW_IF_FAILED(env, napi_add_env_cleanup_hook(env, OnEnvironmentCleanup, this), *channel_);
-    env_ = env;
-    cleanup_hook_added_ = true;
-  }
-  return *channel_;
 }
 
 Napi::Value VcpuFd::GetRunBlock(const Napi::CallbackInfo& info) {
@@ -216,12 +145,10 @@ Napi::Value VcpuFd::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Fd(env, "VcpuFd.run");
   if (info.Length() > 0 && info[0].ToBoolean().Value()) regs_dirty_ = true;
-  RunOutcome outcome = RunOnce(js_tid_);
-  if (outcome.error != 0) ThrowSystemError(env, outcome.error, outcome.syscall, nullptr, outcome.hint);
-  return Napi::Number::New(env, outcome.exit_reason);
+  return RunHere(env);
 }
 
-VcpuFd::RunOutcome VcpuFd::RunOnce(pid_t tid) {
+RunOutcome VcpuFd::RunOnce(pid_t tid) {
   const int fd = fd_.Get();
   uint64_t* block_regs = block_->u64() + run_block::kRegsU64;
 
@@ -231,7 +158,7 @@ VcpuFd::RunOutcome VcpuFd::RunOnce(pid_t tid) {
       memcpy(&run_->s.regs.regs, block_regs, sizeof(kvm_regs));
       dirty |= KVM_SYNC_X86_REGS;
     } else {
-      if (ioctl(fd, KVM_SET_REGS, block_regs) < 0) return {0, errno, "KVM_SET_REGS", nullptr};
+      if (ioctl(fd, KVM_SET_REGS, block_regs) < 0) return RunOutcome::Failed(errno, "KVM_SET_REGS");
       regs_dirty_ = false;
     }
   }
@@ -240,10 +167,7 @@ VcpuFd::RunOutcome VcpuFd::RunOnce(pid_t tid) {
   run_->kvm_dirty_regs = dirty;
   run_->kvm_valid_regs = sync_regs_mask_ & KVM_SYNC_X86_REGS;
 
-  control_->EnterRun(tid);
-  int result = ioctl(fd, KVM_RUN, 0);
-  int error = result < 0 ? errno : 0;
-  control_->LeaveRun();
+  int error = control().Run(tid, [fd] { return ioctl(fd, KVM_RUN, 0); });
 
   // KVM clears each kvm_dirty_regs bit as it loads that state; a bit still set
   // means the state was not loaded (it was rejected, or KVM_RUN failed first).
@@ -257,21 +181,21 @@ VcpuFd::RunOutcome VcpuFd::RunOnce(pid_t tid) {
     if (CanSync(KVM_SYNC_X86_REGS)) {
       // KVM stored the registers at the exit because kvm_valid_regs asked for them.
       memcpy(block_regs, &run_->s.regs.regs, sizeof(kvm_regs));
-    } else if (result == 0 || error == EINTR) {
-      if (int get_error = LoadRegsIntoBlock(fd)) return {0, get_error, "KVM_GET_REGS", nullptr};
+    } else if (error == 0 || error == EINTR) {
+      if (int get_error = LoadRegsIntoBlock(fd)) return RunOutcome::Failed(get_error, "KVM_GET_REGS");
     }
   }
 
-  if (result < 0 && error != EINTR) {
-    return {0, error, "KVM_RUN", sregs_rejected ? "KVM rejected the special registers staged with stageSregs()" : nullptr};
+  if (error != 0 && error != EINTR) {
+    return RunOutcome::Failed(error, "KVM_RUN", sregs_rejected ? "KVM rejected the special registers staged with stageSregs()" : nullptr);
   }
   // EINTR: a signal or immediate_exit stopped KVM_RUN before the guest exited;
   // kvm_run.exit_reason is not updated on the immediate_exit path, so set it here.
-  uint32_t reason = result < 0 ? KVM_EXIT_INTR : run_->exit_reason;
+  uint32_t reason = error != 0 ? KVM_EXIT_INTR : run_->exit_reason;
   if (int record_error = RecordExit(reason)) {
-    return {0, record_error, "KVM_RUN", "KVM_EXIT_IO data lies outside the kvm_run mapping"};
+    return RunOutcome::Failed(record_error, "KVM_RUN", "KVM_EXIT_IO data lies outside the kvm_run mapping");
   }
-  return {reason, 0, nullptr, nullptr};
+  return reason == KVM_EXIT_INTR ? RunOutcome::Interrupted(reason) : RunOutcome::Exit(reason);
 }
 
 // runAsync(loadRegs, done): run() on the vCPU's own thread; `done(error,
@@ -283,92 +207,8 @@ Napi::Value VcpuFd::RunAsync(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[1].IsFunction()) {
     ThrowTypeError(env, "VcpuFd.runAsync(loadRegs, done): done must be a function");
   }
-  EventChannel& channel = Channel(env);
-  if (thread_ == nullptr) {
-    try {
-      thread_ = std::make_unique<VcpuThread>();
-    } catch (const std::system_error& failure) {
-      ThrowSystemError(env, failure.code().value(), "pthread_create", nullptr, "starting the vCPU thread");
-    }
-  }
   if (info[0].ToBoolean().Value()) regs_dirty_ = true;
-  channel.BeginRun(info[1].As<Napi::Function>());
-  // The job uses this object's members; Release() joins the thread before
-  // anything is freed. Submitting publishes what this thread wrote (the run
-  // block, staged registers) to the vCPU thread, and the event queue
-  // publishes the exit back.
-  thread_->Submit([this] { RunOnThread(); });
-  return env.Undefined();
-}
-
-void VcpuFd::RunOnThread() {
-  const pid_t tid = PrepareThreadForKicks();
-  RunOutcome outcome;
-  for (;;) {
-    outcome = RunOnce(tid);
-    if (outcome.error != 0 || outcome.exit_reason != KVM_EXIT_INTR) break;
-    // EINTR: a cancel, a stop, or a stray kick (e.g. the worker watchdog's), which is retried.
-    if (call_state::ReasonOf(control_->state()) != 0 || control_->stopping()) break;
-  }
-  VcpuEvent event;
-  event.kind = VcpuEvent::Kind::kRunDone;
-  event.exit_reason = outcome.exit_reason;
-  event.error = outcome.error;
-  event.syscall = outcome.syscall;
-  event.hint = outcome.hint;
-  channel_->Post(event);
-}
-
-// callState: the call-state word (run_control.h) as a 4-byte ArrayBuffer.
-Napi::Value VcpuFd::GetCallState(const Napi::CallbackInfo& info) {
-  AssertLive(info.Env(), "VcpuFd.callState");
-  return call_state_buffer_.Value();
-}
-
-// cancelId: this vCPU's id for cancelCall(), unique in the process.
-Napi::Value VcpuFd::GetCancelId(const Napi::CallbackInfo& info) {
-  AssertLive(info.Env(), "VcpuFd.cancelId");
-  return Napi::Number::New(info.Env(), static_cast<double>(control_->id()));
-}
-
-// cancel(reasonCode): boolean — cancels the open call (see RunControl::Cancel).
-Napi::Value VcpuFd::Cancel(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  AssertLive(env, "VcpuFd.cancel");
-  uint32_t reason = static_cast<uint32_t>(GetUint(env, info[0], call_state::kMaxReason, "reasonCode"));
-  if (reason == 0) ThrowRangeError(env, "VcpuFd.cancel(reasonCode): reasonCode must be 1 to 4");
-  return Napi::Boolean::New(env, control_->Cancel(reason));
-}
-
-// armTimeout(timeoutMs): the watchdog cancels the open call with 'timeout'
-// timeoutMs from now, unless it has ended by then.
-Napi::Value VcpuFd::ArmTimeout(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  AssertLive(env, "VcpuFd.armTimeout");
-  if (info.Length() < 1 || !info[0].IsNumber()) ThrowTypeError(env, "VcpuFd.armTimeout(timeoutMs): timeoutMs must be a number");
-  double timeout_ms = info[0].As<Napi::Number>().DoubleValue();
-  if (!(timeout_ms > 0)) ThrowRangeError(env, "VcpuFd.armTimeout(timeoutMs): timeoutMs must be > 0");
-  uint32_t word = control_->state();
-  if ((word & call_state::kOpen) == 0) throw Napi::Error::New(env, "VcpuFd.armTimeout(timeoutMs): no call is open");
-  if (int error = Watchdog::Get().Arm(control_, call_state::SeqOf(word), timeout_ms)) {
-    ThrowSystemError(env, error, "pthread_create", nullptr, "starting the watchdog thread");
-  }
-  return env.Undefined();
-}
-
-// setCancelListener(listener | null): `listener(seq, reasonCode)` is called on
-// this thread whenever the open call is cancelled; while one is set it keeps
-// the event loop alive.
-Napi::Value VcpuFd::SetCancelListener(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  AssertLive(env, "VcpuFd.setCancelListener");
-  bool set = info.Length() > 0 && info[0].IsFunction();
-  if (!set && info.Length() > 0 && !info[0].IsNull() && !info[0].IsUndefined()) {
-    ThrowTypeError(env, "VcpuFd.setCancelListener(listener): listener must be a function or null");
-  }
-  Channel(env).SetCancelListener(set ? info[0].As<Napi::Function>() : Napi::Function());
-  // After the channel holds the listener; the caller reads the word next (see RunControl::Cancel).
-  control_->SetNotifyOnCancel(set);
+  StartRun(env, info[1].As<Napi::Function>());
   return env.Undefined();
 }
 
@@ -652,7 +492,7 @@ Napi::Value VcpuFd::GetTscKhz(const Napi::CallbackInfo& info) {
 Napi::Value VcpuFd::Dispose(const Napi::CallbackInfo& info) {
   Release();
   block_buffer_.Reset();
-  call_state_buffer_.Reset();
+  ResetJsReferences();
   return info.Env().Undefined();
 }
 

@@ -2,10 +2,8 @@
 // `VcpuFd`). Methods are named after the ioctls they issue; `run` is the hot
 // path and is one JS -> C++ call per guest entry (see run_block.h).
 //
-// Each vCPU also has a RunControl (cancels from any thread, run_control.h)
-// whose call-state word is `callState`, and, from its first `runAsync`, a
-// VcpuThread that runs it while the JS thread's event loop goes on, with an
-// EventChannel that brings the results and cancels back to the JS thread.
+// Running and cancellation are native-linux's VcpuRunner (vcpu_runner.h):
+// this class adds KVM_RUN with its sync_regs and the immediate_exit byte.
 //
 //   idle --run()--> KVM_RUN on the JS thread --exit--> idle
 //   idle --runAsync()--> pending (KVM_RUN on the vCPU thread) --done(...) on the JS thread--> idle
@@ -21,11 +19,9 @@
 #include <memory>
 #include <vector>
 
-#include "event_channel.h"
 #include "run_block.h"
-#include "run_control.h"
 #include "unique_fd.h"
-#include "vcpu_thread.h"
+#include "vcpu_runner.h"
 #include "vm_fd.h"
 
 namespace hyperlight_kvm {
@@ -40,7 +36,7 @@ struct RunBlockStorage {
   uint32_t* u32() { return reinterpret_cast<uint32_t*>(bytes); }
 };
 
-class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
+class VcpuFd : public Napi::ObjectWrap<VcpuFd>, public VcpuRunner {
  public:
   // What VmFd.createVcpu() hands to the constructor.
   struct Init {
@@ -62,41 +58,21 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
   ~VcpuFd() override;
 
  private:
-  // What one KVM_RUN came to: the exit reason (KVM_EXIT_INTR for EINTR), or
-  // the errno of what failed, as ThrowSystemError takes it.
-  struct RunOutcome {
-    uint32_t exit_reason = 0;
-    int error = 0;
-    const char* syscall = nullptr;
-    const char* hint = nullptr;
-  };
-
   // The fd; throws once disposed, and while a runAsync() is pending (the vCPU
   // is busy on its thread, and KVM would block any ioctl until it returns).
   int Fd(Napi::Env env, const char* method) const;
-  // Throws once disposed (for the call-guard methods, usable while a run is pending).
-  void AssertLive(Napi::Env env, const char* method) const;
   bool CanSync(uint32_t field) const { return (sync_regs_mask_ & field) != 0; }
-  void Release();
-  static void OnEnvironmentCleanup(void* self);
-  // One KVM_RUN with the registers staged in the block; no N-API, so it runs
-  // on the JS thread (run) or the vCPU thread (runAsync).
-  RunOutcome RunOnce(pid_t tid);
-  // The runAsync() job on the vCPU thread: runs until a real exit, a cancel or a stop.
-  void RunOnThread();
+  void Release() override;
+  // One KVM_RUN with the registers staged in the block: the exit reason
+  // (KVM_EXIT_INTR, interrupted, for EINTR), or what failed.
+  RunOutcome RunOnce(pid_t tid) override;
   int RecordExit(uint32_t reason);  // 0 or an errno
   int LoadRegsIntoBlock(int fd);    // 0 or an errno
-  EventChannel& Channel(Napi::Env env);
 
   Napi::Value GetRunBlock(const Napi::CallbackInfo& info);
   Napi::Value Run(const Napi::CallbackInfo& info);         // KVM_RUN
   Napi::Value SetImmediateExit(const Napi::CallbackInfo& info);  // kvm_run.immediate_exit
   Napi::Value RunAsync(const Napi::CallbackInfo& info);    // KVM_RUN on the vCPU thread
-  Napi::Value GetCallState(const Napi::CallbackInfo& info);
-  Napi::Value GetCancelId(const Napi::CallbackInfo& info);
-  Napi::Value Cancel(const Napi::CallbackInfo& info);
-  Napi::Value ArmTimeout(const Napi::CallbackInfo& info);
-  Napi::Value SetCancelListener(const Napi::CallbackInfo& info);
   Napi::Value GetRegs(const Napi::CallbackInfo& info);     // KVM_GET_REGS
   Napi::Value SetRegs(const Napi::CallbackInfo& info);     // KVM_SET_REGS
   Napi::Value GetSregs(const Napi::CallbackInfo& info);    // KVM_GET_SREGS
@@ -126,16 +102,6 @@ class VcpuFd : public Napi::ObjectWrap<VcpuFd> {
   bool regs_dirty_ = false;
   // kvm_run->s.regs.sregs holds special registers for the next KVM_RUN to load.
   bool sregs_staged_ = false;
-
-  std::shared_ptr<RunControl> control_;
-  // The JS thread's id, for sync runs (the object is only used on that thread).
-  pid_t js_tid_ = 0;
-  Napi::Reference<Napi::ArrayBuffer> call_state_buffer_;
-  // Created by the first runAsync() / setCancelListener(), with the cleanup hook.
-  std::shared_ptr<EventChannel> channel_;
-  std::unique_ptr<VcpuThread> thread_;
-  napi_env env_ = nullptr;
-  bool cleanup_hook_added_ = false;
 };
 
 }  // namespace hyperlight_kvm

@@ -10,7 +10,6 @@
 
 #include "ioctl_args.h"
 #include "ioctl_retry.h"
-#include "kick_signal.h"
 #include "mshv_abi.h"
 #include "mshv_addon_data.h"
 #include "mshv_vp.h"
@@ -73,12 +72,6 @@ Napi::Value MshvPartition::CreateVp(const Napi::CallbackInfo& info) {
   if (info.Length() > 1 && !info[1].IsUndefined()) {
     if (!info[1].IsObject()) ThrowTypeError(env, "MshvPartition.createVp(arg, options): options must be an object");
     worker_thread = info[1].As<Napi::Object>().Get("workerThread").ToBoolean().Value();
-  }
-  // Without a kick signal a running VP could never be cancelled.
-  if (KickSignal() < 0) {
-    ThrowSystemError(env, EAGAIN, "sigaction", nullptr,
-                     "every real-time signal from SIGRTMIN+6 up already has a handler; "
-                     "one is needed to interrupt running guests");
   }
   mshv_abi::CreateVp create;
   memcpy(&create, arg.Data(), sizeof create);  // after every getter above ran

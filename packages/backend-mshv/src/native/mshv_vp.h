@@ -1,9 +1,10 @@
 // MshvVp: one VP fd (the surface's MshvVp), from MshvPartition.createVp(),
-// with its hv_message buffer, its mmap'd register page and its RunControl.
-//
-// MSHV has no immediate-exit byte: the RunControl is not attached to one, so a
-// run checks interrupt_pending() between EnterRun and MSHV_RUN_VP, and a
-// cancel re-kicks the thread until it has left the ioctl (run_control.h).
+// with its hv_message buffer and its mmap'd register page. Running and
+// cancellation are native-linux's VcpuRunner (vcpu_runner.h); this class adds
+// MSHV_RUN_VP. MSHV has no immediate-exit byte, so RunControl::Run skips the
+// ioctl when a cancel is already pending, and a cancel re-kicks the thread
+// until it has left the ioctl (run_control.h). EINTR and EAGAIN (the
+// hypervisor asks for the run again) are interruptions.
 //
 //   idle --run()--> MSHV_RUN_VP on the JS thread --> idle
 //   idle --runAsync()--> pending (MSHV_RUN_VP on the VP thread) --done(...) on the JS thread--> idle
@@ -19,12 +20,10 @@
 #include <cstdint>
 #include <memory>
 
-#include "event_channel.h"
 #include "mshv_abi.h"
 #include "mshv_partition.h"
-#include "run_control.h"
 #include "unique_fd.h"
-#include "vcpu_thread.h"
+#include "vcpu_runner.h"
 
 namespace hyperlight_mshv {
 
@@ -49,7 +48,7 @@ struct RegisterPage {
   std::shared_ptr<PartitionState> partition;
 };
 
-class MshvVp : public Napi::ObjectWrap<MshvVp> {
+class MshvVp : public Napi::ObjectWrap<MshvVp>, public VcpuRunner {
  public:
   static Napi::Function Define(Napi::Env env);
   // A new MshvVp JS object owning `fd`, holding `partition`.
@@ -60,11 +59,6 @@ class MshvVp : public Napi::ObjectWrap<MshvVp> {
   ~MshvVp() override;
 
  private:
-  // What one MSHV_RUN_VP came to: a message, an interruption (neither set), or an errno.
-  struct RunOutcome {
-    bool got_message = false;
-    int error = 0;
-  };
   // What the ArrayBuffer over the register page owns; see Dispose().
   struct PageHold {
     std::shared_ptr<RegisterPage> page;
@@ -73,29 +67,16 @@ class MshvVp : public Napi::ObjectWrap<MshvVp> {
   // The fd; throws once disposed, and while a runAsync() is pending (the VP
   // mutex would block any other VP ioctl until the run returns).
   int Fd(Napi::Env env, const char* method) const;
-  // Throws once disposed (for the call-guard methods, usable while a run is pending).
-  void AssertLive(Napi::Env env, const char* method) const;
-  void Release();
-  static void OnEnvironmentCleanup(void* self);
+  void Release() override;
   static void FinalizePage(napi_env env, void* data, void* hint);
-  // One MSHV_RUN_VP under the run control; no N-API, so it runs on either thread.
-  RunOutcome RunOnce(pid_t tid);
-  // The runAsync() job on the VP thread: runs until a message, an error, a cancel or a stop.
-  void RunOnThread();
-  EventChannel& Channel(Napi::Env env);
-  // The channel's done(error, exitReason) → the caller's done(error, gotMessage).
-  static Napi::Value OnRunDone(const Napi::CallbackInfo& info);
+  // One MSHV_RUN_VP: the message's type, HVMSG_NONE (0) when interrupted, or what failed.
+  RunOutcome RunOnce(pid_t tid) override;
 
   Napi::Value GetMessage(const Napi::CallbackInfo& info);
   Napi::Value GetRegisterPage(const Napi::CallbackInfo& info);
   Napi::Value Ioctl(const Napi::CallbackInfo& info);
   Napi::Value Run(const Napi::CallbackInfo& info);       // MSHV_RUN_VP
   Napi::Value RunAsync(const Napi::CallbackInfo& info);  // MSHV_RUN_VP on the VP thread
-  Napi::Value GetCallState(const Napi::CallbackInfo& info);
-  Napi::Value GetCancelId(const Napi::CallbackInfo& info);
-  Napi::Value Cancel(const Napi::CallbackInfo& info);
-  Napi::Value ArmTimeout(const Napi::CallbackInfo& info);
-  Napi::Value SetCancelListener(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   UniqueFd fd_;
@@ -106,17 +87,6 @@ class MshvVp : public Napi::ObjectWrap<MshvVp> {
   // Strong reference: while held and attached, the finalizer has not run, so page_hold_ is valid.
   Napi::Reference<Napi::ArrayBuffer> page_buffer_;
   PageHold* page_hold_ = nullptr;
-
-  std::shared_ptr<RunControl> control_;
-  pid_t js_tid_ = 0;  // the JS thread's id, for sync runs
-  Napi::Reference<Napi::ArrayBuffer> call_state_buffer_;
-  // Created by the first runAsync() / setCancelListener(), with the cleanup hook.
-  std::shared_ptr<EventChannel> channel_;
-  std::unique_ptr<VcpuThread> thread_;
-  Napi::FunctionReference run_done_;      // the pending runAsync()'s done
-  Napi::FunctionReference run_done_trampoline_;  // OnRunDone bound to this VP, created once
-  napi_env env_ = nullptr;
-  bool cleanup_hook_added_ = false;
 };
 
 }  // namespace hyperlight_mshv

@@ -7,7 +7,7 @@
 import type {
   GuestMemory, MshvDevice, MshvPartition, MshvSurface, MshvVp, PointerArg, SnapshotMemory,
 } from '../../src/mshv-ioctls.js';
-import { HV_INPUT, HVCALL, MSHV_IOCTL, REGISTER_PAGE, ROOT_HVCALL, USER_MEM_REGION, VP_STATE } from '../../src/mshv-abi.js';
+import { HV_INPUT, HVCALL, HVMSG, MSHV_IOCTL, REGISTER_PAGE, ROOT_HVCALL, USER_MEM_REGION, VP_STATE } from '../../src/mshv-abi.js';
 
 /** One logged call. */
 export interface Call {
@@ -224,20 +224,20 @@ export class FakeVp extends FakeFd implements MshvVp {
     super(surface, 'vp');
     this.registerPage = surface.registerPage ? new ArrayBuffer(4096) : null;
   }
-  run(): boolean {
+  run(): number {
     this.surface.log.push({ fd: 'vp', op: 'MSHV_RUN_VP' });
     const step = this.surface.runs.shift();
     if (step === undefined) throw new Error('fake: no run queued');
-    if (step === 'eintr') return false;
+    if (step === 'eintr') return HVMSG.NONE;
     if ('error' in step) throw systemError(step.error, step.errno);
-    if ('cancel' in step) { this.cancel(step.cancel); return false; }
+    if ('cancel' in step) { this.cancel(step.cancel); return HVMSG.NONE; }
     new Uint8Array(this.message).set(step.message);
     if (this.registerPage !== null) new DataView(this.registerPage).setUint8(REGISTER_PAGE.isValid, step.pageValid === true ? 1 : 0);
-    return true;
+    return new DataView(this.message).getUint32(0, true);
   }
-  runAsync(done: (error: Error | null, gotMessage: boolean) => void): void {
+  runAsync(done: (error: Error | null, messageType: number) => void): void {
     setImmediate(() => {
-      try { done(null, this.run()); } catch (error) { done(error as Error, false); }
+      try { done(null, this.run()); } catch (error) { done(error as Error, HVMSG.NONE); }
     });
   }
   cancel(reasonCode: number): boolean {

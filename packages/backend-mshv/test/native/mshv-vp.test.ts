@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VcpuCallGuard } from '@hyperlight-ts/native-linux';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MSHV_IOCTL, VP_STATE } from '../../src/mshv-abi.js';
+import { HVMSG, MSHV_IOCTL, VP_STATE } from '../../src/mshv-abi.js';
 import type { MshvVp } from '../../src/mshv-ioctls.js';
 import { addon, expectEveryMemberDisposed, openFdCount, systemError } from '../helpers/native.js';
 
@@ -16,8 +16,8 @@ beforeEach(() => {
 });
 afterEach(() => closeSync(nullFd));
 
-function runAsync(vp: MshvVp): Promise<{ error: Error | null; gotMessage: boolean }> {
-  return new Promise((resolve) => vp.runAsync((error, gotMessage) => resolve({ error, gotMessage })));
+function runAsync(vp: MshvVp): Promise<{ error: Error | null; messageType: number }> {
+  return new Promise((resolve) => vp.runAsync((error, messageType) => resolve({ error, messageType })));
 }
 
 describe('MshvVp over a fd without MSHV', () => {
@@ -31,9 +31,9 @@ describe('MshvVp over a fd without MSHV', () => {
   it('run() throws the run ioctl\'s system error; runAsync() hands it to done', async () => {
     using vp = addon.testing.vpOverFd(nullFd);
     expect(() => vp.run()).toThrow(systemError('ENOTTY', 'MSHV_RUN_VP'));
-    const { error, gotMessage } = await runAsync(vp);
+    const { error, messageType } = await runAsync(vp);
     expect(error).toEqual(systemError('ENOTTY', 'MSHV_RUN_VP'));
-    expect(gotMessage).toBe(false);
+    expect(messageType).toBe(HVMSG.NONE);
   });
 
   it('ioctl with a pointer fails cleanly and leaves the data as it was', () => {
@@ -67,7 +67,7 @@ describe('MshvVp over a fd without MSHV', () => {
 });
 
 describe('MshvVp cancellation (no immediate-exit byte)', () => {
-  it('a cancelled call is never entered: run() returns false without the ioctl, runAsync() resolves interrupted', async () => {
+  it('a cancelled call is never entered: run() returns HVMSG_NONE without the ioctl, runAsync() resolves interrupted', async () => {
     using vp = addon.testing.vpOverFd(nullFd);
     const guard = new VcpuCallGuard('mshv', vp);
     expect(vp.cancel(1)).toBe(false); // no call open
@@ -75,8 +75,8 @@ describe('MshvVp cancellation (no immediate-exit byte)', () => {
     expect(guard.token.id).toBe(vp.cancelId);
     expect(addon.cancelCall(vp.cancelId, 3)).toBe(true);
     expect(addon.cancelCall(vp.cancelId, 1)).toBe(false); // already cancelled
-    expect(vp.run()).toBe(false); // interrupt_pending(): no ENOTTY, the ioctl was skipped
-    expect(await runAsync(vp)).toEqual({ error: null, gotMessage: false });
+    expect(vp.run()).toBe(HVMSG.NONE); // interrupt_pending(): no ENOTTY, the ioctl was skipped
+    expect(await runAsync(vp)).toEqual({ error: null, messageType: HVMSG.NONE });
     expect(guard.end()).toBe('aborted');
     guard.release();
   });

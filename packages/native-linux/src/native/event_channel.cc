@@ -101,9 +101,10 @@ void EventChannel::Deliver(Napi::Env env, const VcpuEvent& event) {
       run_done_.Reset();
       run_pending_ = false;
       UpdateRef();
+      const RunOutcome& run = event.run;
       Napi::Value error = env.Null();
-      if (event.error != 0) error = SystemError(env, event.error, event.syscall, nullptr, event.hint).Value();
-      done.Call({error, Napi::Number::New(env, event.exit_reason)});
+      if (run.error != 0) error = SystemError(env, run.error, run.syscall, nullptr, run.hint).Value();
+      done.Call({error, Napi::Number::New(env, run.exit_reason)});
       return;
     }
     case VcpuEvent::Kind::kCancelled: {

@@ -20,15 +20,31 @@
 
 namespace hyperlight_native {
 
-struct VcpuEvent {
-  enum class Kind { kRunDone, kCancelled };
-  Kind kind = Kind::kRunDone;
-  // kRunDone: the backend's exit reason, or the errno of a failed run (error != 0)
-  // with the syscall that failed and an optional hint, as ThrowSystemError takes them.
+// What one run of a vCPU came to, as its backend reports it (vcpu_runner.h).
+struct RunOutcome {
+  // The run ended without an exit (a signal, or a retry the hypervisor asked
+  // for): an async run re-enters unless a cancel reason is set or the vCPU stops.
+  bool interrupted = false;
+  // The backend's exit reason, what JavaScript gets (also for an interruption).
   uint32_t exit_reason = 0;
+  // Non-zero: the errno of what failed, with the syscall and an optional hint,
+  // as ThrowSystemError takes them.
   int error = 0;
   const char* syscall = nullptr;
   const char* hint = nullptr;
+
+  static RunOutcome Exit(uint32_t exit_reason) { return {false, exit_reason, 0, nullptr, nullptr}; }
+  static RunOutcome Interrupted(uint32_t exit_reason) { return {true, exit_reason, 0, nullptr, nullptr}; }
+  static RunOutcome Failed(int error, const char* syscall, const char* hint = nullptr) {
+    return {false, 0, error, syscall, hint};
+  }
+};
+
+struct VcpuEvent {
+  enum class Kind { kRunDone, kCancelled };
+  Kind kind = Kind::kRunDone;
+  // kRunDone: the outcome, handed to done(error, exitReason).
+  RunOutcome run;
   // kCancelled: which call, and the reason code (run_control.h).
   uint32_t seq = 0;
   uint32_t reason = 0;
@@ -46,7 +62,8 @@ class EventChannel {
   // Any thread. Queues `event` for the JS thread; dropped once closed.
   void Post(const VcpuEvent& event);
 
-  // JS thread: a run starts; `done(error, exitReason)` gets its kRunDone.
+  // JS thread: a run starts; `done(error, exitReason)` gets its kRunDone:
+  // (system error, 0) when it failed, else (null, its exit reason).
   void BeginRun(Napi::Function done);
   bool run_pending() const { return run_pending_; }
   // JS thread: `listener(seq, reasonCode)` gets every kCancelled; an empty

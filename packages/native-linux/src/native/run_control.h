@@ -57,6 +57,7 @@
 #ifndef HYPERLIGHT_NATIVE_RUN_CONTROL_H_
 #define HYPERLIGHT_NATIVE_RUN_CONTROL_H_
 
+#include <errno.h>
 #include <napi.h>
 #include <sys/types.h>
 
@@ -113,7 +114,7 @@ class RunControl : public std::enable_shared_from_this<RunControl> {
   // Cancel(), but only while the open call is call number `seq` (a timeout
   // armed for an earlier call must never hit a later one).
   bool CancelIfSeq(uint32_t seq, uint32_t reason);
-  // Any thread: makes the owner's async run loop stop (see VcpuFd::RunAsync)
+  // Any thread: makes the owner's async run loop stop (see VcpuRunner::StartRun)
   // and interrupts the run in progress, without touching the word.
   void Stop();
   bool stopping() const { return stopping_.load(); }
@@ -134,6 +135,20 @@ class RunControl : public std::enable_shared_from_this<RunControl> {
   // so the ioctl must be skipped and reported as interrupted (EINTR). See the
   // top of this file.
   bool interrupt_pending() const { return call_state::ReasonOf(state_.load()) != 0 || stopping_.load(); }
+
+  // Runner: one entry into the hypervisor's blocking run ioctl, `run_ioctl()`
+  // (< 0 with errno on failure), between EnterRun and LeaveRun. Without an
+  // immediate-exit byte a pending cancel or stop skips it, as EINTR (see the
+  // top of this file). Returns 0 or the errno.
+  template <typename RunIoctl>
+  int Run(pid_t tid, RunIoctl&& run_ioctl) {
+    EnterRun(tid);
+    int error = EINTR;
+    // immediate_exit_ without the mutex: Attach and Detach never run during a run.
+    if (immediate_exit_ != nullptr || !interrupt_pending()) error = run_ioctl() < 0 ? errno : 0;
+    LeaveRun();
+    return error;
+  }
 
   // Owner thread, before the first run: the hypervisor's immediate-exit byte
   // (KVM: &kvm_run::immediate_exit), which cancellers set before they kick and
