@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const packageDir = join(here, '..');
-const nodeDir = execFileSync(process.execPath, [join(packageDir, 'tools', 'node-dir.cjs')], { encoding: 'utf8' }).trim();
+const nodeDir = execFileSync(process.execPath, ['-e', "require('@hyperlight-ts/native-linux/node-dir')"], { cwd: packageDir, encoding: 'utf8' }).trim();
 execFileSync(join(packageDir, 'node_modules', '.bin', 'node-gyp'), ['rebuild', '--silent', `--nodedir=${nodeDir}`], {
   cwd: join(here, 'crossing'),
   stdio: 'inherit',

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 
+#include "js_number.h"
 #include "mshv_abi.h"
 #include "mshv_addon_data.h"
 #include "mshv_device.h"
@@ -22,50 +23,39 @@ namespace {
 // The names are those of expectedAbi() in load-native.ts.
 Napi::Object MshvAbi(Napi::Env env) {
   namespace abi = mshv_abi;
-  Napi::Object numbers = Napi::Object::New(env);
-  auto set = [&](const char* name, double value) { numbers.Set(name, Napi::Number::New(env, value)); };
+  Napi::Object numbers = NumberTable(env, {
+                                              {"createPartitionSize", sizeof(abi::CreatePartition)},
+                                              {"userMemRegionSize", sizeof(abi::UserMemRegion)},
+                                              {"userMemRegionUserspaceAddr", offsetof(abi::UserMemRegion, userspace_addr)},
+                                              {"rootHvcallSize", sizeof(abi::RootHvcall)},
+                                              {"rootHvcallStatus", offsetof(abi::RootHvcall, status)},
+                                              {"rootHvcallInPtr", offsetof(abi::RootHvcall, in_ptr)},
+                                              {"rootHvcallOutPtr", offsetof(abi::RootHvcall, out_ptr)},
+                                              {"vpStateSize", sizeof(abi::GetSetVpState)},
+                                              {"vpStateBufPtr", offsetof(abi::GetSetVpState, buf_ptr)},
+                                              {"hvMessageSize", sizeof(abi::HvMessage)},
+                                              {"registerPageSize", sizeof(abi::HvVpRegisterPage)},
+                                              {"registerPageIsValid", offsetof(abi::HvVpRegisterPage, isvalid)},
+                                              {"registerPageDirty", offsetof(abi::HvVpRegisterPage, dirty)},
+                                              {"registerPageRip", offsetof(abi::HvVpRegisterPage, rip)},
+                                              {"registerPageRflags", offsetof(abi::HvVpRegisterPage, rflags)},
+                                          });
   for (unsigned long request : {abi::kCreatePartition, abi::kInitializePartition, abi::kCreateVp, abi::kSetGuestMemory,
                                 abi::kRootHvcall, abi::kRunVp, abi::kGetVpState, abi::kSetVpState}) {
-    set(abi::IoctlName(request), static_cast<double>(request));
+    numbers.Set(abi::IoctlName(request), Napi::Number::New(env, static_cast<double>(request)));
   }
-  set("createPartitionSize", sizeof(abi::CreatePartition));
-  set("userMemRegionSize", sizeof(abi::UserMemRegion));
-  set("userMemRegionUserspaceAddr", offsetof(abi::UserMemRegion, userspace_addr));
-  set("rootHvcallSize", sizeof(abi::RootHvcall));
-  set("rootHvcallStatus", offsetof(abi::RootHvcall, status));
-  set("rootHvcallInPtr", offsetof(abi::RootHvcall, in_ptr));
-  set("rootHvcallOutPtr", offsetof(abi::RootHvcall, out_ptr));
-  set("vpStateSize", sizeof(abi::GetSetVpState));
-  set("vpStateBufPtr", offsetof(abi::GetSetVpState, buf_ptr));
-  set("hvMessageSize", sizeof(abi::HvMessage));
-  set("registerPageSize", sizeof(abi::HvVpRegisterPage));
-  set("registerPageIsValid", offsetof(abi::HvVpRegisterPage, isvalid));
-  set("registerPageDirty", offsetof(abi::HvVpRegisterPage, dirty));
-  set("registerPageRip", offsetof(abi::HvVpRegisterPage, rip));
-  set("registerPageRflags", offsetof(abi::HvVpRegisterPage, rflags));
   return numbers;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   MshvAddonData* data = InstallAddonData<MshvAddonData>(env);
-
-  Napi::Function device = MshvDevice::Define(env);
-  Napi::Function partition = MshvPartition::Define(env);
-  Napi::Function vp = MshvVp::Define(env);
-  data->device_constructor = Napi::Persistent(device);
-  data->partition_constructor = Napi::Persistent(partition);
-  data->vp_constructor = Napi::Persistent(vp);
-
-  exports.Set("MshvDevice", device);
-  exports.Set("MshvPartition", partition);
-  exports.Set("MshvVp", vp);
+  ExportClass(exports, "MshvDevice", MshvDevice::Define(env), data->device_constructor);
+  ExportClass(exports, "MshvPartition", MshvPartition::Define(env), data->partition_constructor);
+  ExportClass(exports, "MshvVp", MshvVp::Define(env), data->vp_constructor);
   exports.Set("openDevice", Napi::Function::New<MshvDevice::Open>(env, "openDevice"));
   exports.Set("testing", TestingExports(env));
-
-  Napi::Object abi = Napi::Object::New(env);
+  Napi::Object abi = ExportShared(env, exports);
   abi.Set("mshv", MshvAbi(env));
-  ExportShared(env, exports, abi);
-  exports.Set("abi", abi);
   return exports;
 }
 

@@ -35,6 +35,13 @@ Data* InstallAddonData(Napi::Env env) {
 
 inline AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 
+// Exports the class `constructor` as `exports[name]` and keeps it in `ref`,
+// for ConstructInternal.
+inline void ExportClass(Napi::Object exports, const char* name, Napi::Function constructor, Napi::FunctionReference& ref) {
+  ref = Napi::Persistent(constructor);
+  exports.Set(name, constructor);
+}
+
 // Runs `constructor.New({External(init)})` with the construction token set, so
 // the wrapped class can tell an internal construction from `new X()` in JS.
 template <typename Init>

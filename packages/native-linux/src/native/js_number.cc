@@ -15,4 +15,10 @@ uint64_t GetUint(Napi::Env env, Napi::Value value, uint64_t max, const std::stri
   return static_cast<uint64_t>(number);
 }
 
+Napi::Object NumberTable(Napi::Env env, std::initializer_list<std::pair<const char*, double>> entries) {
+  Napi::Object table = Napi::Object::New(env);
+  for (const auto& [name, value] : entries) table.Set(name, Napi::Number::New(env, value));
+  return table;
+}
+
 }  // namespace hyperlight_native

@@ -2,6 +2,7 @@
 
 #include "addon_data.h"
 #include "guest_memory.h"
+#include "js_number.h"
 #include "kick_signal.h"
 #include "run_control.h"
 #include "snapshot_memory.h"
@@ -11,18 +12,17 @@ namespace {
 
 Napi::Object CallStateLayout(Napi::Env env) {
   namespace cs = call_state;
-  Napi::Object layout = Napi::Object::New(env);
-  auto set = [&](const char* name, uint32_t value) { layout.Set(name, Napi::Number::New(env, value)); };
-  set("open", cs::kOpen);
-  set("reasonShift", cs::kReasonShift);
-  set("reasonMask", cs::kReasonMask);
-  set("seqShift", cs::kSeqShift);
-  set("seqMask", cs::kSeqMask);
-  set("killed", cs::kKilled);
-  set("timeout", cs::kTimeout);
-  set("aborted", cs::kAborted);
-  set("disposed", cs::kDisposed);
-  return layout;
+  return NumberTable(env, {
+                              {"open", cs::kOpen},
+                              {"reasonShift", cs::kReasonShift},
+                              {"reasonMask", cs::kReasonMask},
+                              {"seqShift", cs::kSeqShift},
+                              {"seqMask", cs::kSeqMask},
+                              {"killed", cs::kKilled},
+                              {"timeout", cs::kTimeout},
+                              {"aborted", cs::kAborted},
+                              {"disposed", cs::kDisposed},
+                          });
 }
 
 // kickSignal(): number — the signal that kicks vCPU threads out of the run
@@ -31,18 +31,17 @@ Napi::Value GetKickSignal(const Napi::CallbackInfo& info) { return Napi::Number:
 
 }  // namespace
 
-void ExportShared(Napi::Env env, Napi::Object exports, Napi::Object abi) {
+Napi::Object ExportShared(Napi::Env env, Napi::Object exports) {
   AddonData& data = GetAddonData(env);
-  Napi::Function guest_memory = GuestMemory::Define(env);
-  Napi::Function snapshot_memory = SnapshotMemory::Define(env);
-  data.snapshot_memory_constructor = Napi::Persistent(snapshot_memory);
-
-  exports.Set("GuestMemory", guest_memory);
-  exports.Set("SnapshotMemory", snapshot_memory);
+  exports.Set("GuestMemory", GuestMemory::Define(env));
+  ExportClass(exports, "SnapshotMemory", SnapshotMemory::Define(env), data.snapshot_memory_constructor);
   exports.Set("mapSnapshotFile", Napi::Function::New<SnapshotMemory::MapFile>(env, "mapSnapshotFile"));
   exports.Set("cancelCall", Napi::Function::New<CancelCall>(env, "cancelCall"));
   exports.Set("kickSignal", Napi::Function::New<GetKickSignal>(env, "kickSignal"));
+  Napi::Object abi = Napi::Object::New(env);
   abi.Set("callState", CallStateLayout(env));
+  exports.Set("abi", abi);
+  return abi;
 }
 
 }  // namespace hyperlight_native

@@ -82,9 +82,7 @@ Napi::Value BlockedRun(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallAddonData<AddonData>(env);
-  Napi::Object abi = Napi::Object::New(env);
-  ExportShared(env, exports, abi);
-  exports.Set("abi", abi);
+  ExportShared(env, exports);
   exports.Set("blockedRun", Napi::Function::New<BlockedRun>(env, "blockedRun"));
   return exports;
 }

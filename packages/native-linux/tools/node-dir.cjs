@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Prints the directory node-gyp should use as --nodedir: the install prefix of
-// the Node binary running this script. Official Node builds and distro packages
-// both ship the headers under <prefix>/include/node, so the addon builds offline
-// against exactly the Node that will load it (node-gyp would otherwise try to
-// download headers from the internet). Exits non-zero with an explanation when
-// the headers are missing, so `NODE_DIR=$(node tools/node-dir.cjs) && ...` stops.
+// Prints the directory node-gyp should use as --nodedir when a Linux backend
+// builds its addon: the install prefix of the Node binary running this script.
+// Official Node builds and distro packages both ship the headers under
+// <prefix>/include/node, so the addon builds offline against exactly the Node
+// that will load it (node-gyp would otherwise try to download headers from the
+// internet). Loading it is running it, so a backend's build:native can reach
+// it through the package exports:
+//   NODE_DIR="$(node -e "require('@hyperlight-ts/native-linux/node-dir')")" && node-gyp rebuild --nodedir="$NODE_DIR"
+// Exits non-zero with an explanation when the headers are missing, so the
+// build stops there.
 'use strict';
 
 const fs = require('node:fs');
