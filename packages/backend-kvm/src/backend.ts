@@ -8,7 +8,7 @@ import { isMainThread } from 'node:worker_threads';
 import type {
   Backend, BackendStatus, BackendUnavailableReason, CancelReason, CancelToken, MemorySnapshot, SnapshotFile, VirtualMachine, VmOptions,
 } from '@hyperlight-ts/core';
-import { cancelReasonCode } from '@hyperlight-ts/native-linux';
+import { cancelReasonCode } from '@hyperlight-ts/core/backend';
 import { guestCpuid } from './guest-cpuid.js';
 import { KVM } from './kvm-constants.js';
 import { asKvmError, kvmCall } from './kvm-error.js';

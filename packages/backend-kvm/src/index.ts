@@ -11,14 +11,14 @@
  */
 export { backend, KVM_DEVICE_PATH } from './backend.js';
 export { guestCpuid, HYPERVISOR_LEAF, HYPERVISOR_SIGNATURE } from './guest-cpuid.js';
-export { KvmVirtualMachine, DISPOSED_ERROR_CODE, RUN_PENDING_ERROR_CODE, type KvmVirtualMachineParts } from './kvm-virtual-machine.js';
+export { KvmVirtualMachine, type KvmVirtualMachineParts } from './kvm-virtual-machine.js';
 export { KvmError } from './kvm-error.js';
 export { KvmGuestRegion } from './kvm-guest-region.js';
-export { CALL_STATE, CANCEL_REASON_CODES } from '@hyperlight-ts/native-linux';
+export { CALL_STATE, CANCEL_REASON_CODES, DISPOSED_ERROR_CODE, RUN_PENDING_ERROR_CODE } from '@hyperlight-ts/core/backend';
 export { loadNative, NATIVE_LOAD_ERROR_CODE } from './load-native.js';
 export { KVM, KVM_MEM } from './kvm-constants.js';
 export { RUN_BLOCK, REGISTER_NAMES } from './run-block.js';
 export type {
-  CpuidEntry, GuestMemory, GuestMemoryConstructor, InternalConstructor, Kvm, KvmConstructor, NativeAbi, NativeAddon,
-  SnapshotMemory, UserMemoryRegion, VcpuFd, VmFd, Xcr,
+  CpuidEntry, InternalConstructor, Kvm, KvmConstructor, NativeAbi, NativeAddon, UserMemoryRegion, VcpuFd, VmFd, Xcr,
 } from './native.js';
+export type { GuestMemory, GuestMemoryConstructor, SnapshotMemory } from '@hyperlight-ts/native-linux';

@@ -8,7 +8,7 @@
  *   mapped --VM dispose()--> released with the VM
  */
 import type { GuestRegion } from '@hyperlight-ts/core';
-import type { GuestMemory } from './native.js';
+import type { GuestMemory } from '@hyperlight-ts/native-linux';
 
 /** A region of a `KvmVirtualMachine`; made by its `mapRegion()`. */
 export class KvmGuestRegion implements GuestRegion {

@@ -3,7 +3,8 @@
  * KVM resource exists: it must be one this addon made, of the right size.
  */
 import type { MemorySnapshot } from '@hyperlight-ts/core';
-import type { NativeAddon, SnapshotMemory } from './native.js';
+import type { SnapshotMemory } from '@hyperlight-ts/native-linux';
+import type { NativeAddon } from './native.js';
 
 /**
  * `memory` as this addon's {@link SnapshotMemory} (the addon checks its type

@@ -8,7 +8,7 @@
  *   exited --runAsync()--> pending (only callGuard and dispose) --promise settles--> exited
  *   pending --dispose()--> run stopped, thread joined, promise resolves `cancelled`
  *
- * Cancels ({@link VcpuCallGuard}) land in the vCPU's call-state word; `run`
+ * Cancels ({@link CallStateGuard}) land in the vCPU's call-state word; `run`
  * looks at it before entering the guest and after every interrupted
  * `KVM_RUN`, and re-enters after interruptions that carry no reason.
  *
@@ -17,29 +17,22 @@
  *
  * Every native call's system error leaves this class as a {@link KvmError}.
  */
-import { constants as bufferConstants } from 'node:buffer';
 import type {
   MemorySnapshot, RegionOptions, Registers, SpecialRegisters, VirtualMachine, VmExit,
 } from '@hyperlight-ts/core';
-import { CALL_STATE, VcpuCallGuard } from '@hyperlight-ts/native-linux';
+import { assertVmIdle, CallStateGuard, checkRegionRange } from '@hyperlight-ts/core/backend';
+import type { GuestMemory, SnapshotMemory } from '@hyperlight-ts/native-linux';
 import { KVM, KVM_EXIT_NAMES, KVM_INTERNAL_ERROR_NAMES, KVM_MEM } from './kvm-constants.js';
 import { asKvmError, kvmCall } from './kvm-error.js';
 import { KvmGuestRegion } from './kvm-guest-region.js';
 import { kvmSnapshot } from './kvm-snapshot.js';
-import type { GuestMemory, NativeAddon, SnapshotMemory, VcpuFd, VmFd } from './native.js';
+import type { NativeAddon, VcpuFd, VmFd } from './native.js';
 import { RUN_BLOCK } from './run-block.js';
-
-/** Error `code` of every use of a disposed object. */
-export const DISPOSED_ERROR_CODE = 'ERR_HYPERLIGHT_DISPOSED';
-
-/** Error `code` of every use of a VM (other than `callGuard` and `dispose`) while a `runAsync` is pending. */
-export const RUN_PENDING_ERROR_CODE = 'ERR_HYPERLIGHT_RUN_PENDING';
 
 const HALT: VmExit = Object.freeze({ kind: 'halt' });
 const TRIPLE_FAULT: VmExit = Object.freeze({ kind: 'triple-fault' });
 const CANCELLED: VmExit = Object.freeze({ kind: 'cancelled' });
 
-const PAGE_SIZE = 4096;
 /** Main memory's KVM slot; regions take the lowest free slot above it. */
 const MAIN_SLOT = 0;
 /** 64-bit TSS types (SDM Vol. 3A §3.5, Table 3-2): core always loads TR busy. */
@@ -79,7 +72,7 @@ export class KvmVirtualMachine implements VirtualMachine {
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled: boolean;
   /** Brackets guest calls so they can be cancelled from any thread or by a timeout. */
-  readonly callGuard: VcpuCallGuard;
+  readonly callGuard: CallStateGuard;
   readonly #addon: Pick<NativeAddon, 'GuestMemory' | 'SnapshotMemory'>;
   readonly #availableTss: boolean;
   readonly #guestMemory: GuestMemory;
@@ -93,8 +86,6 @@ export class KvmVirtualMachine implements VirtualMachine {
   readonly #words: BigUint64Array;
   /** The run block as uint32 words (exit reason and 32-bit exit fields). */
   readonly #halfWords: Uint32Array;
-  /** The call-state word (the call guard's view of it too). */
-  readonly #callState: Uint32Array;
   /** The run block holds registers written by setRegisters() that the vCPU has not loaded. */
   #registersPending = false;
   /** The runAsync() in progress. */
@@ -116,8 +107,7 @@ export class KvmVirtualMachine implements VirtualMachine {
     const block = parts.vcpu.runBlock;
     this.#words = new BigUint64Array(block, 0, RUN_BLOCK.size / 8);
     this.#halfWords = new Uint32Array(block, 0, RUN_BLOCK.size / 4);
-    this.#callState = new Uint32Array(parts.vcpu.callState);
-    this.callGuard = new VcpuCallGuard('kvm', parts.vcpu, this.#callState);
+    this.callGuard = new CallStateGuard('kvm', parts.vcpu, new Uint32Array(parts.vcpu.callState));
   }
 
   /**
@@ -258,7 +248,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    */
   mapRegion(options: RegionOptions): KvmGuestRegion {
     this.#assertIdle('mapRegion');
-    const { gpa, size } = this.#checkRange(options?.gpa, options?.size);
+    const { gpa, size } = checkRegionRange(options, this.#memorySize, this.#regions.values());
     const readOnly = options.readOnly === true;
     const source = options.source === undefined ? undefined : kvmSnapshot(this.#addon, options.source, size, 'source');
     let slot = MAIN_SLOT + 1;
@@ -295,7 +285,7 @@ export class KvmVirtualMachine implements VirtualMachine {
    */
   run(regs?: Registers): VmExit {
     this.#assertIdle('run');
-    if (this.#cancelRequested()) return CANCELLED;
+    if (this.callGuard.cancelled) return CANCELLED;
     if (regs !== undefined) this.#writeRegisters(regs);
     const loadRegisters = regs !== undefined || this.#registersPending;
     this.#registersPending = false;
@@ -303,7 +293,7 @@ export class KvmVirtualMachine implements VirtualMachine {
     try {
       let reason = this.#vcpu.run(loadRegisters);
       for (;;) {
-        if (this.#cancelRequested()) return CANCELLED;
+        if (this.callGuard.cancelled) return CANCELLED;
         if (reason !== KVM.KVM_EXIT_INTR) return this.#decodeExit(reason);
         // Back in JavaScript between runs: where a worker's terminate() takes
         // effect. Registers an interrupted run did not load stay staged in the addon.
@@ -329,7 +319,7 @@ export class KvmVirtualMachine implements VirtualMachine {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#cancelRequested()) return Promise.resolve(CANCELLED);
+    if (this.callGuard.cancelled) return Promise.resolve(CANCELLED);
     return new Promise<VmExit>((resolve, reject) => {
       if (regs !== undefined) this.#writeRegisters(regs);
       const loadRegisters = regs !== undefined || this.#registersPending;
@@ -373,44 +363,7 @@ export class KvmVirtualMachine implements VirtualMachine {
 
   /** Throws after dispose and while a runAsync is pending. */
   #assertIdle(method: string): void {
-    if (this.#disposed) {
-      const error = new Error(`VirtualMachine.${method}: used after dispose()`);
-      throw Object.assign(error, { code: DISPOSED_ERROR_CODE });
-    }
-    if (this.#pending !== undefined) {
-      const error = new Error(`VirtualMachine.${method}: a runAsync() is pending; await it first`);
-      throw Object.assign(error, { code: RUN_PENDING_ERROR_CODE });
-    }
-  }
-
-  /**
-   * `gpa` and `size` of a new region, checked: page-aligned, inside the
-   * 64-bit guest-physical space, overlapping neither main memory nor a region.
-   */
-  #checkRange(gpa: unknown, size: unknown): { gpa: bigint; size: number } {
-    if (typeof gpa !== 'bigint') {
-      throw Object.assign(new TypeError(`mapRegion(): gpa must be a bigint; got ${typeof gpa}`), { code: 'ERR_INVALID_ARG_TYPE' });
-    }
-    if (
-      typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 ||
-      size > bufferConstants.MAX_LENGTH
-    ) {
-      throw outOfRange(`mapRegion(): size must be a positive multiple of ${PAGE_SIZE} bytes, at most ${bufferConstants.MAX_LENGTH}; got ${String(size)}`);
-    }
-    const end = gpa + BigInt(size);
-    if (gpa < 0n || gpa % BigInt(PAGE_SIZE) !== 0n || end > 1n << 64n) {
-      throw outOfRange(`mapRegion(): gpa must be a multiple of ${PAGE_SIZE} with gpa + size at most 2^64; got 0x${gpa.toString(16)}`);
-    }
-    const taken = [
-      { gpa: 0n, size: this.#memorySize, what: 'main memory' },
-      ...[...this.#regions.values()].map((r) => ({ gpa: r.gpa, size: r.size, what: `the region at 0x${r.gpa.toString(16)}` })),
-    ];
-    for (const other of taken) {
-      if (gpa < other.gpa + BigInt(other.size) && other.gpa < end) {
-        throw outOfRange(`mapRegion(): [0x${gpa.toString(16)}, 0x${end.toString(16)}) overlaps ${other.what}`);
-      }
-    }
-    return { gpa, size };
+    assertVmIdle(method, this.#disposed, this.#pending !== undefined);
   }
 
   /** A region's dispose(): deletes its slot (KVM takes size 0 as deletion). */
@@ -429,10 +382,6 @@ export class KvmVirtualMachine implements VirtualMachine {
     return false;
   }
 
-  #cancelRequested(): boolean {
-    return (Atomics.load(this.#callState, 0) & CALL_STATE.reasonMask) !== 0;
-  }
-
   /** The addon's end of a runAsync(), on this thread's event loop. */
   readonly #onAsyncDone = (error: Error | null, reason: number): void => {
     const pending = this.#pending;
@@ -442,7 +391,7 @@ export class KvmVirtualMachine implements VirtualMachine {
       pending.reject(asKvmError(error));
       return;
     }
-    const cancelled = this.#cancelRequested();
+    const cancelled = this.callGuard.cancelled;
     if (reason === KVM.KVM_EXIT_INTR && !cancelled) {
       // The addon retries stray interruptions itself; run on if one gets here.
       try {
@@ -520,10 +469,6 @@ export class KvmVirtualMachine implements VirtualMachine {
 /** `sregs` with TR's type `to` where it is `from`. */
 function withTrType(sregs: SpecialRegisters, from: number, to: number): SpecialRegisters {
   return sregs.tr.type === from ? { ...sregs, tr: { ...sregs.tr, type: to } } : sregs;
-}
-
-function outOfRange(message: string): RangeError {
-  return Object.assign(new RangeError(message), { code: 'ERR_OUT_OF_RANGE' });
 }
 
 function nameSuffix(name: string | undefined): string {

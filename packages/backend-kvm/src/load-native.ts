@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CALL_STATE } from '@hyperlight-ts/native-linux';
+import { CALL_STATE } from '@hyperlight-ts/core/backend';
 import { KVM, type KvmConstantName } from './kvm-constants.js';
 import type { NativeAddon } from './native.js';
 import { RUN_BLOCK } from './run-block.js';

@@ -14,7 +14,8 @@
  *   dropped without `dispose()` are released when garbage-collected.
  */
 import type { Registers, SpecialRegisters } from '@hyperlight-ts/core';
-import type { CALL_STATE } from '@hyperlight-ts/native-linux';
+import type { CALL_STATE } from '@hyperlight-ts/core/backend';
+import type { GuestMemory, GuestMemoryConstructor, NativeCallTarget, SnapshotMemory } from '@hyperlight-ts/native-linux';
 import type { KvmConstantName } from './kvm-constants.js';
 import type { RUN_BLOCK } from './run-block.js';
 
@@ -119,8 +120,11 @@ export interface VmFd extends Disposable {
   dispose(): void;
 }
 
-/** One vCPU fd and its `kvm_run` mapping. */
-export interface VcpuFd extends Disposable {
+/**
+ * One vCPU fd and its `kvm_run` mapping; its call-guard members
+ * (`callState`, `cancelId`, `cancel`, `armTimeout`, `setCancelListener`) are native-linux's.
+ */
+export interface VcpuFd extends NativeCallTarget, Disposable {
   /**
    * The run block (layout: {@link RUN_BLOCK}), shared zero-copy with the addon.
    * Its registers mirror the vCPU's as of the last `run`, `getRegs` or `setRegs`.
@@ -157,39 +161,6 @@ export interface VcpuFd extends Disposable {
    * @throws TypeError unless `done` is a function; `ERR_HYPERLIGHT_RUN_PENDING`; `ERR_HYPERLIGHT_DISPOSED` after dispose.
    */
   runAsync(loadRegs: boolean, done: (error: Error | null, exitReason: number) => void): void;
-  /**
-   * The call-state word (layout: {@link CALL_STATE}), 4 bytes shared zero-copy
-   * with the addon; use it with `Atomics` only. It stays valid after dispose.
-   * @throws `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  readonly callState: ArrayBuffer;
-  /**
-   * This vCPU's id for {@link NativeAddon.cancelCall}: unique in the process, never reused.
-   * @throws `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  readonly cancelId: number;
-  /**
-   * Cancels the open call with reason code `reasonCode` (1-4, {@link CALL_STATE}),
-   * as {@link NativeAddon.cancelCall} does from any thread.
-   * @returns false when no call is open or it was already cancelled.
-   * @throws TypeError/RangeError for a bad code; `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  cancel(reasonCode: number): boolean;
-  /**
-   * The addon's watchdog thread cancels the open call with `'timeout'`
-   * `timeoutMs` from now unless it has ended by then (it never reaches a later
-   * call). Replaces the previous call's deadline.
-   * @throws TypeError/RangeError unless `timeoutMs` is a number > 0; Error when no
-   *   call is open; `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  armTimeout(timeoutMs: number): void;
-  /**
-   * `listener(seq, reasonCode)` is called on this thread's event loop after
-   * each successful cancel, whichever thread made it; while one is set the
-   * event loop stays alive. `null` removes it.
-   * @throws TypeError for anything but a function or null; `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  setCancelListener(listener: ((seq: number, reasonCode: number) => void) | null): void;
   /**
    * `KVM_GET_REGS`; also refreshes the run block.
    * @throws system error on ioctl failure; `ERR_HYPERLIGHT_DISPOSED` after dispose.
@@ -270,100 +241,6 @@ export interface VcpuFd extends Disposable {
    * Stops a pending `runAsync` (and joins its thread), then unmaps `kvm_run`
    * and closes the vCPU fd; `cancelCall` no longer finds it. Idempotent.
    */
-  dispose(): void;
-}
-
-/**
- * Guest RAM mapped into this process, exposed as a zero-copy external
- * `ArrayBuffer` at an address that never changes. At first it is its own memfd
- * (sealed against resizing) mapped `MAP_SHARED`; once created from, snapshotted
- * to or restored to a {@link SnapshotMemory} it is that snapshot mapped
- * copy-on-write (`MAP_PRIVATE`): reads share the snapshot's pages, writes
- * land in pages private to this memory.
- */
-export interface GuestMemory extends Disposable {
-  /**
-   * The memory, zero-copy; the same object for the GuestMemory's whole life.
-   * `dispose()` detaches it (length 0) before anything is unmapped.
-   * @throws `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  readonly buffer: ArrayBuffer;
-  /**
-   * Bytes of memory.
-   * @throws `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  readonly memorySize: number;
-  /**
-   * Copies the current contents into a new sealed memfd (all-zero and
-   * never-touched pages stay holes and cost nothing) and continues
-   * copy-on-write over it, so a later `restore()` of it costs only the pages
-   * written in between. Must not be called while a vCPU runs in this memory.
-   * @throws system error (`memfd_create`, `pwrite`, `mmap`, `open` of
-   *   `/proc/self/pagemap`, ...) when the copy cannot be made; `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  snapshot(): SnapshotMemory;
-  /**
-   * Makes every byte equal to `snapshot` again. When the memory is already
-   * copy-on-write over `snapshot`, the pages private to it (found in the
-   * kernel's page tables, `/proc/self/pagemap`) are discarded and all others
-   * stay mapped; otherwise it is remapped over `snapshot`. Must not be called
-   * while a vCPU runs in this memory.
-   * @throws TypeError unless `snapshot` is a SnapshotMemory; RangeError when its
-   *   size differs; system error (`mmap`); `ERR_HYPERLIGHT_DISPOSED` after
-   *   dispose of either. When `mmap` fails after the kernel already dropped the
-   *   old contents (Linux before 6.12), the GuestMemory is disposed too.
-   */
-  restore(snapshot: SnapshotMemory): void;
-  /**
-   * Pages this memory holds that no snapshot shares: written since it last
-   * matched a snapshot (what `restore()` discards), or, before any snapshot,
-   * every page ever touched.
-   * @throws system error when `/proc/self/pagemap` cannot be read; `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  privatePageCount(): number;
-  /**
-   * Detaches `buffer` and closes the memfd (or lets go of the snapshot). The
-   * mapping itself goes when no VM slot uses it any more. Idempotent.
-   */
-  dispose(): void;
-}
-
-/** Constructor of {@link GuestMemory}. */
-export interface GuestMemoryConstructor {
-  /**
-   * Creates `memorySize` bytes of zeroed memory, or, given `snapshot`, that
-   * snapshot mapped copy-on-write (nothing is copied).
-   * @throws RangeError unless `memorySize` is a positive multiple of 4096 equal
-   *   to `snapshot.size`; TypeError when `snapshot` is not a SnapshotMemory;
-   *   `ERR_HYPERLIGHT_DISPOSED` when it was disposed; system error
-   *   (`memfd_create`, `ftruncate`, `mmap`) when the memory cannot be created.
-   */
-  new (memorySize: number, snapshot?: SnapshotMemory): GuestMemory;
-  readonly prototype: GuestMemory;
-}
-
-/**
- * An immutable image of guest memory: a sealed memfd (from
- * {@link GuestMemory.snapshot}) or a window of a file on disk (from
- * {@link NativeAddon.mapSnapshotFile}). Structurally a core `MemorySnapshot`.
- * `dispose()` releases this object's hold only: GuestMemories mapping the
- * image keep it (and its fd) until they stop mapping it.
- */
-export interface SnapshotMemory extends Disposable {
-  /**
-   * Bytes; a multiple of 4096.
-   * @throws `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  readonly size: number;
-  /**
-   * Copies `target.byteLength` bytes from byte `offset` into `target` with
-   * `pread` (holes read as zeros without allocating memory).
-   * @throws TypeError unless `target` is a Uint8Array; RangeError when the range
-   *   lies outside the snapshot; system error (`pread`; EIO when a snapshot file
-   *   shrank); `ERR_HYPERLIGHT_DISPOSED` after dispose.
-   */
-  read(offset: number, target: Uint8Array): void;
-  /** Releases this object's hold on the image. Idempotent. */
   dispose(): void;
 }
 

@@ -13,7 +13,7 @@ import type {
   Backend, BackendStatus, BackendUnavailableReason, CancelReason, CancelToken, MemorySnapshot, SnapshotFile,
   VirtualMachine, VmOptions,
 } from '@hyperlight-ts/core/backend';
-import { cancelReasonCode } from '@hyperlight-ts/native-linux';
+import { cancelReasonCode } from '@hyperlight-ts/core/backend';
 import { GuestMapping } from './guest-mapping.js';
 import { u64Value } from './hv-registers.js';
 import { getPartitionProperty, setPartitionProperty, setVpRegisters } from './hvcall.js';

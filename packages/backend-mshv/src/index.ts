@@ -13,7 +13,8 @@
  */
 export { backend, createBackend, MSHV_DEVICE_PATH } from './backend.js';
 export { MshvError, type MshvErrorOptions } from './mshv-error.js';
-export { MshvVirtualMachine, DISPOSED_ERROR_CODE, RUN_PENDING_ERROR_CODE } from './mshv-virtual-machine.js';
+export { MshvVirtualMachine } from './mshv-virtual-machine.js';
+export { DISPOSED_ERROR_CODE, RUN_PENDING_ERROR_CODE } from '@hyperlight-ts/core/backend';
 export { loadNative, NATIVE_LOAD_ERROR_CODE } from './load-native.js';
 export type {
   GuestMemory, MshvDevice, MshvFd, MshvPartition, MshvSurface, MshvVp, PointerArg, SnapshotMemory,

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CALL_STATE } from '@hyperlight-ts/native-linux';
+import { CALL_STATE } from '@hyperlight-ts/core/backend';
 import { CREATE_PARTITION, HV_MESSAGE, MSHV_IOCTL, REGISTER_PAGE, ROOT_HVCALL, USER_MEM_REGION, VP_STATE } from './mshv-abi.js';
 import type { GuestMemory, MshvDevice, MshvSurface, SnapshotMemory } from './mshv-ioctls.js';
 

@@ -9,6 +9,9 @@
  * Failed syscalls throw Node-style system errors (`errno`, `code`); the layer
  * above turns them into `MshvError`s naming the ioctl.
  */
+import type { GuestMemory, NativeCallTarget, SnapshotMemory } from '@hyperlight-ts/native-linux';
+
+export type { GuestMemory, SnapshotMemory };
 
 /** A buffer whose host address the addon writes into an ioctl argument. */
 export interface PointerArg {
@@ -63,8 +66,11 @@ export interface MshvPartition extends MshvFd {
   setGuestMemory(arg: Uint8Array, memory: GuestMemory): void;
 }
 
-/** A VP (virtual processor) fd with its message buffer, register page and cancellation state. */
-export interface MshvVp extends MshvFd {
+/**
+ * A VP (virtual processor) fd with its message buffer, register page and
+ * cancellation state (native-linux's call-guard members).
+ */
+export interface MshvVp extends MshvFd, NativeCallTarget {
   /** 256 bytes, zero-copy: the `struct hv_message` of the last run. */
   readonly message: ArrayBuffer;
   /**
@@ -89,45 +95,6 @@ export interface MshvVp extends MshvFd {
    * stops the run and `done` is not called.
    */
   runAsync(done: (error: Error | null, messageType: number) => void): void;
-  /** The call-state word (4 bytes, zero-copy; `Atomics` only). See `@hyperlight-ts/native-linux`. */
-  readonly callState: ArrayBuffer;
-  /** Process-unique id for {@link MshvSurface.cancelCall}. */
-  readonly cancelId: number;
-  /** Cancels the open call with reason code 1-4. @returns false when none is open or it was already cancelled. */
-  cancel(reasonCode: number): boolean;
-  /** Cancels the open call with `'timeout'` after `timeoutMs` unless it ends first. */
-  armTimeout(timeoutMs: number): void;
-  /** `listener(seq, reasonCode)` on this thread's event loop after each cancel; null removes it. */
-  setCancelListener(listener: ((seq: number, reasonCode: number) => void) | null): void;
-}
-
-/**
- * Guest memory mapped into this process at an address that never changes,
- * exposed as a zero-copy `ArrayBuffer` (native-linux's GuestMemory).
- */
-export interface GuestMemory extends Disposable {
-  /** The memory, zero-copy; detached by dispose(). */
-  readonly buffer: ArrayBuffer;
-  /** Bytes. */
-  readonly memorySize: number;
-  /** Copies the contents into a new snapshot and continues copy-on-write over it (same address). */
-  snapshot(): SnapshotMemory;
-  /** Makes every byte equal to `snapshot` again (same address). */
-  restore(snapshot: SnapshotMemory): void;
-  /** Pages held privately (written since the last snapshot match). */
-  privatePageCount(): number;
-  /** Detaches `buffer` and lets go of the memory. Idempotent. */
-  dispose(): void;
-}
-
-/** An immutable memory image (a sealed memfd or a window of a file); structurally a core `MemorySnapshot`. */
-export interface SnapshotMemory extends Disposable {
-  /** Bytes; a multiple of 4096. */
-  readonly size: number;
-  /** Copies bytes from `offset` into `target`. */
-  read(offset: number, target: Uint8Array): void;
-  /** Releases this object's hold. Idempotent. */
-  dispose(): void;
 }
 
 /** The whole surface: what the addon exports, or a stand-in. */

@@ -12,14 +12,14 @@
  * use hypercalls. After a port-I/O exit this class moves RIP past the
  * instruction (and zeroes what an `in` read), which MSHV leaves to the VMM.
  *
- * Cancels land in the VP's call-state word (`@hyperlight-ts/native-linux`);
+ * Cancels ({@link CallStateGuard}) land in the VP's call-state word;
  * `run` looks at it before entering and after every return of `MSHV_RUN_VP`,
  * and re-enters after interruptions that carry no reason.
  */
-import type {
-  GuestRegion, MemorySnapshot, RegionOptions, Registers, SpecialRegisters, VirtualMachine, VmExit,
+import {
+  assertVmIdle, CallStateGuard, checkRegionRange, type GuestRegion, type MemorySnapshot, type RegionOptions, type Registers,
+  type SpecialRegisters, type VirtualMachine, type VmExit,
 } from '@hyperlight-ts/core/backend';
-import { CALL_STATE, VcpuCallGuard } from '@hyperlight-ts/native-linux';
 import { GuestMapping } from './guest-mapping.js';
 import { decodeMessage, type ResumeState } from './hv-message.js';
 import {
@@ -27,16 +27,10 @@ import {
   GENERAL_REGISTER_NAMES, SPECIAL_REGISTER_NAMES, u64Value,
 } from './hv-registers.js';
 import { getVpRegisters, type RegisterAssoc, setVpRegisters } from './hvcall.js';
-import { HV_REGISTER, HVMSG, PAGE_SIZE, REGISTER_PAGE } from './mshv-abi.js';
+import { HV_REGISTER, HVMSG, REGISTER_PAGE } from './mshv-abi.js';
 import { asMshvError } from './mshv-error.js';
 import type { MshvPartition, MshvSurface, MshvVp, SnapshotMemory } from './mshv-ioctls.js';
 import { vpXsaveState, setVpXsaveState } from './vp-state.js';
-
-/** Error `code` of every use of a disposed VM. */
-export const DISPOSED_ERROR_CODE = 'ERR_HYPERLIGHT_DISPOSED';
-
-/** Error `code` of every use of a VM (other than `callGuard` and `dispose`) while a `runAsync` is pending. */
-export const RUN_PENDING_ERROR_CODE = 'ERR_HYPERLIGHT_RUN_PENDING';
 
 /** The VP's index in its partition (one VP per VM). */
 export const VP_INDEX = 0;
@@ -71,14 +65,13 @@ export class MshvVirtualMachine implements VirtualMachine {
   readonly xsaveEnabled: boolean;
   readonly tscFrequencyHz: number | undefined;
   /** Brackets guest calls so they can be cancelled from any thread or by a timeout. */
-  readonly callGuard: VcpuCallGuard;
+  readonly callGuard: CallStateGuard;
   readonly #surface: MshvSurface;
   readonly #partition: MshvPartition;
   readonly #vp: MshvVp;
   readonly #main: GuestMapping;
   readonly #message: DataView;
   readonly #page: DataView | null;
-  readonly #callState: Uint32Array;
   readonly #regions = new Set<GuestMapping>();
   #pending: PendingRun | undefined;
   #disposed = false;
@@ -94,8 +87,7 @@ export class MshvVirtualMachine implements VirtualMachine {
     this.memory = parts.main.memory.buffer;
     this.#message = new DataView(parts.vp.message);
     this.#page = parts.vp.registerPage === null ? null : new DataView(parts.vp.registerPage);
-    this.#callState = new Uint32Array(parts.vp.callState);
-    this.callGuard = new VcpuCallGuard('mshv', parts.vp, this.#callState);
+    this.callGuard = new CallStateGuard('mshv', parts.vp, new Uint32Array(parts.vp.callState));
   }
 
   /**
@@ -191,18 +183,12 @@ export class MshvVirtualMachine implements VirtualMachine {
   /**
    * Maps another region (`MSHV_SET_GUEST_MEMORY`; read-only = without the WRITABLE flag).
    * @throws RangeError for an unaligned or overlapping range or a source of another size;
-   *   TypeError for another backend's snapshot; MshvError when the kernel refuses.
+   *   TypeError for a gpa that is not a bigint or another backend's snapshot; MshvError when the kernel refuses.
    */
   mapRegion(options: RegionOptions): GuestRegion {
     this.#assertIdle('mapRegion');
-    const { gpa, size } = options;
-    if (typeof gpa !== 'bigint' || gpa < 0n || gpa % BigInt(PAGE_SIZE) !== 0n) throw rangeError(`gpa must be a non-negative multiple of ${PAGE_SIZE}; got ${String(gpa)}`);
-    if (!Number.isSafeInteger(size) || size <= 0 || size % PAGE_SIZE !== 0) throw rangeError(`size must be a positive multiple of ${PAGE_SIZE}; got ${String(size)}`);
-    const end = gpa + BigInt(size);
-    for (const other of [this.#main, ...this.#regions]) {
-      const otherEnd = other.gpa + BigInt(other.memory.memorySize);
-      if (gpa < otherEnd && other.gpa < end) throw rangeError(`region 0x${gpa.toString(16)}+${size} overlaps mapped memory at 0x${other.gpa.toString(16)}`);
-    }
+    const regions = [...this.#regions].map((mapping) => ({ gpa: mapping.gpa, size: mapping.memory.memorySize }));
+    const { gpa, size } = checkRegionRange(options, this.#main.memory.memorySize, regions);
     const source = options.source === undefined ? undefined : this.#ownSnapshot(options.source, size, 'source');
     const memory = this.#surface.createGuestMemory(size, source);
     const mapping = new GuestMapping(this.#partition, memory, gpa, options.readOnly === true);
@@ -225,7 +211,7 @@ export class MshvVirtualMachine implements VirtualMachine {
    */
   run(regs?: Registers): VmExit {
     this.#assertIdle('run');
-    if (this.#cancelRequested()) return CANCELLED;
+    if (this.callGuard.cancelled) return CANCELLED;
     if (regs !== undefined) this.#loadRegisters(regs);
     for (;;) {
       let messageType: number;
@@ -234,7 +220,7 @@ export class MshvVirtualMachine implements VirtualMachine {
       } catch (error) {
         throw asMshvError('MSHV_RUN_VP', error);
       }
-      if (this.#cancelRequested()) return CANCELLED;
+      if (this.callGuard.cancelled) return CANCELLED;
       if (messageType !== HVMSG.NONE) return this.#finishExit();
       // A signal with no cancel reason (the worker watchdog, a stray one): back in JS, then on.
     }
@@ -249,7 +235,7 @@ export class MshvVirtualMachine implements VirtualMachine {
   runAsync(regs?: Registers): Promise<VmExit> {
     try {
       this.#assertIdle('runAsync');
-      if (this.#cancelRequested()) return Promise.resolve(CANCELLED);
+      if (this.callGuard.cancelled) return Promise.resolve(CANCELLED);
       if (regs !== undefined) this.#loadRegisters(regs);
     } catch (error) {
       return Promise.reject(error);
@@ -322,7 +308,7 @@ export class MshvVirtualMachine implements VirtualMachine {
       pending.reject(asMshvError('MSHV_RUN_VP', error));
       return;
     }
-    const cancelled = this.#cancelRequested();
+    const cancelled = this.callGuard.cancelled;
     if (messageType === HVMSG.NONE && !cancelled) {
       this.#startAsync(pending.reject); // the addon retries stray interruptions itself; run on if one gets here
       return;
@@ -389,20 +375,9 @@ export class MshvVirtualMachine implements VirtualMachine {
     return snapshot;
   }
 
-  #cancelRequested(): boolean {
-    return (Atomics.load(this.#callState, 0) & CALL_STATE.reasonMask) !== 0;
-  }
-
   /** Throws after dispose and while a runAsync is pending. */
   #assertIdle(method: string): void {
-    if (this.#disposed) {
-      const error = new Error(`VirtualMachine.${method}: used after dispose()`);
-      throw Object.assign(error, { code: DISPOSED_ERROR_CODE });
-    }
-    if (this.#pending !== undefined) {
-      const error = new Error(`VirtualMachine.${method}: a runAsync() is pending; await it first`);
-      throw Object.assign(error, { code: RUN_PENDING_ERROR_CODE });
-    }
+    assertVmIdle(method, this.#disposed, this.#pending !== undefined);
   }
 }
 

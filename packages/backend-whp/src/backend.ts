@@ -14,13 +14,13 @@ import { constants as bufferConstants } from 'node:buffer';
 import type {
   Backend, BackendStatus, CancelReason, CancelToken, MemorySnapshot, SnapshotFile, VirtualMachine, VmOptions,
 } from '@hyperlight-ts/core/backend';
-import { BackendError } from '@hyperlight-ts/core/backend';
+import { BackendError, CallStateGuard, cancelReasonCode } from '@hyperlight-ts/core/backend';
 import { CancelRegistry, openRegistryMemory } from './cancel-registry.js';
 import { DLL_MISSING_ERROR_CODE, loadKoffiBinding } from './koffi-binding.js';
 import { WatchdogTimer } from './watchdog.js';
 import { FP_REGISTERS, HRESULT, WHV_CAPABILITY, WHV_CAPABILITY_SIZE, WHV_MAP_GPA_RANGE as MAP, WHV_PARTITION_PROPERTY, WHV_REGISTER } from './whp-abi.js';
 import type { WhpApi } from './whp-api.js';
-import { cancelAndAnnounce, type CallTimer, cancelReasonCode, WhpCallGuard } from './whp-call-guard.js';
+import { cancelAndAnnounce, type CallTimer, WhpCallTarget } from './whp-call-target.js';
 import { checkHresult, failed, hex32, WhpError } from './whp-error.js';
 import { HostMemory } from './host-memory.js';
 import { WhpSnapshot } from './whp-snapshot.js';
@@ -113,7 +113,7 @@ export function createWhpBackend(options: WhpBackendOptions = {}): Backend {
     checkHresult('WHvCreatePartition', api.createPartition(handle));
     const partition = handle[0]!;
     let memory: HostMemory | undefined;
-    let guard: WhpCallGuard | undefined;
+    let guard: CallStateGuard | undefined;
     try {
       checkHresult('WHvSetPartitionProperty', api.setPartitionProperty(partition, WHV_PARTITION_PROPERTY.processorCount, Uint8Array.of(1, 0, 0, 0)), 'ProcessorCount');
       checkHresult('WHvSetupPartition', api.setupPartition(partition));
@@ -127,7 +127,8 @@ export function createWhpBackend(options: WhpBackendOptions = {}): Backend {
       checkHresult('WHvMapGpaRange', mapped);
       powerOnFpu(api, partition);
       const xsaveEnabled = enableXsave(api, partition);
-      guard = new WhpCallGuard(registry.claim(partition), registry, timer);
+      const slot = registry.claim(partition);
+      guard = new CallStateGuard('whp', new WhpCallTarget(slot, registry, timer), slot.state);
       return new WhpVirtualMachine({ api, partition, memory, callGuard: guard, xsaveEnabled, tscFrequencyHz: tscFrequencyHz(api) });
     } catch (error) {
       guard?.release();

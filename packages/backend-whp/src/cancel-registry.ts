@@ -8,27 +8,14 @@
  * then calls WHvCancelRunVirtualProcessor under a pin that keeps
  * WHvDeletePartition waiting until it returns.
  *
- * Call-state word: bit 0 OPEN | bits 1-3 reason (0 = none) | bits 4-31 call sequence number.
+ * Call-state word: core's `CALL_STATE` layout.
  * Pin word: bits 0-30 cancels in progress | bit 31 CLOSING (no new pins).
  *
  *   free --claim()--> live --release(): CLOSING, wait for pins--> free
  */
-import type { CancelReason } from '@hyperlight-ts/core/backend';
+import { setCancelReason } from '@hyperlight-ts/core/backend';
 import { KERNEL32, type PartitionHandle, type WhpApi } from './whp-api.js';
 import { hresultFromWin32, WhpError } from './whp-error.js';
-
-/** Bits of a call-state word. */
-export const CALL_STATE = {
-  open: 1,
-  reasonShift: 1,
-  reasonMask: 0x7 << 1,
-  seqShift: 4,
-  seqMask: 0x0fff_ffff,
-} as const;
-
-/** Reason code (bits 1-3 of the word, shifted down) of each cancel reason. */
-export const CANCEL_REASON_CODES: Readonly<Record<CancelReason, number>> = { killed: 1, timeout: 2, aborted: 3, disposed: 4 };
-const REASONS_BY_CODE: readonly (CancelReason | undefined)[] = [undefined, 'killed', 'timeout', 'aborted', 'disposed'];
 
 /** The section's layout in bytes and 32-bit words. */
 export const REGISTRY_LAYOUT = {
@@ -47,21 +34,6 @@ export const REGISTRY_LAYOUT = {
 
 const CLOSING = 0x8000_0000 | 0;
 const PIN_MASK = 0x7fff_ffff;
-
-/** The cancel reason a call-state word holds, or undefined. */
-export function reasonOf(word: number): CancelReason | undefined {
-  return REASONS_BY_CODE[(word & CALL_STATE.reasonMask) >>> CALL_STATE.reasonShift];
-}
-
-/** The cancel reason of code `code` (1-4), or undefined. */
-export function reasonOfCode(code: number): CancelReason | undefined {
-  return REASONS_BY_CODE[code];
-}
-
-/** The call sequence number of a call-state word. */
-export function seqOf(word: number): number {
-  return word >>> CALL_STATE.seqShift;
-}
 
 /** The name of this process's section. */
 export function registrySectionName(pid: number = process.pid): string {
@@ -85,7 +57,7 @@ export function openRegistryMemory(api: WhpApi): ArrayBuffer {
 export interface RegistrySlot {
   readonly id: number;
   /** The slot's call-state word (index 0 of this view). */
-  readonly state: Int32Array;
+  readonly state: Uint32Array;
   /** Frees the slot once no cancel uses the partition handle; call before WHvDeletePartition. */
   release(): void;
 }
@@ -93,6 +65,8 @@ export interface RegistrySlot {
 /** The table over a section's memory, with the function that stops a running vCPU. */
 export class CancelRegistry {
   readonly #words: Int32Array;
+  /** The same memory as call-state words. */
+  readonly #states: Uint32Array;
   readonly #handles: BigUint64Array;
   readonly #cancelRun: (partition: PartitionHandle) => void;
 
@@ -102,6 +76,7 @@ export class CancelRegistry {
    */
   constructor(memory: ArrayBufferLike, cancelRun: (partition: PartitionHandle) => void) {
     this.#words = new Int32Array(memory, 0, REGISTRY_LAYOUT.size / 4);
+    this.#states = new Uint32Array(memory, 0, REGISTRY_LAYOUT.size / 4);
     this.#handles = new BigUint64Array(memory, 0, REGISTRY_LAYOUT.size / 8);
     this.#cancelRun = cancelRun;
   }
@@ -131,7 +106,7 @@ export class CancelRegistry {
       Atomics.and(this.#words, pinWord, PIN_MASK);
       return {
         id,
-        state: this.#words.subarray(stateWord, stateWord + 1),
+        state: this.#states.subarray(stateWord, stateWord + 1),
         release: () => {
           Atomics.or(this.#words, pinWord, CLOSING);
           // Cancels that pinned the slot are inside one WHvCancelRunVirtualProcessor: microseconds.
@@ -157,7 +132,7 @@ export class CancelRegistry {
       try {
         // Checked again under the pin: the slot cannot be freed and reused now.
         if (Atomics.load(this.#words, this.#word(slot, REGISTRY_LAYOUT.idWord)) !== id) return false;
-        if (!this.#setReason(this.#word(slot, REGISTRY_LAYOUT.stateWord), code, seq)) return false;
+        if (setCancelReason(this.#states, this.#word(slot, REGISTRY_LAYOUT.stateWord), code, seq) === undefined) return false;
         this.#cancelRun(this.#handles[(slot * REGISTRY_LAYOUT.slotSize + REGISTRY_LAYOUT.handleByte) / 8]!);
         return true;
       } finally {
@@ -172,17 +147,6 @@ export class CancelRegistry {
       const pins = Atomics.load(this.#words, pinWord);
       if ((pins & CLOSING) !== 0) return false;
       if (Atomics.compareExchange(this.#words, pinWord, pins, pins + 1) === pins) return true;
-    }
-  }
-
-  /** Compare-and-swaps `code` into an open, not yet cancelled call (of sequence `seq`, when given). */
-  #setReason(stateWord: number, code: number, seq: number | undefined): boolean {
-    for (;;) {
-      const word = Atomics.load(this.#words, stateWord);
-      if ((word & CALL_STATE.open) === 0 || (word & CALL_STATE.reasonMask) !== 0) return false;
-      if (seq !== undefined && seqOf(word) !== seq) return false;
-      const next = word | (code << CALL_STATE.reasonShift);
-      if (Atomics.compareExchange(this.#words, stateWord, word, next) === word) return true;
     }
   }
 

@@ -13,5 +13,6 @@
 export { backend, createWhpBackend, type WhpBackendOptions, type WhpHost } from './backend.js';
 export { WhpError } from './whp-error.js';
 export type { PartitionHandle, WhpApi } from './whp-api.js';
-export { WhpVirtualMachine, DISPOSED_ERROR_CODE, RUN_PENDING_ERROR_CODE } from './whp-virtual-machine.js';
+export { WhpVirtualMachine } from './whp-virtual-machine.js';
+export { DISPOSED_ERROR_CODE, RUN_PENDING_ERROR_CODE } from '@hyperlight-ts/core/backend';
 export { decodeExitContext, type DecodedExit, type IoCompletion } from './exit-context.js';

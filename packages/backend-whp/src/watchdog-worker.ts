@@ -6,10 +6,11 @@
  * not cross threads, the registry section and partition handles (integers) do.
  */
 import { parentPort } from 'node:worker_threads';
-import { CancelRegistry, CANCEL_REASON_CODES, openRegistryMemory } from './cancel-registry.js';
+import { CANCEL_REASON_CODES } from '@hyperlight-ts/core/backend';
+import { CancelRegistry, openRegistryMemory } from './cancel-registry.js';
 import { loadKoffiBinding } from './koffi-binding.js';
 import type { WatchdogMessage } from './watchdog.js';
-import { cancelAndAnnounce } from './whp-call-guard.js';
+import { cancelAndAnnounce } from './whp-call-target.js';
 
 const api = loadKoffiBinding();
 const registry = new CancelRegistry(openRegistryMemory(api), (partition) => api.cancelRunVirtualProcessor(partition, 0));

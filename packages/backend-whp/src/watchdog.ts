@@ -6,7 +6,7 @@
  * started on the first timed call and does not keep the process alive.
  */
 import { Worker } from 'node:worker_threads';
-import type { CallTimer } from './whp-call-guard.js';
+import type { CallTimer } from './whp-call-target.js';
 
 /** A message to the watchdog worker. */
 export type WatchdogMessage =

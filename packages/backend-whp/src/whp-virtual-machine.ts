@@ -16,25 +16,20 @@
  * Memory is copied, not shared copy-on-write: snapshotMemory copies the
  * non-zero pages, restoreMemory copies the whole snapshot back.
  */
-import type {
-  GuestRegion, MemorySnapshot, RegionOptions, Registers, SpecialRegisters, VirtualMachine, VmExit,
+import {
+  assertVmIdle, type CallStateGuard, checkRegionRange, type GuestRegion, type MemorySnapshot, type RegionOptions,
+  type Registers, type SpecialRegisters, type VirtualMachine, type VmExit,
 } from '@hyperlight-ts/core/backend';
 import { CANCELED, decodeExitContext, type DecodedExit } from './exit-context.js';
 import { HostMemory } from './host-memory.js';
 import { EXIT_CONTEXT, WHV_MAP_GPA_RANGE as MAP, WHV_REGISTER, WHV_REGISTER_VALUE_SIZE } from './whp-abi.js';
 import type { PartitionHandle, WhpApi } from './whp-api.js';
-import type { WhpCallGuard } from './whp-call-guard.js';
 import { checkHresult } from './whp-error.js';
 import {
   decodeRegisters, decodeSpecialRegisters, encodeRegisters, encodeSpecialRegisters, GENERAL_REGISTER_NAMES,
   SPECIAL_REGISTER_NAMES,
 } from './whp-registers.js';
 import { copyNonZeroPages, WhpSnapshot } from './whp-snapshot.js';
-
-/** Error `code` of every use of a disposed object. */
-export const DISPOSED_ERROR_CODE = 'ERR_HYPERLIGHT_DISPOSED';
-/** Error `code` of every use of a VM (other than `callGuard` and `dispose`) while a `runAsync` is pending. */
-export const RUN_PENDING_ERROR_CODE = 'ERR_HYPERLIGHT_RUN_PENDING';
 
 const VP = 0;
 const PAGE_SIZE = 4096;
@@ -52,7 +47,7 @@ export interface WhpVirtualMachineParts {
   readonly partition: PartitionHandle;
   /** Main memory, already mapped at guest-physical 0. */
   readonly memory: HostMemory;
-  readonly callGuard: WhpCallGuard;
+  readonly callGuard: CallStateGuard;
   readonly xsaveEnabled: boolean;
   readonly tscFrequencyHz: number | undefined;
 }
@@ -67,7 +62,7 @@ export class WhpVirtualMachine implements VirtualMachine {
   readonly memory: ArrayBuffer;
   readonly xsaveEnabled: boolean;
   readonly tscFrequencyHz: number | undefined;
-  readonly callGuard: WhpCallGuard;
+  readonly callGuard: CallStateGuard;
   readonly #api: WhpApi;
   readonly #partition: PartitionHandle;
   readonly #mainMemory: HostMemory;
@@ -185,19 +180,11 @@ export class WhpVirtualMachine implements VirtualMachine {
   /**
    * Maps a region (readable and executable; writable unless `readOnly`), zeroed or a copy of `source`.
    * @throws RangeError for an unaligned or overlapping range or a source of another size;
-   *   TypeError for another backend's snapshot; WhpError when WHP refuses.
+   *   TypeError for a gpa that is not a bigint or another backend's snapshot; WhpError when WHP refuses.
    */
   mapRegion(options: RegionOptions): GuestRegion {
     this.#assertIdle('mapRegion');
-    const { gpa, size } = options;
-    if (typeof gpa !== 'bigint' || gpa < 0n || gpa % BigInt(PAGE_SIZE) !== 0n || !Number.isSafeInteger(size) || size <= 0 || size % PAGE_SIZE !== 0) {
-      throw outOfRange(`mapRegion: gpa and size must be positive multiples of ${PAGE_SIZE}; got gpa ${String(gpa)}, size ${String(size)}`);
-    }
-    const end = gpa + BigInt(size);
-    const taken = [{ gpa: 0n, size: this.#mainMemory.size }, ...this.#regions];
-    if (taken.some((r) => gpa < r.gpa + BigInt(r.size) && r.gpa < end)) {
-      throw outOfRange(`mapRegion: [0x${gpa.toString(16)}, 0x${end.toString(16)}) overlaps main memory or another region`);
-    }
+    const { gpa, size } = checkRegionRange(options, this.#mainMemory.size, this.#regions);
     const source = options.source === undefined ? undefined : whpSnapshotOf(options.source, size);
     const memory = HostMemory.allocate(this.#api, size);
     try {
@@ -347,10 +334,7 @@ export class WhpVirtualMachine implements VirtualMachine {
   }
 
   #assertIdle(method: string): void {
-    if (this.#disposed) throw Object.assign(new Error(`VirtualMachine.${method}: used after dispose()`), { code: DISPOSED_ERROR_CODE });
-    if (this.#pending !== undefined) {
-      throw Object.assign(new Error(`VirtualMachine.${method}: a runAsync() is pending; await it first`), { code: RUN_PENDING_ERROR_CODE });
-    }
+    assertVmIdle(method, this.#disposed, this.#pending !== undefined);
   }
 }
 

@@ -5,7 +5,7 @@ import { BackendError } from '@hyperlight-ts/core/backend';
 import { describe, expect, it } from 'vitest';
 import { backend, createWhpBackend, WhpError } from '../src/index.js';
 import { REGISTRY_LAYOUT } from '../src/cancel-registry.js';
-import type { CallTimer } from '../src/whp-call-guard.js';
+import type { CallTimer } from '../src/whp-call-target.js';
 import { exitContext, FakeWhpApi } from './helpers/fake-whp-api.js';
 
 const MEMORY_SIZE = 0x10000;

@@ -3,14 +3,15 @@
  *
  * The C++ half (`src/native`, reached from a backend's binding.gyp through
  * `@hyperlight-ts/native-linux/gyp`) is compiled into each backend's own
- * Node-API addon. This TypeScript half is the call guard over the call-state
- * word those addons share with JavaScript. Applications do not use this
+ * Node-API addon. This TypeScript half declares the types of the shared
+ * native classes as each addon exposes them (the call guard over their
+ * call-state word is core's `CallStateGuard`). Applications do not use this
  * package directly.
  *
  * @example
- * import { VcpuCallGuard } from '@hyperlight-ts/native-linux';
- * const guard = new VcpuCallGuard('kvm', vcpu); // vcpu: the addon's native vCPU object
- * guard.begin(1000); // cancelled with 'timeout' unless end() comes within 1 s
+ * import type { GuestMemory } from '@hyperlight-ts/native-linux';
+ * import { CallStateGuard } from '@hyperlight-ts/core/backend';
+ * const guard = new CallStateGuard('kvm', vcpu, new Uint32Array(vcpu.callState)); // vcpu: a NativeCallTarget
  */
-export { VcpuCallGuard, cancelReasonCode, type CallGuardVcpu } from './vcpu-call-guard.js';
-export { CALL_STATE, CANCEL_REASON_CODES, reasonOf, reasonOfCode, seqOf } from './call-state.js';
+export type { GuestMemory, GuestMemoryConstructor, SnapshotMemory } from './guest-memory.js';
+export type { NativeCallTarget } from './native-call-target.js';

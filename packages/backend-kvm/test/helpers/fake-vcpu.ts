@@ -1,6 +1,7 @@
 import type { SpecialRegisters } from '@hyperlight-ts/core';
+import { FakeCallTarget } from '../../../core/test/support/fake-call-target.js';
 import {
-  CALL_STATE, RUN_BLOCK, type GuestMemory, type KvmVirtualMachineParts, type UserMemoryRegion, type VcpuFd, type VmFd,
+  RUN_BLOCK, type GuestMemory, type KvmVirtualMachineParts, type UserMemoryRegion, type VcpuFd, type VmFd,
 } from '../../src/index.js';
 
 /** One `run`/`runAsync` of a {@link FakeVcpu}: whether it loaded registers, and the registers in the block. */
@@ -14,19 +15,13 @@ export interface FakeRun {
 export type ExitScript = (u32: Uint32Array, u64: BigUint64Array, vcpu: FakeVcpu) => number;
 
 /**
- * A stand-in vCPU that implements the addon's side of the call-state word in
- * JavaScript (the same compare-and-swap, listeners told through the event
- * loop), so KvmVirtualMachine and KvmCallGuard are tested without KVM.
+ * A stand-in vCPU: core's FakeCallTarget (the addon's side of the call-state
+ * word in JavaScript) with a run block and scripted exits, so
+ * KvmVirtualMachine is tested without KVM.
  */
-export class FakeVcpu {
+export class FakeVcpu extends FakeCallTarget {
   readonly runBlock = new ArrayBuffer(RUN_BLOCK.size);
-  readonly callState = new ArrayBuffer(4);
-  readonly cancelId = 7;
   readonly runs: FakeRun[] = [];
-  /** Every armTimeout() argument with the sequence number it armed. */
-  readonly armed: { timeoutMs: number; seq: number }[] = [];
-  /** setCancelListener() calls: true for a function, false for null. */
-  readonly listenerChanges: boolean[] = [];
   readonly disposed: string[];
   /** Throws from runAsync() itself (synchronously) when set. */
   runAsyncThrows: Error | undefined;
@@ -34,12 +29,11 @@ export class FakeVcpu {
   runAsyncFails: Error | undefined;
   /** What stageSregs() was last given; getSregs() answers it. */
   sregs: SpecialRegisters | undefined;
-  #listener: ((seq: number, code: number) => void) | null = null;
-  readonly #word = new Uint32Array(this.callState);
   readonly #u32 = new Uint32Array(this.runBlock);
   readonly #u64 = new BigUint64Array(this.runBlock);
 
   constructor(readonly script: ExitScript, disposed: string[] = []) {
+    super();
     this.disposed = disposed;
   }
 
@@ -55,28 +49,6 @@ export class FakeVcpu {
       if (this.runAsyncFails) done(this.runAsyncFails, 0);
       else done(null, this.#play());
     });
-  }
-
-  cancel(code: number): boolean {
-    let word = Atomics.load(this.#word, 0);
-    for (;;) {
-      if ((word & CALL_STATE.open) === 0 || (word & CALL_STATE.reasonMask) !== 0) return false;
-      const seen = Atomics.compareExchange(this.#word, 0, word, (word | (code << CALL_STATE.reasonShift)) >>> 0);
-      if (seen === word) break;
-      word = seen;
-    }
-    const listener = this.#listener;
-    if (listener) setImmediate(() => listener(word >>> CALL_STATE.seqShift, code));
-    return true;
-  }
-
-  armTimeout(timeoutMs: number): void {
-    this.armed.push({ timeoutMs, seq: Atomics.load(this.#word, 0) >>> CALL_STATE.seqShift });
-  }
-
-  setCancelListener(listener: ((seq: number, code: number) => void) | null): void {
-    this.#listener = listener;
-    this.listenerChanges.push(listener !== null);
   }
 
   stageSregs(sregs: SpecialRegisters): void {

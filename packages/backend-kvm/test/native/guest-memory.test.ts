@@ -2,7 +2,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNative, type GuestMemory as NativeGuestMemory, type SnapshotMemory } from '../../src/index.js';
-import { expectEveryMemberDisposed } from '../helpers/disposed.js';
+import { expectEveryMemberDisposed } from '../../../native-linux/test/helpers/disposed.js';
 import { guestMemoryMappingCount, openFdCount } from '../helpers/kvm.js';
 import { mappingCount, rssBytes, scribble, snapshotMappingCount, snapshotMemfdBytes } from '../helpers/memory.js';
 

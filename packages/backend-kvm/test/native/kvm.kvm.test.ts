@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KVM, loadNative } from '../../src/index.js';
-import { expectEveryMemberDisposed } from '../helpers/disposed.js';
+import { expectEveryMemberDisposed } from '../../../native-linux/test/helpers/disposed.js';
 import { kvmUsable } from '../helpers/kvm.js';
 
 describe.skipIf(!kvmUsable)('Kvm (needs /dev/kvm)', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadNative, type SnapshotMemory } from '../../src/index.js';
-import { expectEveryMemberDisposed } from '../helpers/disposed.js';
+import { expectEveryMemberDisposed } from '../../../native-linux/test/helpers/disposed.js';
 import { openFdCount } from '../helpers/kvm.js';
 import { mappingCount, scribble, snapshotMemfdBytes } from '../helpers/memory.js';
 

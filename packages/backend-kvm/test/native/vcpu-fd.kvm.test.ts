@@ -1,7 +1,7 @@
 import type { Registers, SpecialRegisters } from '@hyperlight-ts/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KVM, loadNative, RUN_BLOCK, type GuestMemory, type VcpuFd, type VmFd } from '../../src/index.js';
-import { expectEveryMemberDisposed } from '../helpers/disposed.js';
+import { expectEveryMemberDisposed } from '../../../native-linux/test/helpers/disposed.js';
 import { kvmUsable, openFdCount, realModeSregs, registersAt } from '../helpers/kvm.js';
 
 describe.skipIf(!kvmUsable)('VcpuFd (needs /dev/kvm)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadNative } from '../../src/index.js';
-import { expectEveryMemberDisposed } from '../helpers/disposed.js';
+import { expectEveryMemberDisposed } from '../../../native-linux/test/helpers/disposed.js';
 import { guestMemoryMappingCount, kvmUsable, openFdCount } from '../helpers/kvm.js';
 
 describe.skipIf(!kvmUsable)('VmFd (needs /dev/kvm)', () => {

@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
+export { expectEveryMemberDisposed } from '../../../native-linux/test/helpers/disposed.js';
 import { defaultAddonPath, openAddon, type MshvAddon } from '../../src/load-native.js';
 import type { MshvDevice, MshvPartition, MshvVp } from '../../src/mshv-ioctls.js';
 
@@ -30,27 +31,6 @@ export function openFdCount(): number {
 /** Mappings in /proc/self/maps whose line contains `name`. */
 export function mappingCount(name: string): number {
   return readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes(name)).length;
-}
-
-/**
- * Asserts that every method and accessor on `prototype` but the constructor
- * and the disposers throws ERR_HYPERLIGHT_DISPOSED naming `${className}.${member}`
- * on the disposed `object`, called with no arguments (so the disposed check
- * comes before any argument check). Returns the member names checked.
- */
-export function expectEveryMemberDisposed(object: object, prototype: object, className: string): string[] {
-  const checked: string[] = [];
-  for (const name of Object.getOwnPropertyNames(prototype)) {
-    if (name === 'constructor' || name === 'dispose') continue;
-    const descriptor = Object.getOwnPropertyDescriptor(prototype, name)!;
-    const target = object as Record<string, unknown>;
-    const use = descriptor.get ? () => target[name] : () => (target[name] as () => unknown)();
-    expect(use, `${className}.${name}`).toThrow(
-      expect.objectContaining({ code: 'ERR_HYPERLIGHT_DISPOSED', message: expect.stringContaining(`${className}.${name}`) }),
-    );
-    checked.push(name);
-  }
-  return checked;
 }
 
 /** A Node-style system error with `code`, naming `syscall`. */

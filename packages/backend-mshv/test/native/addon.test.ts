@@ -1,4 +1,4 @@
-import { CALL_STATE } from '@hyperlight-ts/native-linux';
+import { CALL_STATE } from '@hyperlight-ts/core/backend';
 import { describe, expect, it } from 'vitest';
 import { backend, loadNative } from '../../src/index.js';
 import { expectedAbi } from '../../src/load-native.js';
@@ -6,7 +6,7 @@ import { MSHV_IOCTL } from '../../src/mshv-abi.js';
 import { addon } from '../helpers/native.js';
 
 describe('the MSHV addon', () => {
-  it('loads, with the ABI numbers of mshv-abi.ts and the call-state layout of native-linux', () => {
+  it('loads, with the ABI numbers of mshv-abi.ts and the call-state layout of core', () => {
     expect(addon.abi.mshv).toEqual(expectedAbi());
     expect(addon.abi.callState).toEqual(CALL_STATE);
     expect(Object.keys(MSHV_IOCTL).every((name) => addon.abi.mshv[name] === MSHV_IOCTL[name as keyof typeof MSHV_IOCTL])).toBe(true);

@@ -2,7 +2,7 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VcpuCallGuard } from '@hyperlight-ts/native-linux';
+import { CallStateGuard } from '@hyperlight-ts/core/backend';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HVMSG, MSHV_IOCTL, VP_STATE } from '../../src/mshv-abi.js';
 import type { MshvVp } from '../../src/mshv-ioctls.js';
@@ -69,7 +69,7 @@ describe('MshvVp over a fd without MSHV', () => {
 describe('MshvVp cancellation (no immediate-exit byte)', () => {
   it('a cancelled call is never entered: run() returns HVMSG_NONE without the ioctl, runAsync() resolves interrupted', async () => {
     using vp = addon.testing.vpOverFd(nullFd);
-    const guard = new VcpuCallGuard('mshv', vp);
+    const guard = new CallStateGuard('mshv', vp, new Uint32Array(vp.callState));
     expect(vp.cancel(1)).toBe(false); // no call open
     guard.begin();
     expect(guard.token.id).toBe(vp.cancelId);
@@ -84,7 +84,7 @@ describe('MshvVp cancellation (no immediate-exit byte)', () => {
   it('armTimeout cancels the open call with timeout; the cancel listener hears it', async () => {
     using vp = addon.testing.vpOverFd(nullFd, true);
     expect(() => vp.armTimeout(10)).toThrow(/no call is open/);
-    const guard = new VcpuCallGuard('mshv', vp);
+    const guard = new CallStateGuard('mshv', vp, new Uint32Array(vp.callState));
     const heard = new Promise<number>((resolve) => vp.setCancelListener((_seq, reason) => resolve(reason)));
     guard.begin(5);
     expect(await heard).toBe(2);

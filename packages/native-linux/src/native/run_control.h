@@ -1,8 +1,8 @@
 // RunControl: how a guest call on one vCPU is cancelled from any thread.
 //
 // The call-state word, shared zero-copy with TypeScript (the vCPU's
-// callState), where VcpuCallGuard.begin/end/cancelReason are plain Atomics
-// operations:
+// callState), where core's CallStateGuard.begin/end/cancelReason are plain
+// Atomics operations (layout: CALL_STATE in core's src/backend/call-state.ts):
 //
 //   bit 0      OPEN: a guest call is open
 //   bits 1-3   cancel reason: 0 none, 1 killed, 2 timeout, 3 aborted, 4 disposed

@@ -81,7 +81,7 @@ class VcpuRunner {
   void ResetJsReferences() { call_state_buffer_.Reset(); }
 
   // Adds callState, cancelId, cancel, armTimeout and setCancelListener, the
-  // members VcpuCallGuard uses, to the class Self (which derives from this).
+  // members core's CallStateGuard uses, to the class Self (which derives from this).
   template <typename Self>
   static void AddCallGuardMembers(std::vector<typename Napi::ObjectWrap<Self>::PropertyDescriptor>& properties) {
     using Wrap = Napi::ObjectWrap<Self>;

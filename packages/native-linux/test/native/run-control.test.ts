@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CALL_STATE } from '../../src/index.js';
+import { CALL_STATE } from '@hyperlight-ts/core/backend';
 
 interface BlockedRunResult {
   skipped: boolean;

@@ -1,20 +1,20 @@
-// The call guard's side of cancellation and timeouts, against a vCPU
-// stand-in that implements the addon's side of the call-state word in
-// JavaScript (test/helpers/fake-call-vcpu.ts). The backends' *.kvm.test.ts
-// (and future hypervisor) suites run the same behaviour against their addons.
-import type { CancelReason } from '@hyperlight-ts/core';
+// The call guard's side of cancellation and timeouts, against a target
+// stand-in that implements a native vCPU's side of the call-state word in
+// JavaScript (test/support/fake-call-target.ts). The backends' *.kvm.test.ts
+// suites run the same behaviour against their addons.
 import { describe, expect, it } from 'vitest';
-import { CALL_STATE, VcpuCallGuard, cancelReasonCode } from '../src/index.js';
-import { FakeCallVcpu } from './helpers/fake-call-vcpu.js';
+import type { CancelReason } from '../../src/backend/backend.js';
+import { CALL_STATE, cancelReasonCode } from '../../src/backend/call-state.js';
+import { CallStateGuard } from '../../src/backend/call-state-guard.js';
+import { FakeCallTarget } from '../support/fake-call-target.js';
 
-function guardOf() {
-  const fake = new FakeCallVcpu();
-  return { fake, guard: new VcpuCallGuard('kvm', fake), word: new Uint32Array(fake.callState) };
+function guardOf(target = new FakeCallTarget()) {
+  return { fake: target, guard: new CallStateGuard('kvm', target, target.word), word: target.word };
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-describe('VcpuCallGuard', () => {
+describe('CallStateGuard', () => {
   it('begin/end write the word: OPEN with a new sequence number, then the number alone', () => {
     const { guard, word } = guardOf();
     expect(guard.token).toEqual({ backend: 'kvm', id: 7 });
@@ -30,7 +30,7 @@ describe('VcpuCallGuard', () => {
   it('the sequence number wraps after 2^28 calls', () => {
     const { guard, word } = guardOf();
     word[0] = CALL_STATE.seqMask << CALL_STATE.seqShift; // as if 2^28 - 1 calls had been made
-    const wrapped = new VcpuCallGuard('kvm', new FakeCallVcpu(), word);
+    const wrapped = new CallStateGuard('kvm', new FakeCallTarget(), word);
     wrapped.begin();
     expect(word[0]).toBe(CALL_STATE.open);
     expect(wrapped.end()).toBeUndefined();
@@ -177,9 +177,63 @@ describe('VcpuCallGuard', () => {
   });
 });
 
-describe('VcpuCallGuard token and reason codes', () => {
+describe('CallStateGuard release', () => {
+  /** A target with the optional hooks, recording when they are used. */
+  class HookedTarget extends FakeCallTarget {
+    readonly hooks: string[] = [];
+    disarmTimeout(): void {
+      this.hooks.push('disarm');
+    }
+    release(): void {
+      this.hooks.push('release');
+    }
+  }
+
+  it('end() disarms the timeout of an open call; release() releases the target once', () => {
+    const target = new HookedTarget();
+    const { guard } = guardOf(target);
+    guard.end(); // no call open: nothing to disarm
+    guard.begin(10);
+    guard.end();
+    guard.release();
+    guard.release();
+    expect(target.hooks).toEqual(['disarm', 'release']);
+  });
+
+  it('after release: begin throws, cancels are refused, an open call keeps the reason it had', async () => {
+    const target = new HookedTarget();
+    const { guard, word } = guardOf(target);
+    const heard: CancelReason[] = [];
+    guard.onCancel((reason) => heard.push(reason));
+    guard.begin();
+    guard.cancel('disposed');
+    guard.release();
+    word[0] = 0; // the word may serve another VM now
+    expect(guard.cancel('killed')).toBe(false);
+    expect(guard.cancelReason).toBe('disposed');
+    expect(guard.cancelled).toBe(true);
+    await tick();
+    expect(heard).toEqual(['disposed']); // once, though both the cancel and the release announced it
+    expect(guard.end()).toBe('disposed');
+    expect(guard.cancelReason).toBeUndefined();
+    expect(() => guard.begin()).toThrow(expect.objectContaining({ code: 'ERR_HYPERLIGHT_DISPOSED' }));
+  });
+
+  it('after release the target hears of no listener changes', () => {
+    const target = new HookedTarget();
+    const { guard } = guardOf(target);
+    const stop = guard.onCancel(() => undefined);
+    guard.release();
+    stop();
+    guard.onCancel(() => undefined);
+    expect(target.listenerChanges).toEqual([true]);
+  });
+});
+
+describe('CallStateGuard token and reason codes', () => {
   it('names the backend it was made for', () => {
-    expect(new VcpuCallGuard('mshv', new FakeCallVcpu()).token).toEqual({ backend: 'mshv', id: 7 });
+    const target = new FakeCallTarget();
+    expect(new CallStateGuard('mshv', target, target.word).token).toEqual({ backend: 'mshv', id: 7 });
   });
 
   it('cancelReasonCode maps every reason to its call-state code', () => {

@@ -1,3 +1,5 @@
+// The disposed-object check every Linux addon's native classes pass; the
+// backends' native tests import it from here by relative path.
 import { expect } from 'vitest';
 
 /**
