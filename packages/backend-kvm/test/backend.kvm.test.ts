@@ -1,22 +1,13 @@
 import { spawn } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
-import type { VirtualMachine } from '@hyperlight-ts/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backend, KVM, loadNative } from '../src/index.js';
-import { guestMemoryMappingCount, kvmStatus, kvmUsable, loadRealModeGuest, openFdCount, realModeSregs, registersAt } from './helpers/kvm.js';
+import { guestMemoryMappingCount, kvmStatus, kvmUsable, loadRealModeGuest, openFdCount, realModeSregs, registersAt, vmsDisposedAfterEach } from './helpers/kvm.js';
 
 const MEMORY_SIZE = 0x10000;
 
 describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
-  const machines: VirtualMachine[] = [];
-  afterEach(() => {
-    for (const vm of machines.splice(0)) vm.dispose();
-  });
-  function createVm(): VirtualMachine {
-    const vm = backend.createVm({ memorySize: MEMORY_SIZE });
-    machines.push(vm);
-    return vm;
-  }
+  const { createVm, track } = vmsDisposedAfterEach(MEMORY_SIZE);
 
   it('check() says KVM is usable', () => {
     expect(kvmStatus).toEqual({ usable: true, detail: 'KVM API 12 on /dev/kvm' });
@@ -66,7 +57,7 @@ describe.skipIf(!kvmUsable)('backend with KVM (needs /dev/kvm)', () => {
       expect([bytes[0x2000], bytes[0x5000]]).toEqual([0x11, 0]);
     }
     const copy = backend.createVm({ memorySize: MEMORY_SIZE, memory: snapshot });
-    machines.push(copy);
+    track(copy);
     expect(new Uint8Array(copy.memory)[0x2000]).toBe(0x11);
     copy.setSpecialRegisters(realModeSregs(copy.getSpecialRegisters())); // the code is already in its memory
     expect(copy.run(entry)).toEqual({ kind: 'io-out', port: 0x10, size: 1, value: 0x11 });

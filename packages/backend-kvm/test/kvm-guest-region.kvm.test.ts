@@ -3,10 +3,9 @@
  * and writes a region at guest-physical 0x20000 (DS = 0x2000), past the VM's
  * 64 KiB of main memory.
  */
-import type { VirtualMachine } from '@hyperlight-ts/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { backend, loadNative } from '../src/index.js';
-import { kvmUsable, loadRealModeGuest, resources } from './helpers/kvm.js';
+import { describe, expect, it } from 'vitest';
+import { loadNative } from '../src/index.js';
+import { kvmUsable, loadRealModeGuest, resources, vmsDisposedAfterEach } from './helpers/kvm.js';
 
 const MEMORY_SIZE = 0x10000;
 const REGION_GPA = 0x20000n;
@@ -23,15 +22,7 @@ const READ_THEN_WRITE = [
 ];
 
 describe.skipIf(!kvmUsable)('mapRegion on KVM (needs /dev/kvm)', () => {
-  const machines: VirtualMachine[] = [];
-  afterEach(() => {
-    for (const vm of machines.splice(0)) vm.dispose();
-  });
-  function createVm(): VirtualMachine {
-    const vm = backend.createVm({ memorySize: MEMORY_SIZE });
-    machines.push(vm);
-    return vm;
-  }
+  const { createVm } = vmsDisposedAfterEach(MEMORY_SIZE);
   const out = (value: number) => ({ kind: 'io-out', port: 0x10, size: 1, value });
 
   it('a zeroed region reads as zeros, and guest and host share its bytes', () => {

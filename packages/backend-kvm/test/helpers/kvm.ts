@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Registers, SpecialRegisters, VirtualMachine } from '@hyperlight-ts/core';
+import { afterEach } from 'vitest';
 import { backend } from '../../src/index.js';
 
 /**
@@ -80,4 +81,23 @@ export function loadRealModeGuest(vm: VirtualMachine, gpa: number, code: readonl
   new Uint8Array(vm.memory).set(code, gpa);
   vm.setSpecialRegisters(realModeSregs(vm.getSpecialRegisters()));
   return registersAt(gpa);
+}
+
+/**
+ * For use inside a `describe`: `createVm()` makes VMs of `memorySize` bytes,
+ * and every VM it made or `track` was given is disposed after each test.
+ */
+export function vmsDisposedAfterEach(memorySize: number): { createVm(): VirtualMachine; track(vm: VirtualMachine): void } {
+  const machines: VirtualMachine[] = [];
+  afterEach(() => {
+    for (const vm of machines.splice(0)) vm.dispose();
+  });
+  return {
+    createVm: () => {
+      const vm = backend.createVm({ memorySize });
+      machines.push(vm);
+      return vm;
+    },
+    track: (vm) => void machines.push(vm),
+  };
 }
