@@ -6,7 +6,7 @@
 #   tools/kvm-vm/run.sh --check      # compile + run kvm-check.c inside the VM
 #
 # The command's stdout/stderr are streamed to stdout (via the serial console on
-# a terminal, else through a file on the shared filesystem, printed when the VM exits)
+# a terminal, else through a file on the shared filesystem that is followed as it grows)
 # and its exit status becomes this script's exit status (125 = VM failure).
 set -euo pipefail
 
@@ -188,9 +188,13 @@ qemu-system-x86_64 \
   -fsdev local,id=hostroot,path=/,security_model=passthrough,multidevs=remap \
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
   -nodefaults -net none </dev/null &
-wait $!
+qemu_pid=$!
+# Without a terminal the guest writes the output to a file on the shared fs; follow it while the
+# VM runs (tail exits after a last read once QEMU has).
+[[ $TTY == 1 ]] || tail -c +1 -s 0.5 --pid="$qemu_pid" -f "$CTL/output" &
+wait "$qemu_pid"
 qrc=$?
+wait
 set -e
-[[ $TTY == 1 ]] || cat "$CTL/output"
 [[ -f "$CTL/status" ]] || die "VM exited (qemu status $qrc) without reporting the command's status"
 exit "$(cat "$CTL/status")"
