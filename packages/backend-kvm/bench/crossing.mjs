@@ -1,20 +1,26 @@
 // Cost of passing registers between TS and the addon, per guest entry, without
 // KVM: the chosen shared run block vs. objects of 18 bigints. Builds a
-// bench-only addon (bench/crossing) first.
+// bench-only addon (bench/crossing, with g++) first.
 //   node bench/crossing.mjs
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const packageDir = join(here, '..');
-const nodeDir = execFileSync(process.execPath, ['-e', "require('@hyperlight-ts/native-linux/node-dir')"], { cwd: packageDir, encoding: 'utf8' }).trim();
-execFileSync(join(packageDir, 'node_modules', '.bin', 'node-gyp'), ['rebuild', '--silent', `--nodedir=${nodeDir}`], {
-  cwd: join(here, 'crossing'),
-  stdio: 'inherit',
-});
-const bench = createRequire(import.meta.url)(join(here, 'crossing', 'build', 'Release', 'crossing_bench.node'));
+const sharedDir = join(here, '..', '..', 'native-linux', 'src', 'native');
+const addonApiDir = createRequire(join(sharedDir, '..', '..', 'package.json'))('node-addon-api').include_dir;
+const nodeIncludeDir = join(process.execPath, '..', '..', 'include', 'node');
+const addonPath = join(here, 'build', 'crossing_bench.node');
+mkdirSync(join(here, 'build'), { recursive: true });
+execFileSync('g++', [
+  '-shared', '-fPIC', '-O2', '-std=c++17', '-Wall', '-Wextra', '-Wno-missing-field-initializers',
+  '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+  `-I${nodeIncludeDir}`, `-I${addonApiDir}`, `-I${join(here, '..', 'src', 'native')}`, `-I${sharedDir}`,
+  '-o', addonPath, join(here, 'crossing', 'crossing.cc'), join(here, '..', 'src', 'native', 'convert.cc'), join(sharedDir, 'throw.cc'),
+], { stdio: 'inherit' });
+const bench = createRequire(import.meta.url)(addonPath);
 
 const NAMES = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rsp', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'rflags'];
 const regs = Object.fromEntries(NAMES.map((name, i) => [name, BigInt(i) * 0x1_0000_0001n]));

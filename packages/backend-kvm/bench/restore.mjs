@@ -4,12 +4,11 @@
 //   node bench/restore.mjs [iterations]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const native = createRequire(import.meta.url)('@hyperlight-ts/native-linux/gyp').includeDir;
+const native = join(here, '..', '..', 'native-linux', 'src', 'native');
 const binary = join(here, 'build', 'restore');
 mkdirSync(join(here, 'build'), { recursive: true });
 execFileSync('g++', ['-O2', '-std=c++17', '-Wall', '-Wextra', `-I${native}`, '-o', binary,

@@ -1,32 +1,21 @@
 /**
- * Finds and loads the native addon. Failures say what actually went wrong
- * (wrong platform, addon never built, the dynamic loader's own message, an
- * addon built from other sources) rather than a generic "could not load".
+ * Loads the prebuilt native addon through native-linux's loader (which picks
+ * the glibc or musl build and names the real cause of a failure) and refuses
+ * one built from other sources than this package's TypeScript.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CALL_STATE } from '@hyperlight-ts/core/backend';
+import {
+  currentHost, type HostSystem, loadPrebuiltAddon, NATIVE_LOAD_ERROR_CODE, nativeLoadError, prebuildPath, type PrebuiltAddon,
+} from '@hyperlight-ts/native-linux';
 import { KVM, type KvmConstantName } from './kvm-constants.js';
 import type { NativeAddon } from './native.js';
 import { RUN_BLOCK } from './run-block.js';
 
-/** File name node-gyp gives the addon (target `hyperlight_kvm` in binding.gyp). */
+export { NATIVE_LOAD_ERROR_CODE };
+
+/** File name of the addon in `prebuilds/linux-x64-<gnu|musl>/`. */
 export const ADDON_FILE_NAME = 'hyperlight_kvm.node';
-
-/** Error `code` of every failure to load the addon. */
-export const NATIVE_LOAD_ERROR_CODE = 'ERR_HYPERLIGHT_NATIVE_LOAD';
-
-/** Where and for which platform to load the addon; see {@link openAddon}. */
-export interface AddonTarget {
-  /** Absolute path of the `.node` file. */
-  addonPath: string;
-  /** `process.platform` to check against. */
-  platform: string;
-  /** `process.arch` to check against. */
-  arch: string;
-}
 
 /**
  * The package's root directory. This module runs from `src/` (tests) or
@@ -36,9 +25,14 @@ export function packageRoot(): string {
   return fileURLToPath(new URL('..', import.meta.url));
 }
 
-/** `build/Release/hyperlight_kvm.node` under the package root. */
-export function defaultAddonPath(): string {
-  return join(packageRoot(), 'build', 'Release', ADDON_FILE_NAME);
+/** This package's addon, as native-linux's loader takes it. */
+export function prebuiltAddon(): PrebuiltAddon {
+  return { packageName: '@hyperlight-ts/backend-kvm', packageRoot: packageRoot(), fileName: ADDON_FILE_NAME };
+}
+
+/** `prebuilds/linux-x64-<gnu|musl>/hyperlight_kvm.node` under the package root, for `host`'s C library. */
+export function defaultAddonPath(host: HostSystem = currentHost()): string {
+  return prebuildPath(prebuiltAddon(), host);
 }
 
 let loaded: { readonly addon: NativeAddon } | { readonly error: Error } | undefined;
@@ -55,7 +49,7 @@ let loaded: { readonly addon: NativeAddon } | { readonly error: Error } | undefi
 export function loadNative(): NativeAddon {
   if (loaded === undefined) {
     try {
-      loaded = { addon: openAddon({ addonPath: defaultAddonPath(), platform: process.platform, arch: process.arch }) };
+      loaded = { addon: openAddon() };
     } catch (error) {
       loaded = { error: error as Error };
     }
@@ -65,31 +59,15 @@ export function loadNative(): NativeAddon {
 }
 
 /**
- * Loads the addon at `target.addonPath` without caching (for tests and tools).
- * @throws Error with `code: 'ERR_HYPERLIGHT_NATIVE_LOAD'` saying why it cannot be loaded.
+ * Loads the addon without caching (for tests and tools) and checks its
+ * compiled-in constants.
+ * @param host the system to choose the variant for (default: this one)
+ * @param addonPath the file to load (default {@link defaultAddonPath})
+ * @throws Error with `code: 'ERR_HYPERLIGHT_NATIVE_LOAD'` saying why it cannot be loaded
+ *   (see native-linux's `loadPrebuiltAddon`).
  */
-export function openAddon(target: AddonTarget): NativeAddon {
-  const { addonPath, platform, arch } = target;
-  if (platform !== 'linux' || arch !== 'x64') {
-    throw loadError(`@hyperlight-ts/backend-kvm runs only on Linux x86-64 (KVM); this is ${platform}/${arch}`);
-  }
-  if (!existsSync(addonPath)) {
-    throw loadError(
-      `the KVM addon is not built: ${addonPath} does not exist. ` +
-        'Run "pnpm build" in packages/backend-kvm (it compiles the addon with node-gyp; needs g++, make and python3).',
-    );
-  }
-  let addon: NativeAddon;
-  try {
-    addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw loadError(
-      `cannot load the KVM addon ${addonPath}: ${reason}. ` +
-        'If it was built for another Node.js or system, rebuild it here with "pnpm build".',
-      error,
-    );
-  }
+export function openAddon(host: HostSystem = currentHost(), addonPath: string = defaultAddonPath(host)): NativeAddon {
+  const addon = loadPrebuiltAddon(prebuiltAddon(), host, addonPath) as NativeAddon;
   checkAbi(addon, addonPath);
   return addon;
 }
@@ -113,14 +91,9 @@ export function checkAbi(addon: NativeAddon, addonPath: string): void {
     if (native !== value) mismatches.push(`call state ${name}: addon ${String(native)}, TypeScript ${value}`);
   }
   if (mismatches.length > 0) {
-    throw loadError(
+    throw nativeLoadError(
       `the KVM addon ${addonPath} was built from other sources than this package (${mismatches.join('; ')}). ` +
-        'Rebuild it with "pnpm build".',
+        'Rebuild it with "pnpm build" (and "pnpm build:musl").',
     );
   }
-}
-
-function loadError(message: string, cause?: unknown): Error {
-  const error = new Error(message, cause === undefined ? undefined : { cause });
-  return Object.assign(error, { code: NATIVE_LOAD_ERROR_CODE });
 }

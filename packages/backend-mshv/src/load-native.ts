@@ -1,19 +1,19 @@
 /**
- * Finds and loads the native addon (`build/Release/hyperlight_mshv.node`) and
- * presents it as an {@link MshvSurface}. Failures say what went wrong (wrong
- * platform, addon not built, the loader's message, an addon built from other
- * sources) so `check()` can report them as `load-failed`.
+ * Loads the prebuilt native addon
+ * (`prebuilds/linux-x64-<gnu|musl>/hyperlight_mshv.node`) through
+ * native-linux's loader and presents it as an {@link MshvSurface}. Failures
+ * name the real cause (see native-linux's `loadPrebuiltAddon`), or an addon
+ * built from other sources, so `check()` can report them as `load-failed`.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CALL_STATE } from '@hyperlight-ts/core/backend';
+import {
+  currentHost, type HostSystem, loadPrebuiltAddon, NATIVE_LOAD_ERROR_CODE, nativeLoadError, prebuildPath, type PrebuiltAddon,
+} from '@hyperlight-ts/native-linux';
 import { CREATE_PARTITION, HV_MESSAGE, MSHV_IOCTL, REGISTER_PAGE, ROOT_HVCALL, USER_MEM_REGION, VP_STATE } from './mshv-abi.js';
 import type { GuestMemory, MshvDevice, MshvSurface, SnapshotMemory } from './mshv-ioctls.js';
 
-/** Error `code` of every failure to load the addon. */
-export const NATIVE_LOAD_ERROR_CODE = 'ERR_HYPERLIGHT_NATIVE_LOAD';
+export { NATIVE_LOAD_ERROR_CODE };
 
 /** What the addon exports. */
 export interface MshvAddon {
@@ -48,9 +48,18 @@ export function expectedAbi(): Record<string, number> {
   };
 }
 
-/** `build/Release/hyperlight_mshv.node` under the package root (this module runs from `src/` or `dist/`). */
-export function defaultAddonPath(): string {
-  return join(fileURLToPath(new URL('..', import.meta.url)), 'build', 'Release', 'hyperlight_mshv.node');
+/** This package's addon, as native-linux's loader takes it (this module runs from `src/` or `dist/`). */
+export function prebuiltAddon(): PrebuiltAddon {
+  return {
+    packageName: '@hyperlight-ts/backend-mshv',
+    packageRoot: fileURLToPath(new URL('..', import.meta.url)),
+    fileName: 'hyperlight_mshv.node',
+  };
+}
+
+/** `prebuilds/linux-x64-<gnu|musl>/hyperlight_mshv.node` under the package root, for `host`'s C library. */
+export function defaultAddonPath(host: HostSystem = currentHost()): string {
+  return prebuildPath(prebuiltAddon(), host);
 }
 
 let loaded: { readonly surface: MshvSurface } | { readonly error: Error } | undefined;
@@ -63,7 +72,7 @@ let loaded: { readonly surface: MshvSurface } | { readonly error: Error } | unde
 export function loadNative(): MshvSurface {
   if (loaded === undefined) {
     try {
-      loaded = { surface: surfaceOf(openAddon(defaultAddonPath(), process.platform, process.arch)) };
+      loaded = { surface: surfaceOf(openAddon()) };
     } catch (error) {
       loaded = { error: error as Error };
     }
@@ -73,22 +82,13 @@ export function loadNative(): MshvSurface {
 }
 
 /**
- * Loads the addon at `addonPath` without caching (for tests and tools).
+ * Loads the addon without caching (for tests and tools) and checks its compiled-in numbers.
+ * @param host the system to choose the variant for (default: this one)
+ * @param addonPath the file to load (default {@link defaultAddonPath})
  * @throws Error with `code: 'ERR_HYPERLIGHT_NATIVE_LOAD'`.
  */
-export function openAddon(addonPath: string, platform: string, arch: string): MshvAddon {
-  if (platform !== 'linux' || arch !== 'x64') {
-    throw loadError(`@hyperlight-ts/backend-mshv runs only on Linux x86-64 (/dev/mshv); this is ${platform}/${arch}`);
-  }
-  if (!existsSync(addonPath)) {
-    throw loadError(`the MSHV addon is not built: ${addonPath} does not exist. Run "pnpm build" in packages/backend-mshv (needs g++, make and python3).`);
-  }
-  let addon: MshvAddon;
-  try {
-    addon = createRequire(import.meta.url)(addonPath) as MshvAddon;
-  } catch (error) {
-    throw loadError(`cannot load the MSHV addon ${addonPath}: ${error instanceof Error ? error.message : String(error)}. Rebuild it with "pnpm build".`, error);
-  }
+export function openAddon(host: HostSystem = currentHost(), addonPath: string = defaultAddonPath(host)): MshvAddon {
+  const addon = loadPrebuiltAddon(prebuiltAddon(), host, addonPath) as MshvAddon;
   const mismatches: string[] = [];
   const compare = (group: string, expected: Record<string, number>, actual: Readonly<Record<string, number>> | undefined): void => {
     for (const [name, value] of Object.entries(expected)) {
@@ -98,7 +98,7 @@ export function openAddon(addonPath: string, platform: string, arch: string): Ms
   compare('mshv', expectedAbi(), addon.abi?.mshv);
   compare('call state', CALL_STATE, addon.abi?.callState);
   if (mismatches.length > 0) {
-    throw loadError(`the MSHV addon ${addonPath} was built from other sources than this package (${mismatches.join('; ')}). Rebuild it with "pnpm build".`);
+    throw nativeLoadError(`the MSHV addon ${addonPath} was built from other sources than this package (${mismatches.join('; ')}). Rebuild it with "pnpm build" (and "pnpm build:musl").`);
   }
   return addon;
 }
@@ -112,8 +112,4 @@ export function surfaceOf(addon: MshvAddon): MshvSurface {
     mapSnapshotFile: (fd, offset, size) => addon.mapSnapshotFile(fd, offset, size),
     cancelCall: (id, reasonCode) => addon.cancelCall(id, reasonCode),
   };
-}
-
-function loadError(message: string, cause?: unknown): Error {
-  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code: NATIVE_LOAD_ERROR_CODE });
 }

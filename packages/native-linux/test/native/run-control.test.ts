@@ -1,5 +1,5 @@
 // RunControl without a hypervisor: a test addon (test/native/run-control-probe)
-// built from the shared sources through @hyperlight-ts/native-linux/gyp plays
+// built from the shared sources with tools/build-addon.mjs plays
 // one blocking run (ppoll stands in for the run ioctl) that the watchdog
 // cancels from its own thread, with the cancel's first kick landing before the
 // blocking call, where it is lost.
@@ -30,13 +30,14 @@ const require = createRequire(import.meta.url);
 let probe: Probe;
 
 beforeAll(() => {
-  const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
-  const nodeDir = execFileSync(process.execPath, ['-p', 'require("node:path").resolve(process.execPath, "../..")']).toString().trim();
-  // configure, then an incremental build: only what changed since the last run is compiled again.
-  for (const step of ['configure', 'build']) {
-    execFileSync(process.execPath, [nodeGyp, step, '--jobs=max', `--nodedir=${nodeDir}`], { cwd: probeDir, stdio: 'pipe' });
-  }
-  probe = require(join(probeDir, 'build', 'Release', 'run_control_probe.node')) as Probe;
+  // The backends' build tool, incremental: only what changed since the last run is compiled again.
+  const tool = fileURLToPath(new URL('../../tools/build-addon.mjs', import.meta.url));
+  const addonPath = join(probeDir, 'build', 'run_control_probe.node');
+  execFileSync(process.execPath, [tool, '--libc', 'gnu', '--name', 'run_control_probe', '--src', '.', '--out', addonPath, '--build-dir', 'build/gnu'], {
+    cwd: probeDir,
+    stdio: 'pipe',
+  });
+  probe = require(addonPath) as Probe;
 }, 180_000);
 
 describe('RunControl', () => {
