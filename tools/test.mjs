@@ -68,15 +68,15 @@ async function runHost(env) {
 
 /** The hypervisor suites in the VM: bounded attempts, one retry after a stall. */
 async function runVm(env, options) {
-  const started = Date.now();
   let release = null;
   if (options.lockPath) {
     try {
       release = await acquireVmLock(options.lockPath);
     } catch (error) {
-      return { end: { action: 'no-verdict', message: error.message }, attempts: 0, summary: createSummary(), durationMs: Date.now() - started };
+      return { end: { action: 'no-verdict', message: error.message }, attempts: 0, summary: createSummary(), durationMs: 0 };
     }
   }
+  const started = Date.now();
   const args = ['--smp', '1', '--cwd', ROOT, '-e', 'HYPERLIGHT_REQUIRE_HYPERVISOR=1', '-e', 'TURBO_TELEMETRY_DISABLED=1'];
   if (env.CI !== undefined) args.push('-e', `CI=${env.CI}`);
   args.push('--', ...VM_COMMAND);

@@ -22,7 +22,7 @@ export const EXIT_NO_VERDICT = 2;
  * @property {import('./plan.mjs').VmNextStep} end how the last attempt ended (`done` or `no-verdict`)
  * @property {number} attempts how many attempts ran
  * @property {import('./vitest-summary.mjs').Summary} summary of the last attempt
- * @property {number} durationMs all attempts, including any wait for the lock
+ * @property {number} durationMs all attempts (not any wait for the lock)
  */
 
 /**
