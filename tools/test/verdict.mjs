@@ -48,6 +48,7 @@ export function decideVerdict(plan, host, vm) {
     if (plan.vm === 'run' && counts.skipped > 0) note = '; the hypervisor tests skipped here run in the VM';
     if (plan.vm === 'off' && counts.skipped > 0) note = '; the hypervisor tests among them did NOT run (VM turned off)';
     lines.push(`host suites: ${formatCounts(counts)} (${formatDuration(host.durationMs)}${note})`);
+    if (counts.skipped > 0) lines.push(`  skipped: ${skippedByPackage(host.summary)}`);
     if (host.status !== 0) problems.push(`the host suites failed (exit status ${host.status})`);
     else if (counts.failed > 0) problems.push(`${counts.failed} host test(s) failed`);
     if (plan.requireHypervisor && counts.skipped > 0) {

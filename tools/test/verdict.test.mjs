@@ -18,6 +18,7 @@ describe('decideVerdict', () => {
     const verdict = decideVerdict(WITHOUT_KVM, host(HOST_WITH_SKIPS), vm(VM_CLEAN));
     expect(verdict.exitCode).toBe(0);
     expect(verdict.lines).toContain('host suites: 907 passed, 0 failed, 18 skipped (5m12s; the hypervisor tests skipped here run in the VM)');
+    expect(verdict.lines).toContain('  skipped: @a/core 18');
     expect(verdict.lines).toContain('hypervisor suites in the nested-KVM VM: 18 passed, 0 failed, 0 skipped (13m10s)');
     expect(verdict.lines.slice(-2)).toEqual(['925 passed, 0 failed, 18 skipped', 'result: PASS']);
   });
