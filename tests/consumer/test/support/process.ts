@@ -8,13 +8,14 @@ export interface RunResult { readonly status: number | null; readonly stdout: st
 
 /**
  * The environment an app's user would have: this process's, without what the
- * workspace's `pnpm run` adds (npm_* and pnpm variables, the workspace's
+ * workspace's `pnpm run` and pnpm's bin shims add (npm_* and pnpm variables,
+ * `NODE_PATH` with the workspace's hoisted packages, the workspace's
  * `node_modules/.bin` on PATH), so nothing of the workspace leaks into an app.
  */
 export function userEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(npm_|pnpm_|PNPM_)/i.test(key) || key === 'NODE_OPTIONS' || key.startsWith('VITEST')) continue;
+    if (/^(npm_|pnpm_|PNPM_)/i.test(key) || key === 'NODE_OPTIONS' || key === 'NODE_PATH' || key.startsWith('VITEST')) continue;
     env[key] = value;
   }
   env['PATH'] = (process.env['PATH'] ?? '').split(delimiter).filter((dir) => !dir.startsWith(REPO_ROOT)).join(delimiter);
