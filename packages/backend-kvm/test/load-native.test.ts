@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { HostSystem } from '@hyperlight-ts/native-linux';
+import { checkKvm } from '../src/backend.js';
 import { KVM } from '../src/kvm-constants.js';
 import { checkAbi, defaultAddonPath, loadNative, NATIVE_LOAD_ERROR_CODE, openAddon, packageRoot } from '../src/load-native.js';
 import { RUN_BLOCK } from '../src/run-block.js';
@@ -10,8 +12,11 @@ import { RUN_BLOCK } from '../src/run-block.js';
 const scratch = mkdtempSync(join(tmpdir(), 'backend-kvm-load-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+const glibcHost: HostSystem = { platform: 'linux', arch: 'x64', libcFamily: 'glibc', libcVersion: '2.36' };
+const muslHost: HostSystem = { ...glibcHost, libcFamily: 'musl', libcVersion: '1.2.5' };
+
 describe('loadNative', () => {
-  it('loads build/Release/hyperlight_kvm.node with all four classes', () => {
+  it('loads prebuilds/linux-x64-gnu/hyperlight_kvm.node with all four classes', () => {
     const addon = loadNative();
     expect(typeof addon.Kvm).toBe('function');
     expect(typeof addon.VmFd).toBe('function');
@@ -20,8 +25,9 @@ describe('loadNative', () => {
     expect(loadNative()).toBe(addon);
   });
 
-  it('finds the addon relative to the package root', () => {
-    expect(defaultAddonPath()).toBe(join(packageRoot(), 'build', 'Release', 'hyperlight_kvm.node'));
+  it('finds the variant for the C library under the package root', () => {
+    expect(defaultAddonPath(glibcHost)).toBe(join(packageRoot(), 'prebuilds', 'linux-x64-gnu', 'hyperlight_kvm.node'));
+    expect(defaultAddonPath(muslHost)).toBe(join(packageRoot(), 'prebuilds', 'linux-x64-musl', 'hyperlight_kvm.node'));
     expect(existsSync(join(packageRoot(), 'package.json'))).toBe(true);
   });
 
@@ -32,41 +38,73 @@ describe('loadNative', () => {
   });
 });
 
-describe('openAddon explains why it cannot load', () => {
-  const host = { platform: 'linux', arch: 'x64' };
+/** The error openAddon throws for `host` and `addonPath`. */
+function loadFailure(host: HostSystem, addonPath?: string): Error & { code?: string } {
+  try {
+    openAddon(host, addonPath);
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('openAddon loaded the addon');
+}
 
+/** A copy of the gnu prebuild in the scratch directory, changed by `damage`. */
+function damagedCopy(name: string, damage: (bytes: Buffer) => Buffer): string {
+  const addonPath = join(scratch, name, 'hyperlight_kvm.node');
+  mkdirSync(join(scratch, name), { recursive: true });
+  writeFileSync(addonPath, damage(readFileSync(defaultAddonPath(glibcHost))));
+  return addonPath;
+}
+
+describe('openAddon names the real cause when the addon cannot load', () => {
   it('on another platform', () => {
-    expect(() => openAddon({ addonPath: defaultAddonPath(), platform: 'darwin', arch: 'arm64' })).toThrow(
-      expect.objectContaining({
-        code: NATIVE_LOAD_ERROR_CODE,
-        message: expect.stringContaining('only on Linux x86-64 (KVM); this is darwin/arm64'),
-      }),
-    );
+    expect(loadFailure({ ...glibcHost, platform: 'darwin', arch: 'arm64' })).toMatchObject({
+      code: NATIVE_LOAD_ERROR_CODE,
+      message: expect.stringContaining('runs only on Linux x86-64; this is darwin/arm64'),
+    });
   });
 
-  it('when the addon was never built', () => {
-    const addonPath = join(scratch, 'missing', 'hyperlight_kvm.node');
-    expect(() => openAddon({ addonPath, ...host })).toThrow(
-      expect.objectContaining({
-        code: NATIVE_LOAD_ERROR_CODE,
-        message: expect.stringMatching(new RegExp(`${addonPath} does not exist.*pnpm build`)),
-      }),
-    );
+  it('when the file was moved away: which variant, which exist, how to build it', () => {
+    const root = join(scratch, 'moved');
+    cpSync(join(packageRoot(), 'prebuilds'), join(root, 'prebuilds'), { recursive: true });
+    const addonPath = join(root, 'prebuilds', 'linux-x64-gnu', 'hyperlight_kvm.node');
+    renameSync(addonPath, join(root, 'elsewhere.node'));
+    const error = loadFailure(glibcHost, addonPath);
+    expect(error.code).toBe(NATIVE_LOAD_ERROR_CODE);
+    expect(error.message).toContain(`prebuilt addon for linux-x64-gnu (this system: glibc 2.36) is missing: ${addonPath} does not exist`);
+    expect(error.message).toMatch(/Present: (linux-x64-musl|none)\./);
+    // The scratch copy has no src/native, so it reads as an installed package.
+    expect(error.message).toContain('reinstall @hyperlight-ts/backend-kvm');
+    expect(loadFailure(muslHost, join(packageRoot(), 'prebuilds', 'none', 'hyperlight_kvm.node')).message).toContain('"pnpm build:musl"');
   });
 
-  it("with the dynamic loader's own message", () => {
-    const addonPath = join(scratch, 'garbage.node');
-    writeFileSync(addonPath, 'this is not an ELF shared object, just long enough to be read as one......');
-    let error: (Error & { code?: string }) | undefined;
-    try {
-      openAddon({ addonPath, ...host });
-    } catch (e) {
-      error = e as Error & { code?: string };
-    }
-    expect(error?.code).toBe(NATIVE_LOAD_ERROR_CODE);
-    expect(error?.message).toMatch(/invalid ELF header|file too short/);
-    expect(error?.message).toContain('pnpm build');
-    expect(error?.cause).toBeInstanceOf(Error);
+  it('when it was built for another architecture (e_machine patched to aarch64)', () => {
+    const addonPath = damagedCopy('aarch64', (bytes) => {
+      bytes.writeUInt16LE(183, 18);
+      return bytes;
+    });
+    const error = loadFailure(glibcHost, addonPath);
+    expect(error.code).toBe(NATIVE_LOAD_ERROR_CODE);
+    expect(error.message).toContain('it was built for aarch64 (ELF e_machine 183), not x86-64');
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(error.message).toContain((error.cause as Error).message);
+  });
+
+  it('when the file is truncated', () => {
+    const addonPath = damagedCopy('truncated', (bytes) => bytes.subarray(0, 50_000));
+    expect(loadFailure(glibcHost, addonPath).message).toMatch(/it is truncated \(50000 bytes of at least \d+\)/);
+  });
+
+  it('when it is not an ELF file at all', () => {
+    const addonPath = damagedCopy('not-elf', () => Buffer.from('<html>404 Not Found</html>'));
+    expect(loadFailure(glibcHost, addonPath).message).toContain('it is not an ELF shared object (26 bytes)');
+  });
+
+  it.skipIf(!existsSync(defaultAddonPath(muslHost)))('when the musl build is loaded on this glibc system (wrong libc)', () => {
+    // detect-libc is told musl, so the loader picks the musl build; the dynamic loader here is glibc's.
+    const error = loadFailure({ ...muslHost, libcFamily: 'glibc', libcVersion: '2.36' }, defaultAddonPath(muslHost));
+    expect(error.message).toContain("this is the musl build (linux-x64-musl) but this system's C library is glibc 2.36, not musl");
+    expect(error.message).toContain('libc.musl-x86_64.so.1');
   });
 
   it('when the addon was built from other sources (constants differ)', () => {
@@ -82,6 +120,11 @@ describe('openAddon explains why it cannot load', () => {
     expect(() => checkAbi(staleCallState, '/x/hyperlight_kvm.node')).toThrow(/call state seqShift: addon 8, TypeScript 4/);
     expect(() => checkAbi({ ...real, abi: undefined } as never, '/x/hyperlight_kvm.node')).toThrow(/other sources/);
     expect(() => checkAbi(real, '/x/hyperlight_kvm.node')).not.toThrow();
+  });
+
+  it('check() reports a load failure as load-failed with the message', () => {
+    const status = checkKvm({ load: () => openAddon(glibcHost, join(scratch, 'nowhere.node')) });
+    expect(status).toEqual({ usable: false, reason: 'load-failed', detail: expect.stringContaining('linux-x64-gnu') });
   });
 });
 

@@ -18,7 +18,7 @@ export type { GuestMemory, GuestMemoryConstructor, SnapshotMemory } from './gues
 export type { NativeCallTarget } from './native-call-target.js';
 export { EM_X86_64, inspectElf, machineName, type ElfFinding } from './prebuilt/elf-header.js';
 export { currentHost, describeLibc, prebuildLibc, type HostSystem, type PrebuildLibc } from './prebuilt/host-system.js';
-export { explainLoadFailure, type FailedLoad } from './prebuilt/load-failure.js';
+export { explainLoadFailure, truncationOf, type FailedLoad } from './prebuilt/load-failure.js';
 export {
   loadPrebuiltAddon, NATIVE_LOAD_ERROR_CODE, nativeLoadError, prebuildDirName, prebuildPath, type PrebuiltAddon,
 } from './prebuilt/load-prebuilt.js';

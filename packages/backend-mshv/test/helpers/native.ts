@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 export { expectEveryMemberDisposed } from '../../../native-linux/test/helpers/disposed.js';
-import { defaultAddonPath, openAddon, type MshvAddon } from '../../src/load-native.js';
+import { openAddon, type MshvAddon } from '../../src/load-native.js';
 import type { MshvDevice, MshvPartition, MshvVp } from '../../src/mshv-ioctls.js';
 
 /** The addon as it exports itself, beyond the surface load-native.ts uses. */
@@ -21,7 +21,7 @@ export interface TestedAddon extends MshvAddon {
 }
 
 /** The addon of this package's build. */
-export const addon = openAddon(defaultAddonPath(), process.platform, process.arch) as TestedAddon;
+export const addon = openAddon() as TestedAddon;
 
 /** Open file descriptors of this (forked) test process. */
 export function openFdCount(): number {

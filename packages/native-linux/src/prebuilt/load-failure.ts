@@ -3,7 +3,7 @@
  * the wrong C library's build, a glibc or libstdc++ too old, a Node.js without
  * a Node-API function, another machine's binary, a damaged file.
  */
-import { inspectElf } from './elf-header.js';
+import { type ElfFinding, inspectElf } from './elf-header.js';
 import { describeLibc, type HostSystem, type PrebuildLibc } from './host-system.js';
 import { PREBUILD_REQUIREMENTS } from './prebuild-requirements.js';
 
@@ -52,14 +52,28 @@ export function explainLoadFailure(failure: FailedLoad): string {
   return 'the dynamic loader refused it.';
 }
 
-/** What the file itself says is wrong with it, if anything. */
-function explainFromFile(path: string): string | undefined {
-  let finding;
+/**
+ * Why the file at `path` is too short to be the ELF file its header describes,
+ * or undefined when it is not (or is no ELF file at all, or cannot be read).
+ */
+export function truncationOf(path: string): string | undefined {
+  const finding = findingOf(path);
+  return typeof finding !== 'string' && finding.kind === 'truncated' ? explainFromFile(path) : undefined;
+}
+
+/** {@link inspectElf}'s finding, or why the file cannot be read. */
+function findingOf(path: string): ElfFinding | string {
   try {
-    finding = inspectElf(path);
+    return inspectElf(path);
   } catch (error) {
     return `it cannot be read (${(error as Error).message}).`;
   }
+}
+
+/** What the file itself says is wrong with it, if anything. */
+function explainFromFile(path: string): string | undefined {
+  const finding = findingOf(path);
+  if (typeof finding === 'string') return finding;
   switch (finding.kind) {
     case 'not-elf':
       return `it is not an ELF shared object (${finding.sizeBytes} bytes): the file is damaged; reinstall the package.`;

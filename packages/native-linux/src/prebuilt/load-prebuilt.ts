@@ -5,9 +5,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { currentHost, describeLibc, type HostSystem, prebuildLibc, type PrebuildLibc } from './host-system.js';
-import { explainLoadFailure } from './load-failure.js';
+import { explainLoadFailure, truncationOf } from './load-failure.js';
 
 /** Error `code` of every failure to load an addon. */
 export const NATIVE_LOAD_ERROR_CODE = 'ERR_HYPERLIGHT_NATIVE_LOAD';
@@ -59,6 +59,9 @@ export function loadPrebuiltAddon(addon: PrebuiltAddon, host: HostSystem = curre
   }
   const libc = prebuildLibc(host);
   if (!existsSync(path)) throw nativeLoadError(missingMessage(addon, libc, host, path));
+  // Never hand a cut-short file to the dynamic loader: mapping past its end can kill the process (SIGBUS).
+  const truncated = truncationOf(path);
+  if (truncated !== undefined) throw nativeLoadError(`${packageName}: cannot load its native addon ${path}: ${truncated}`);
   try {
     return createRequire(import.meta.url)(path);
   } catch (error) {
@@ -70,13 +73,15 @@ export function loadPrebuiltAddon(addon: PrebuiltAddon, host: HostSystem = curre
 
 /** Which variant is missing, which exist, and how to get it back. */
 function missingMessage(addon: PrebuiltAddon, libc: PrebuildLibc, host: HostSystem, path: string): string {
-  const prebuildsDir = join(addon.packageRoot, 'prebuilds');
+  // <root>/prebuilds/<variant>/<file>: look where the file was expected.
+  const prebuildsDir = dirname(dirname(path));
+  const packageRoot = dirname(prebuildsDir);
   const present = existsSync(prebuildsDir)
     ? readdirSync(prebuildsDir).filter((dir) => existsSync(join(prebuildsDir, dir, addon.fileName)))
     : [];
-  const sourceCheckout = existsSync(join(addon.packageRoot, 'src', 'native'));
+  const sourceCheckout = existsSync(join(packageRoot, 'src', 'native'));
   const remedy = sourceCheckout
-    ? `This is a source checkout: build it with "pnpm build" (glibc) or "pnpm build:musl" (musl) in ${addon.packageRoot}.`
+    ? `This is a source checkout: build it with "pnpm build" (glibc) or "pnpm build:musl" (musl) in ${packageRoot}.`
     : `The published package ships both variants: reinstall ${addon.packageName} (e.g. delete node_modules and install again).`;
   return `${addon.packageName}: the prebuilt addon for ${prebuildDirName(libc)} (this system: ${describeLibc(host)}) is missing: ` +
     `${path} does not exist. Present: ${present.length > 0 ? present.join(', ') : 'none'}. ${remedy}`;
