@@ -113,3 +113,11 @@ it('leaves private packages alone', () => {
     expect(existsSync(join(copy, path, '..', 'CHANGELOG.md')), `${path} changelog`).toBe(false);
   }
 });
+
+it('lists every private workspace package in the changesets ignore list, and only those', () => {
+  const config = JSON.parse(readFileSync(join(REPO_ROOT, '.changeset', 'config.json'), 'utf8')) as { ignore: string[]; fixed: string[][] };
+  const manifests = workspaceManifests(REPO_ROOT).map(readJson);
+  expect([...config.ignore].sort()).toEqual(manifests.filter((m) => m.private).map((m) => m.name).sort());
+  expect(config.fixed).toHaveLength(1);
+  expect([...(config.fixed[0] ?? [])].sort()).toEqual(manifests.filter((m) => !m.private).map((m) => m.name).sort());
+});
