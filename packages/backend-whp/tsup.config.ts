@@ -5,7 +5,6 @@ export default defineConfig({
   entry: ['src/index.ts', 'src/watchdog-worker.ts'],
   format: ['esm', 'cjs'],
   dts: { entry: 'src/index.ts' },
-  sourcemap: true,
   clean: true,
   target: 'node20',
   platform: 'node',

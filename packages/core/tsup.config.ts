@@ -4,7 +4,6 @@ export default defineConfig({
   entry: { index: 'src/index.ts', backend: 'src/backend/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
-  sourcemap: true,
   clean: true,
   // Both entries share one copy of each module (and so of each error class) in CommonJS too.
   splitting: true,

@@ -4,7 +4,6 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: ['src/cli.ts'],
   format: ['esm'],
-  sourcemap: true,
   clean: true,
   target: 'node20',
   platform: 'node',
