@@ -1,12 +1,16 @@
 // An app that installs core without any backend: checkHypervisor() lists
 // backend-kvm as not installed, and creating a sandbox throws core's typed
 // BackendUnavailableError saying what to install (ESM and CommonJS).
+import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HypervisorAvailability } from '@hyperlight-ts/core';
 import { createApp } from './support/app.js';
 import { buildGuest } from './support/guest.js';
 import { PACKAGE_MANAGERS } from './support/hello-app.js';
 import { runProgram, writePrograms, type HelloOutput } from './support/programs.js';
+
+/** The version the packed packages carry: the not-installed detail names it. */
+const CORE_VERSION = (createRequire(import.meta.url)('@hyperlight-ts/core/package.json') as { version: string }).version;
 
 for (const pm of PACKAGE_MANAGERS) {
   describe(`an app with core and no backend (${pm})`, () => {
@@ -20,7 +24,7 @@ for (const pm of PACKAGE_MANAGERS) {
     it.each(['esm', 'cjs'] as const)('checkHypervisor() lists backend-kvm as not installed (%s)', (kind) => {
       const { backend, candidates } = runProgram<HypervisorAvailability>(dir, 'check', kind);
       expect(backend).toBeUndefined();
-      expect(candidates).toContainEqual({ backend: 'kvm', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-kvm' });
+      expect(candidates).toContainEqual({ backend: 'kvm', reason: 'not-installed', detail: `install @hyperlight-ts/backend-kvm@${CORE_VERSION}` });
     });
 
     it.each(['esm', 'cjs'] as const)('creating a sandbox throws BackendUnavailableError naming the package to install (%s)', (kind) => {

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Backend, BackendName, BackendStatus } from './backend.js';
 import { BackendUnavailableError, ConfigurationError, type BackendCandidateFailure } from '../errors.js';
+import { CORE_VERSION, versionMismatch } from './package-version.js';
 
 /**
  * Every backend core can discover: the npm package that provides it and the
@@ -100,7 +101,8 @@ function tryCandidate(name: BackendName, load: PackageLoader): { backend: Backen
     loaded = load(packageName);
   } catch (error) {
     if (isNotFound(error, packageName)) {
-      return { failure: { backend: name, reason: 'not-installed', detail: `install ${packageName}` } };
+      const install = CORE_VERSION === undefined ? packageName : `${packageName}@${CORE_VERSION}`;
+      return { failure: { backend: name, reason: 'not-installed', detail: `install ${install}` } };
     }
     return { failure: { backend: name, reason: 'load-failed', detail: (error as Error)?.message ?? String(error) } };
   }
@@ -111,6 +113,8 @@ function tryCandidate(name: BackendName, load: PackageLoader): { backend: Backen
   if (backend.name !== name) {
     return { failure: { backend: name, reason: 'load-failed', detail: `${packageName} exports the backend "${String(backend.name)}"` } };
   }
+  const mismatch = versionMismatch(packageName, load, CORE_VERSION);
+  if (mismatch !== undefined) return { failure: { backend: name, reason: 'load-failed', detail: mismatch } };
   const status = statusOf(backend);
   if (!status.usable) return { failure: { backend: name, reason: status.reason, detail: status.detail } };
   return { backend };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, BackendName, BackendStatus, BackendUnavailableReason } from '../../src/backend/backend.js';
 import { BACKEND_PACKAGES, checkHypervisor, discoverBackend, isHypervisorPresent, type PackageLoader } from '../../src/backend/discover.js';
 import { BackendUnavailableError, ConfigurationError } from '../../src/errors.js';
+import { CORE_VERSION } from '../../src/backend/package-version.js';
 
 /** A stand-in backend: only `check()` answers; discovery never creates a VM. */
 const fakeBackend = (name: BackendName, status: BackendStatus): Backend => ({
@@ -49,21 +50,41 @@ function unavailable(options: Parameters<typeof discoverBackend>[0]): BackendUna
 const linux = { platform: 'linux', env: {} } as const;
 const windows = { platform: 'win32', env: {} } as const;
 
+describe('discoverBackend: versions', () => {
+  it('refuses a backend from another release, naming the version to install', () => {
+    const kvm = usableBackend('kvm');
+    const load: PackageLoader = (pkg) => {
+      if (pkg === BACKEND_PACKAGES.kvm) return installed(kvm);
+      if (pkg === `${BACKEND_PACKAGES.kvm}/package.json`) return { version: '99.0.0' };
+      throw notFound(pkg);
+    };
+    const [kvmFailure] = checkHypervisor({ ...linux, load }).candidates;
+    expect(kvmFailure).toMatchObject({ backend: 'kvm', reason: 'load-failed' });
+    expect(kvmFailure?.detail).toContain(`@hyperlight-ts/backend-kvm 99.0.0 does not match @hyperlight-ts/core ${CORE_VERSION}`);
+  });
+
+  it('takes a backend of the same release', () => {
+    const kvm = usableBackend('kvm');
+    const load: PackageLoader = (pkg) => (pkg === BACKEND_PACKAGES.kvm ? installed(kvm) : { version: CORE_VERSION });
+    expect(discoverBackend({ ...linux, load })).toBe(kvm);
+  });
+});
+
 describe('discoverBackend: each backend missing', () => {
   it('names the package to install for every candidate of the platform, in order', () => {
     expect(checkHypervisor({ ...linux, load: loader({}) }).candidates).toEqual([
-      { backend: 'kvm', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-kvm' },
-      { backend: 'mshv', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-mshv' },
+      { backend: 'kvm', reason: 'not-installed', detail: `install @hyperlight-ts/backend-kvm@${CORE_VERSION}` },
+      { backend: 'mshv', reason: 'not-installed', detail: `install @hyperlight-ts/backend-mshv@${CORE_VERSION}` },
     ]);
     expect(checkHypervisor({ ...windows, load: loader({}) }).candidates).toEqual([
-      { backend: 'whp', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-whp' },
+      { backend: 'whp', reason: 'not-installed', detail: `install @hyperlight-ts/backend-whp@${CORE_VERSION}` },
     ]);
   });
 
   it('an explicit choice of a missing backend names its package', () => {
     for (const name of ['kvm', 'mshv', 'whp'] as const) {
       expect(unavailable({ ...linux, env: { HYPERLIGHT_BACKEND: name }, load: loader({}) }).candidates).toEqual([
-        { backend: name, reason: 'not-installed', detail: `install @hyperlight-ts/backend-${name}` },
+        { backend: name, reason: 'not-installed', detail: `install @hyperlight-ts/backend-${name}@${CORE_VERSION}` },
       ]);
     }
   });
@@ -132,12 +153,12 @@ describe('discoverBackend: present but unusable', () => {
     expect(error.code).toBe('HL_ERR_BACKEND_UNAVAILABLE');
     expect(error.candidates).toEqual([
       { backend: 'kvm', reason: 'permission-denied', detail: 'open /dev/kvm: EACCES' },
-      { backend: 'mshv', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-mshv' },
+      { backend: 'mshv', reason: 'not-installed', detail: `install @hyperlight-ts/backend-mshv@${CORE_VERSION}` },
     ]);
     expect(error.message).toBe([
       'no usable hypervisor backend:',
       '  - kvm: permission-denied (open /dev/kvm: EACCES)',
-      '  - mshv: not-installed (install @hyperlight-ts/backend-mshv)',
+      `  - mshv: not-installed (install @hyperlight-ts/backend-mshv@${CORE_VERSION})`,
     ].join('\n'));
   });
 
@@ -167,7 +188,7 @@ describe('discoverBackend: usable', () => {
         backend: 'mshv',
         candidates: [kvm
           ? { backend: 'kvm', reason: 'device-missing', detail: '/dev/kvm does not exist' }
-          : { backend: 'kvm', reason: 'not-installed', detail: 'install @hyperlight-ts/backend-kvm' }],
+          : { backend: 'kvm', reason: 'not-installed', detail: `install @hyperlight-ts/backend-kvm@${CORE_VERSION}` }],
       });
     }
   });
@@ -216,7 +237,7 @@ describe('discoverBackend: usable', () => {
     let checks = 0;
     const counted: Backend = { ...usableBackend('kvm'), check: () => (checks++, { usable: true, detail: 'ok' }) };
     const inner = loader({ kvm: installed(counted) });
-    const load: PackageLoader = (pkg) => (loads++, inner(pkg));
+    const load: PackageLoader = (pkg) => (pkg.endsWith('/package.json') || loads++, inner(pkg));
     expect(discoverBackend({ ...linux, load })).toBe(counted);
     expect(discoverBackend({ ...linux, load })).toBe(counted);
     expect([loads, checks]).toEqual([1, 1]);
