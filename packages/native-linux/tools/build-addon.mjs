@@ -33,12 +33,15 @@ async function buildAddon({ libc, sourceDirs, outFile, buildDir }) {
   if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp) rmSync(objDir, { recursive: true, force: true });
   mkdirSync(objDir, { recursive: true });
 
-  const units = [SHARED_SOURCE_DIR, ...sourceDirs].flatMap((dir, dirIndex) =>
-    readdirSync(dir)
-      .filter((name) => name.endsWith('.cc'))
-      .sort()
-      .map((name) => ({ source: join(dir, name), object: join(objDir, `${dirIndex}-${basename(name, '.cc')}.o`) })),
-  );
+  const units = [
+    ...[SHARED_SOURCE_DIR, ...sourceDirs].flatMap((dir, dirIndex) =>
+      readdirSync(dir)
+        .filter((name) => name.endsWith('.cc'))
+        .sort()
+        .map((name) => ({ source: join(dir, name), object: join(objDir, `${dirIndex}-${basename(name, '.cc')}.o`) })),
+    ),
+    ...flags.sources.map((source) => ({ source, object: join(objDir, `${libc}-${basename(source, '.cc')}.o`) })),
+  ];
   const stale = units.filter(({ object }) => !upToDate(object));
   await runPool(
     stale.map(({ source, object }) => () => gxx([...flags.compile, '-MMD', '-MF', `${object}.d`, '-c', source, '-o', object])),

@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 // Checks what a prebuilt addon asks of the system it is loaded on, with
 // readelf: its NEEDED libraries and every undefined dynamic symbol.
-//   node prebuild-symbols.mjs <file.node> gnu|musl   → JSON { needed, highest, problems }
-// gnu:  only glibc (GLIBC_*), libgcc_s (GCC_*) and Node-API; no libstdc++.
+//   node prebuild-symbols.mjs <file.node> gnu|musl   → JSON { needed, highest, glibcBaseline (gnu), problems }
+// gnu:  only glibc (GLIBC_*), libgcc_s (GCC_*) and Node-API; no libstdc++;
+//       every GLIBC_ symbol and version present in glibc 2.28 (gnu/glibc-2.28.abilist)
+//       in a library the addon lists as NEEDED.
 // musl: NEEDED libc.musl-x86_64.so.1 (+ libstdc++.so.6, libgcc_s.so.1);
 //       each symbol is Node-API, libstdc++'s (GLIBCXX_*/CXXABI_*), libgcc_s's
 //       (GCC_*), or exported by musl's libc.so (Debian's musl-dev); nothing
 //       glibc-only. Weak undefined symbols may stay unresolved.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { MUSL } from './toolchain.mjs';
 
+/** The oldest glibc the gnu build must run on; gnu/glibc-<it>.abilist lists its symbols. */
+const GLIBC_BASELINE = '2.28';
+
 const ALLOWED_NEEDED = {
-  gnu: ['libc.so.6', 'libm.so.6', 'libgcc_s.so.1', 'ld-linux-x86-64.so.2'],
+  gnu: ['libc.so.6', 'libpthread.so.0', 'libm.so.6', 'libgcc_s.so.1', 'ld-linux-x86-64.so.2'],
   musl: [MUSL.soname, 'libstdc++.so.6', 'libgcc_s.so.1'],
 };
 /** Symbols only glibc has, which a musl build must never ask for. */
@@ -32,6 +38,66 @@ function dynamicSymbols(file) {
     if (name === '') return [];
     return [{ name, version, weak: fields[4] === 'WEAK', undefined: fields[6] === 'UND' }];
   });
+}
+
+/**
+ * glibc {@link GLIBC_BASELINE}'s ABI: `symbols` maps `name@version` to the
+ * sonames defining it, `versions` a soname to the version names it defines.
+ */
+function baselineAbi() {
+  const text = readFileSync(new URL(`./gnu/glibc-${GLIBC_BASELINE}.abilist`, import.meta.url), 'utf8');
+  const symbols = new Map();
+  const versions = new Map();
+  let soname = '';
+  let version = '';
+  for (const line of text.split('\n')) {
+    const section = /^\[(\S+) (\S+)\]$/.exec(line);
+    if (section !== null) {
+      [, soname, version] = section;
+      versions.set(soname, (versions.get(soname) ?? new Set()).add(version));
+    } else if (line !== '' && !line.startsWith('#')) {
+      const key = `${line}@${version}`;
+      symbols.set(key, [...(symbols.get(key) ?? []), soname]);
+    }
+  }
+  return { symbols, versions };
+}
+
+/** `{ file, version }` of every version the dynamic loader will require of a library (readelf -V). */
+function versionNeeds(file) {
+  const out = execFileSync('readelf', ['-V', '-W', file], { encoding: 'utf8' });
+  const section = out.split("Version needs section '.gnu.version_r'")[1] ?? '';
+  const needs = [];
+  let library = '';
+  for (const line of section.split('\n')) {
+    const fileLine = /File: (\S+)/.exec(line);
+    if (fileLine !== null) library = fileLine[1];
+    const nameLine = /Name: (\S+)/.exec(line);
+    if (nameLine !== null) needs.push({ file: library, version: nameLine[1] });
+  }
+  return needs;
+}
+
+/** Problems of a gnu build's glibc symbols and version needs against glibc {@link GLIBC_BASELINE}. */
+function baselineProblems(file, libs, symbols) {
+  const problems = [];
+  const { symbols: baseline, versions } = baselineAbi();
+  for (const { name, version } of symbols) {
+    if (!/^GLIBC_/.test(version ?? '')) continue;
+    const definers = baseline.get(`${name}@${version}`);
+    if (definers === undefined) {
+      problems.push(`${name}@${version} is not in glibc ${GLIBC_BASELINE}`);
+    } else if (!definers.some((soname) => libs.includes(soname))) {
+      problems.push(`${name}@${version} is in ${definers.join(', ')} in glibc ${GLIBC_BASELINE}, which is not NEEDED`);
+    }
+  }
+  for (const need of versionNeeds(file)) {
+    const defined = versions.get(need.file);
+    if (defined !== undefined && !defined.has(need.version)) {
+      problems.push(`${need.file} of glibc ${GLIBC_BASELINE} does not define version ${need.version}`);
+    }
+  }
+  return problems;
 }
 
 function needed(file) {
@@ -83,7 +149,9 @@ function check(file, libc) {
       problems.push(`${label} is not exported by musl's libc.so`);
     }
   }
-  return { file, libc, needed: libs, undefinedSymbols: symbols.length, highest: highestVersions(symbols), problems };
+  if (libc === 'gnu') problems.push(...baselineProblems(file, libs, symbols));
+  const baseline = libc === 'gnu' ? { glibcBaseline: GLIBC_BASELINE } : {};
+  return { file, libc, needed: libs, undefinedSymbols: symbols.length, highest: highestVersions(symbols), ...baseline, problems };
 }
 
 const [file, libc] = process.argv.slice(2);

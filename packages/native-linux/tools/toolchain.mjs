@@ -1,8 +1,10 @@
 // The compiler and linker arguments of a Linux backend's Node-API addon, for
 // each C library it is built for. Build-time only (not in the package).
 //
-// gnu:  g++ as installed, libstdc++ and libgcc linked statically with their
-//       symbols kept local, so the addon needs only glibc (and Node-API).
+// gnu:  g++ as installed, libstdc++ linked statically with its symbols kept
+//       local, libgcc_s dynamically; every glibc symbol bound to a version
+//       glibc 2.28 has (gnu/glibc-2.28-symbols.h, gnu/single-threaded.cc), so
+//       the addon needs only glibc 2.28+, libgcc_s and Node-API.
 // musl: the same g++ with its own C++ headers but musl's C headers, linked
 //       against musl's libc.so under the name Alpine gives it
 //       (libc.musl-x86_64.so.1) and against libstdc++.so.6/libgcc_s.so.1,
@@ -34,8 +36,13 @@ const COMMON_CXX_FLAGS = [
   '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
 ];
 
-/** Linker flags both variants share: drop unused sections, strip, no executable stack. */
-const COMMON_LINK_FLAGS = ['-shared', '-Wl,--gc-sections', '-Wl,-z,noexecstack', '-Wl,-z,relro', '-s'];
+/**
+ * Linker flags both variants share: drop unused sections, strip, no executable
+ * stack, and bind every symbol at load (full RELRO), so a symbol an old C
+ * library lacks fails the require(), which the loader explains, instead of
+ * killing the process at its first call.
+ */
+const COMMON_LINK_FLAGS = ['-shared', '-Wl,--gc-sections', '-Wl,-z,noexecstack', '-Wl,-z,relro', '-Wl,-z,now', '-s'];
 
 /**
  * The Node-API headers of the Node running this script (official builds and
@@ -100,14 +107,18 @@ function muslLibDir(buildDir) {
  * What `g++` needs to compile and link one variant.
  * @param {'gnu' | 'musl'} libc
  * @param {string} buildDir scratch directory of this variant
- * @returns {{ compile: string[], linkBefore: string[], linkAfter: string[] }} arguments before and after the objects when linking
+ * @returns {{ compile: string[], linkBefore: string[], linkAfter: string[], sources: string[] }} arguments
+ *   before and after the objects when linking; `sources`: extra sources of this variant
  */
 export function toolchainFlags(libc, buildDir) {
   if (libc === 'gnu') {
+    const gnuFile = (name) => fileURLToPath(new URL(`./gnu/${name}`, import.meta.url));
     return {
-      compile: [...COMMON_CXX_FLAGS, ...addonIncludeFlags()],
+      compile: [...COMMON_CXX_FLAGS, '-include', gnuFile('glibc-2.28-symbols.h'), ...addonIncludeFlags()],
       linkBefore: [...COMMON_LINK_FLAGS, '-pthread'],
-      linkAfter: ['-static-libstdc++', '-Wl,--exclude-libs,ALL'],
+      // libpthread.so.0 NEEDED even though no symbol binds to it here: glibc < 2.34 defines the pthread functions there.
+      linkAfter: ['-static-libstdc++', '-Wl,--exclude-libs,ALL', '-Wl,--push-state,--no-as-needed', '-l:libpthread.so.0', '-Wl,--pop-state'],
+      sources: [gnuFile('single-threaded.cc')],
     };
   }
   const gccFile = (name) => execFileSync('g++', [`-print-file-name=${name}`], { encoding: 'utf8' }).trim();
@@ -124,6 +135,7 @@ export function toolchainFlags(libc, buildDir) {
       gccFile('libstdc++.so'), gccFile('libgcc_s.so.1'), gccFile('libgcc.a'),
       gccFile('crtendS.o'), join(MUSL.libDir, 'crtn.o'),
     ],
+    sources: [],
   };
 }
 

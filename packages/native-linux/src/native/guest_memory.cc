@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "addon_data.h"
+#include "fd_stat.h"
 #include "memory_image.h"
 #include "snapshot_memory.h"
 #include "throw.h"
@@ -239,7 +240,7 @@ Napi::Value GuestMemory::PrivatePageCount(const Napi::CallbackInfo& info) {
   if (memfd_.Valid()) {
     // MAP_SHARED over its own memfd: every allocated page of the file.
     struct stat st;
-    if (fstat(memfd_.Get(), &st) < 0) ThrowSystemError(env, errno, "fstat");
+    if (FdStat(memfd_.Get(), &st) < 0) ThrowSystemError(env, errno, "fstat");
     pages = static_cast<size_t>(st.st_blocks) * 512 / kPageSize;
   } else {
     PageRuns runs;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "addon_data.h"
+#include "fd_stat.h"
 #include "js_number.h"
 #include "throw.h"
 
@@ -34,7 +35,7 @@ UniqueFd ReopenReadOnly(int fd, const struct stat& original) {
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
   UniqueFd reopened(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st;
-  if (reopened.Valid() && fstat(reopened.Get(), &st) == 0 && st.st_dev == original.st_dev &&
+  if (reopened.Valid() && FdStat(reopened.Get(), &st) == 0 && st.st_dev == original.st_dev &&
       st.st_ino == original.st_ino) {
     return reopened;
   }
@@ -135,7 +136,7 @@ Napi::Value SnapshotMemory::MapFile(const Napi::CallbackInfo& info) {
                              std::to_string(offset) + ", size " + std::to_string(size));
   }
   struct stat st;
-  if (fstat(fd, &st) < 0) ThrowSystemError(env, errno, "fstat");
+  if (FdStat(fd, &st) < 0) ThrowSystemError(env, errno, "fstat");
   if (!S_ISREG(st.st_mode)) ThrowSystemError(env, ENODEV, "mmap", nullptr, "a snapshot must be a regular file");
   const auto file_size = static_cast<uint64_t>(st.st_size);
   if (offset > file_size || size > file_size - offset) {

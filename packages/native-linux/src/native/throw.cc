@@ -1,45 +1,12 @@
 #include "throw.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <string>
 
-namespace hyperlight_native {
+#include "errno_name.h"
 
-const char* ErrnoName(int err) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  if (const char* name = strerrorname_np(err)) return name;
-#else
-  // Other libcs lack strerrorname_np; name the errnos hypervisors and mmap report.
-  switch (err) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EINTR: return "EINTR";
-    case ENXIO: return "ENXIO";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EBUSY: return "EBUSY";
-    case EEXIST: return "EEXIST";
-    case ENODEV: return "ENODEV";
-    case EINVAL: return "EINVAL";
-    case EMFILE: return "EMFILE";
-    case ENOTTY: return "ENOTTY";
-    case ENOSPC: return "ENOSPC";
-    case E2BIG: return "E2BIG";
-    case ENOSYS: return "ENOSYS";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    default: break;
-  }
-#endif
-  static thread_local char unknown[24];
-  snprintf(unknown, sizeof unknown, "E%d", err);
-  return unknown;
-}
+namespace hyperlight_native {
 
 Napi::Error SystemError(Napi::Env env, int err, const char* syscall, const char* path, const char* hint) {
   const char* name = ErrnoName(err);

@@ -12,9 +12,6 @@ namespace hyperlight_native {
 // Error code of every use of an object after dispose().
 inline constexpr const char* kDisposedCode = "ERR_HYPERLIGHT_DISPOSED";
 
-// The symbolic name of `err` ("ENOENT"), or "E<number>" when unknown.
-const char* ErrnoName(int err);
-
 // The system error for the failed `syscall`, for code that reports it
 // later or elsewhere (e.g. a run on another thread); see ThrowSystemError.
 Napi::Error SystemError(Napi::Env env, int err, const char* syscall, const char* path = nullptr,

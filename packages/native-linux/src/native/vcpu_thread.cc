@@ -1,27 +1,19 @@
 #include "vcpu_thread.h"
 
-#include <pthread.h>
-#include <signal.h>
-
+#include <system_error>
 #include <utility>
 
 #include "kick_signal.h"
+#include "native_thread.h"
 
 namespace hyperlight_native {
 
 VcpuThread::VcpuThread() {
-  // Start with every signal blocked; Loop() unblocks the kick signal alone.
-  sigset_t all;
-  sigset_t previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  try {
-    thread_ = std::thread(&VcpuThread::Loop, this);
-  } catch (...) {
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    throw;  // std::system_error: the caller reports it
+  // Every signal blocked; Loop() unblocks the kick signal alone.
+  if (int error = StartNativeThread(&VcpuThread::LoopEntry, this, &thread_)) {
+    throw std::system_error(error, std::generic_category(), "pthread_create");  // the caller reports it
   }
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  joinable_ = true;
 }
 
 VcpuThread::~VcpuThread() { StopAndJoin(); }
@@ -40,7 +32,15 @@ void VcpuThread::StopAndJoin() {
     stop_ = true;
   }
   wake_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  if (joinable_) {
+    pthread_join(thread_, nullptr);
+    joinable_ = false;
+  }
+}
+
+void* VcpuThread::LoopEntry(void* self) {
+  static_cast<VcpuThread*>(self)->Loop();
+  return nullptr;
 }
 
 void VcpuThread::Loop() {

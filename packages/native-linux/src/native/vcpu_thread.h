@@ -9,10 +9,11 @@
 #ifndef HYPERLIGHT_NATIVE_VCPU_THREAD_H_
 #define HYPERLIGHT_NATIVE_VCPU_THREAD_H_
 
+#include <pthread.h>
+
 #include <condition_variable>
 #include <functional>
 #include <mutex>
-#include <thread>
 
 namespace hyperlight_native {
 
@@ -33,13 +34,15 @@ class VcpuThread {
   void StopAndJoin();
 
  private:
+  static void* LoopEntry(void* self);
   void Loop();
 
   std::mutex mutex_;
   std::condition_variable wake_;
   std::function<void()> job_;
   bool stop_ = false;
-  std::thread thread_;
+  pthread_t thread_;
+  bool joinable_ = false;
 };
 
 }  // namespace hyperlight_native

@@ -1,12 +1,11 @@
 #include "watchdog.h"
 
 #include <pthread.h>
-#include <signal.h>
 
 #include <algorithm>
-#include <system_error>
-#include <thread>
 #include <utility>
+
+#include "native_thread.h"
 
 namespace hyperlight_native {
 namespace {
@@ -41,7 +40,7 @@ int Watchdog::WatchWorker(const std::shared_ptr<RunControl>& control) {
   if (int error = StartLocked()) return error;
   if (workers_.empty()) {
     next_worker_tick_ = Clock::now() + kWorkerKickInterval;
-    if (next_worker_tick_ < sleeping_until_) wake_.notify_one();
+    if (next_worker_tick_ < sleeping_until_) wake_.NotifyOne();
   }
   workers_.push_back({control, false, 0});
   return 0;
@@ -59,7 +58,7 @@ int Watchdog::Rekick(const std::shared_ptr<RunControl>& control, uint32_t runs) 
   }
   if (rekicks_.empty()) {
     next_rekick_tick_ = Clock::now() + kRekickInterval;
-    if (next_rekick_tick_ < sleeping_until_) wake_.notify_one();
+    if (next_rekick_tick_ < sleeping_until_) wake_.NotifyOne();
   }
   rekicks_.push_back({control, runs});
   return 0;
@@ -70,26 +69,24 @@ void Watchdog::ScheduleLocked(const std::shared_ptr<RunControl>& control, Clock:
   slot.scheduled = true;
   slot.scheduled_at = at;
   wakeups_.push({at, control});
-  if (at < sleeping_until_) wake_.notify_one();
+  if (at < sleeping_until_) wake_.NotifyOne();
 }
 
 int Watchdog::StartLocked() {
   if (started_) return 0;
   // The thread takes no signals: process-directed ones go to threads that
   // handle them, and the kick signal is only ever sent to vCPU threads.
-  sigset_t all;
-  sigset_t previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  int error = 0;
-  try {
-    std::thread(&Watchdog::Loop, this).detach();
-    started_ = true;
-  } catch (const std::system_error& failure) {
-    error = failure.code().value();  // EAGAIN: out of threads; a later call tries again
-  }
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  return error;
+  pthread_t thread;
+  int error = StartNativeThread(&Watchdog::LoopEntry, this, &thread);
+  if (error != 0) return error;  // EAGAIN: out of threads; a later call tries again
+  pthread_detach(thread);
+  started_ = true;
+  return 0;
+}
+
+void* Watchdog::LoopEntry(void* self) {
+  static_cast<Watchdog*>(self)->Loop();
+  return nullptr;
 }
 
 void Watchdog::Loop() {
@@ -175,9 +172,9 @@ void Watchdog::Loop() {
     if (!rekicks_.empty()) until = std::min(until, next_rekick_tick_);
     sleeping_until_ = until;
     if (until == Clock::time_point::max()) {
-      wake_.wait(lock);
+      wake_.Wait(lock);
     } else {
-      wake_.wait_until(lock, until);
+      wake_.WaitUntil(lock, until);
     }
   }
 }

@@ -30,13 +30,13 @@
 #define HYPERLIGHT_NATIVE_WATCHDOG_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <queue>
 #include <vector>
 
+#include "monotonic_condition.h"
 #include "run_control.h"
 
 namespace hyperlight_native {
@@ -80,10 +80,11 @@ class Watchdog {
   Watchdog() = default;
   int StartLocked();  // 0 or an errno
   void ScheduleLocked(const std::shared_ptr<RunControl>& control, Clock::time_point at);
+  static void* LoopEntry(void* self);
   void Loop();
 
   std::mutex mutex_;
-  std::condition_variable wake_;
+  MonotonicCondition wake_;
   bool started_ = false;
   // When the thread will next wake by itself; min() while it is awake.
   Clock::time_point sleeping_until_ = Clock::time_point::min();

@@ -34,8 +34,10 @@ export function explainLoadFailure(failure: FailedLoad): string {
   }
   const glibc = /GLIBC_(\d+(?:\.\d+)+)' not found/.exec(loaderMessage);
   if (glibc !== null) {
-    return `the glibc build needs glibc ${PREBUILD_REQUIREMENTS.glibc} or later (the loader is missing GLIBC_${glibc[1]}); ` +
-      `this system has ${system}. Upgrade the distribution, or build the addon from source on it.`;
+    return `the glibc build needs glibc ${PREBUILD_REQUIREMENTS.glibc} or later (RHEL/Rocky/Alma 8, Debian 10, Ubuntu 20.04 ` +
+      `and newer; the loader is missing GLIBC_${glibc[1]}); this system has ${system}, older than official Node.js 20 ` +
+      'builds support too. Upgrade the distribution, or build the addon from a source checkout on this system ' +
+      '(docs/installing.md of hyperlight-ts).';
   }
   // glibc's loader names the missing version; musl's names the missing (C++) symbol.
   if (/version `(?:GLIBCXX|CXXABI)_[\d.]+' not found/.test(loaderMessage) || /Error relocating [^:]*: _Z\w*: symbol not found/.test(loaderMessage)) {

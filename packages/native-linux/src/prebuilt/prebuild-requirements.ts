@@ -1,11 +1,15 @@
 /**
  * What the prebuilt addons need from the system, as measured from the
- * binaries (test/prebuilt/prebuild-symbols.ts checks both backends' prebuilds
- * against these numbers; docs/installing.md lists them).
+ * binaries (each backend's test/prebuilds.test.ts checks its prebuilds against
+ * these numbers; docs/installing.md lists them).
  */
 export const PREBUILD_REQUIREMENTS = {
-  /** Highest `GLIBC_` symbol version the glibc build (linux-x64-gnu) needs. */
-  glibc: '2.34',
+  /**
+   * The oldest glibc the glibc build (linux-x64-gnu) runs on: every `GLIBC_`
+   * symbol it needs exists at that version in this glibc (RHEL/Rocky/Alma 8,
+   * Debian 10, Ubuntu 18.10), the oldest the official Node.js 20 builds run on.
+   */
+  glibc: '2.28',
   /** Highest `GLIBCXX_` version the musl build needs from libstdc++.so.6 (GCC 12's). */
   muslGlibcxx: '3.4.30',
   /** The GCC release whose libstdc++ first has {@link PREBUILD_REQUIREMENTS.muslGlibcxx}. */
