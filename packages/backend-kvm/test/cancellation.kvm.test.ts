@@ -184,8 +184,18 @@ describe.skipIf(!kvmUsable)('cancellation and async runs (needs /dev/kvm)', () =
     try {
       vm.callGuard.begin(SAFETY_TIMEOUT_MS);
       const run = vm.runAsync(entry);
-      await sleep(300);
-      expect(ticks).toBeGreaterThanOrEqual(5);
+      let settled = false;
+      const markSettled = (): void => {
+        settled = true;
+      };
+      void run.then(markSettled, markSettled);
+      // Counted in ticks, not wall time: on one CPU the spinning vCPU thread takes
+      // turns with this one, and an emulated clock may be slow. A blocked event
+      // loop would tick only after the run had ended (the safety timeout).
+      const deadline = performance.now() + 10_000;
+      while (ticks < 3 && !settled && performance.now() < deadline) await sleep(10);
+      expect(ticks).toBeGreaterThanOrEqual(3);
+      expect(settled).toBe(false);
       const cancelledAt = performance.now();
       expect(vm.callGuard.cancel('killed')).toBe(true);
       const exit = await run;
