@@ -3,7 +3,7 @@
 // packages (guest-rs and guest-c built with `pnpm build`).
 import { expect, it } from 'vitest';
 
-import { describeHypervisor } from './support/hypervisor.js';
+import { describeHypervisor } from '@hyperlight-ts/test-support';
 import { createAndBuild, runScript } from './support/workspace-project.js';
 
 for (const language of ['rust', 'c'] as const) {

@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { hypervisorMissing } from './support/hypervisor.js';
+import { hypervisorMissing } from '@hyperlight-ts/test-support';
 import { createAndBuild, runScript } from './support/workspace-project.js';
 
 describe.each(['rust', 'c'] as const)('a %s project', (language) => {

@@ -17,10 +17,6 @@ const availability = checkHypervisor();
 /** Name of the backend under test; undefined when none is usable here. */
 export const backendUnderTestName: BackendName | undefined = availability.backend;
 
-/** Why no backend is usable here (each candidate with its reason), or undefined when one is. */
-export const hypervisorMissing: string | undefined = availability.backend
-  ? undefined
-  : availability.candidates.map((c) => `${c.backend}: ${c.reason} (${c.detail})`).join('; ');
 
 /**
  * The backend under test, as discovery returns it.

@@ -8,28 +8,13 @@ import {
   type ParameterTypeName, type SandboxConfiguration, type ValueTypeName,
 } from '@hyperlight-ts/core';
 import { guestPath } from '@hyperlight-ts/fixture-guests';
-import { describe } from 'vitest';
-import { hypervisorMissing } from './backend-under-test.js';
+import { describeHypervisor } from '@hyperlight-ts/test-support';
 
 /** Guest languages every behaviour is checked against. */
 export const GUEST_LANGUAGES = ['rust', 'c'] as const;
 export type GuestLanguage = (typeof GUEST_LANGUAGES)[number];
 
-// CI sets HYPERLIGHT_REQUIRE_HYPERVISOR=1 where a hypervisor is usable (the
-// nested-KVM VM): then a hypervisor test that would skip fails instead.
-const required = process.env.HYPERLIGHT_REQUIRE_HYPERVISOR === '1';
-if (hypervisorMissing && !required) console.warn(`skipping hypervisor tests: ${hypervisorMissing}`);
-
-/** `describe` for tests that need a hypervisor; skipped (with the reason printed) when none is usable. */
-export const describeHypervisor = (name: string, body: () => void): void => {
-  if (hypervisorMissing && required) {
-    describe(name, () => {
-      throw new Error(`HYPERLIGHT_REQUIRE_HYPERVISOR=1 but no hypervisor is usable: ${hypervisorMissing}`);
-    });
-    return;
-  }
-  describe.skipIf(hypervisorMissing !== undefined)(name, body);
-};
+export { describeHypervisor };
 
 /** Runs `body` once per guest language, inside a hypervisor-only describe block. */
 export function forEachGuest(name: string, body: (language: GuestLanguage) => void): void {

@@ -2,29 +2,12 @@
  * Running the real-world guests: whether a hypervisor is usable, sandboxes
  * sized for the corpora, and batches through the guest's `Batch` function.
  */
-import { checkHypervisor, GuestBinary, UninitializedSandbox, type MultiUseSandbox, type SandboxConfiguration } from '@hyperlight-ts/core';
-import { describe } from 'vitest';
+import { GuestBinary, UninitializedSandbox, type MultiUseSandbox, type SandboxConfiguration } from '@hyperlight-ts/core';
+import { describeHypervisor } from '@hyperlight-ts/test-support';
 import { artifacts, runNative, type LibraryId } from './artifacts.js';
 import { decodeBatch, encodeBatch, splitBatches, type BatchRecord, type BatchResult } from './batch.js';
 
-const availability = checkHypervisor();
-const hypervisorMissing = availability.backend
-  ? undefined
-  : availability.candidates.map((c) => `${c.backend}: ${c.reason} (${c.detail})`).join('; ');
-// CI sets HYPERLIGHT_REQUIRE_HYPERVISOR=1 where KVM works (the VM): a skip there is a failure.
-const required = process.env.HYPERLIGHT_REQUIRE_HYPERVISOR === '1';
-if (hypervisorMissing && !required) console.warn(`skipping hypervisor tests: ${hypervisorMissing}`);
-
-/** `describe` for tests that need a hypervisor; skipped when none is usable (failing when one is required). */
-export function describeHypervisor(name: string, body: () => void): void {
-  if (hypervisorMissing && required) {
-    describe(name, () => {
-      throw new Error(`HYPERLIGHT_REQUIRE_HYPERVISOR=1 but no hypervisor is usable: ${hypervisorMissing}`);
-    });
-    return;
-  }
-  describe.skipIf(hypervisorMissing !== undefined)(name, body);
-}
+export { describeHypervisor };
 
 const MIB = 1024 * 1024;
 

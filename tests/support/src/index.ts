@@ -1,0 +1,1 @@
+export { describeHypervisor, hypervisorMissing, hypervisorRequired } from './describe-hypervisor.js';
