@@ -28,17 +28,6 @@ function expectInvalid(fn: () => unknown, reason: RegExp): void {
   expect((thrown as Error).message).toMatch(reason);
 }
 
-/** Milliseconds `fn` takes, the best of `runs`. */
-function bestTimeMs(fn: () => unknown, runs = 1): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    fn();
-    best = Math.min(best, performance.now() - started);
-  }
-  return best;
-}
-
 /** `count` function symbols named by `nameAt(i)`, an offset in the string table. */
 function functions(count: number, nameAt: (i: number) => number): SymbolSpec[] {
   return Array.from({ length: count }, (_, i) => ({ name: nameAt(i), value: BigInt(0x1000 + i), type: STT_FUNC }));
@@ -52,11 +41,10 @@ function oneLongName(size: number, byte = 0x41): Uint8Array {
 }
 
 describe('parseElf work limits', () => {
-  it(`refuses 65 533 segments and 4 000 relocations at once (5.7 s when each relocation searched every segment)`, () => {
+  it('refuses 65 533 segments and 4 000 relocations at once, on the header count', () => {
     const bytes = buildElf(crowdedPie({ segments: 65_533, relocations: 4000 }));
     expect(bytes.length).toBeGreaterThan(3_700_000);
-    const ms = bestTimeMs(() => expectInvalid(() => parseElf(bytes), /has 65534 program headers; at most 256 \(MAX_PROGRAM_HEADERS\)/));
-    expect(ms).toBeLessThan(500);
+    expectInvalid(() => parseElf(bytes), /has 65534 program headers; at most 256 \(MAX_PROGRAM_HEADERS\)/);
   });
 
   it(`accepts ${MAX_PROGRAM_HEADERS} program headers and refuses one more`, () => {
@@ -68,24 +56,10 @@ describe('parseElf work limits', () => {
     expectInvalid(() => parseElf(buildElf(crowdedPie({ segments: MAX_PROGRAM_HEADERS, relocations: 16 }))), /has 257 program headers; at most 256/);
   });
 
-  it('finds each relocation\'s segment in time that does not grow with the segment count', () => {
-    // A search through every segment made the 255-segment case ~15x slower than the 3-segment one (1.1 s vs 70 ms).
-    const parse = (segments: number) => {
-      const bytes = buildElf(crowdedPie({ segments, relocations: 200_000 }));
-      return bestTimeMs(() => parseElf(bytes), 3);
-    };
-    const few = parse(3);
-    const many = parse(MAX_PROGRAM_HEADERS - 1);
-    expect(many, `3 segments: ${few.toFixed(0)} ms, ${MAX_PROGRAM_HEADERS - 1} segments: ${many.toFixed(0)} ms`).toBeLessThan(few * 3 + 50);
-  });
-
-  it(`parses a binary at both caps (${MAX_PROGRAM_HEADERS} program headers, ${MAX_RELOCATIONS} relocations) in well under 5 s`, () => {
-    // 25 MB; 5.4 s with the segment-by-segment search, about 0.5 s with the binary search.
+  it(`parses a binary at both caps (${MAX_PROGRAM_HEADERS} program headers, ${MAX_RELOCATIONS} relocations)`, () => {
+    // 25 MB; 5.4 s with a segment-by-segment search, about 0.5 s with the binary search.
     const bytes = buildElf(crowdedPie({ segments: MAX_PROGRAM_HEADERS - 1, relocations: MAX_RELOCATIONS }));
-    let count = 0;
-    const ms = bestTimeMs(() => { count = parseElf(bytes).relocations.length; });
-    expect(count).toBe(MAX_RELOCATIONS);
-    expect(ms).toBeLessThan(3000);
+    expect(parseElf(bytes).relocations).toHaveLength(MAX_RELOCATIONS);
   });
 
   it(`refuses more than ${MAX_RELOCATIONS} relocations before reading the table`, () => {
@@ -137,8 +111,7 @@ describe('readElfSymbols work limits', () => {
   it('stops early on 20 000 symbols whose names overlap in one long name (1.3 GB of strings unbounded)', () => {
     // Names start at 0, 1, 2, ... of a 65 536-byte run, so each is up to 64 KiB.
     const bytes = buildElf(withSymbols(functions(20_000, (i) => i), oneLongName(MAX_SYMBOL_NAME_SIZE)));
-    const ms = bestTimeMs(() => expectInvalid(() => readElfSymbols(bytes), /symbol names add up to .* \(MAX_SYMBOL_NAMES_SIZE\)/));
-    expect(ms).toBeLessThan(1000);
+    expectInvalid(() => readElfSymbols(bytes), /symbol names add up to .* \(MAX_SYMBOL_NAMES_SIZE\)/);
   });
 
   it('still reads well-formed symbols: functions and objects, sorted, undefined and other types skipped', () => {
