@@ -10,11 +10,7 @@ import { readReady } from './support/ready.js';
 
 for (const pm of PACKAGE_MANAGERS) {
   describeHypervisor(`the app installed with ${pm} (${HELLO_APP_DEPENDENCIES.dependencies.join(', ')})`, () => {
-    const appDir = (): string => {
-      const readiness = readReady(helloAppName(pm));
-      if (!readiness.ready) throw new Error(`the ${pm} app was not prepared: ${readiness.skipped}`);
-      return readiness.dir;
-    };
+    const appDir = (): string => readReady(helloAppName(pm)).dir;
 
     it.each(['esm', 'cjs'] as const)('runs hello world with a host function (%s)', (kind) => {
       expect(runProgram<HelloOutput>(appDir(), 'hello', kind)).toEqual({ greeting: expectedGreeting(kind) });

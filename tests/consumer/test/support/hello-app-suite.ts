@@ -36,7 +36,7 @@ export function describeHelloApp(pm: PackageManager): void {
     it('builds a guest with the installed build helper', () => {
       const elf = buildGuest(dir);
       expect(readFileSync(elf).subarray(0, 4)).toEqual(Buffer.from('\x7fELF', 'latin1'));
-      markReady(app, { ready: true, dir });
+      markReady(app, { dir });
     });
 
     it.each(['esm', 'cjs'] as const)('checkHypervisor() reports the KVM backend (%s)', (kind) => {

@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { READY_DIR } from './paths.js';
 
-/** What the host prepared for one app. */
-export type Readiness =
-  | { readonly ready: true; readonly dir: string }
-  | { readonly ready: false; readonly skipped: string };
+/** Where the host prepared one app. */
+export interface Readiness {
+  readonly dir: string;
+}
 
 const markerOf = (app: string): string => join(READY_DIR, `${app}.json`);
 
@@ -19,7 +19,7 @@ export function clearReady(app: string): void {
   rmSync(markerOf(app), { force: true });
 }
 
-/** Records that app `app` is ready in `dir`, or why it was not prepared. */
+/** Records that app `app` is ready in `dir`. */
 export function markReady(app: string, readiness: Readiness): void {
   mkdirSync(READY_DIR, { recursive: true });
   writeFileSync(markerOf(app), `${JSON.stringify(readiness)}\n`);
@@ -38,6 +38,6 @@ export function readReady(app: string): Readiness {
     );
   }
   const readiness = JSON.parse(readFileSync(marker, 'utf8')) as Readiness;
-  if (readiness.ready && !existsSync(readiness.dir)) throw new Error(`the consumer app "${app}" is gone from ${readiness.dir}: prepare it again on the host`);
+  if (!existsSync(readiness.dir)) throw new Error(`the consumer app "${app}" is gone from ${readiness.dir}: prepare it again on the host`);
   return readiness;
 }

@@ -3,7 +3,6 @@
  * writes a project, which installs from the tarballs, builds, and (under KVM)
  * starts. Shared by scaffold.test.ts (host) and scaffold.kvm.test.ts.
  */
-import { execFileSync } from 'node:child_process';
 import type { PackageManager } from './app.js';
 
 /** A guest language create-guest supports. */
@@ -23,16 +22,3 @@ export const guestPackageOf = (lang: GuestLanguage): string => (lang === 'rust' 
 
 /** The line the generated `start` script prints (the contract's scaffold layout). */
 export const START_GREETING = 'Hello, Node.js!';
-
-/** The file the packed create-guest must contain for the round trip to run. */
-const CREATE_GUEST_BIN = 'package/bin/create-guest.mjs';
-
-/**
- * Why the round trip cannot run with this create-guest tarball, or undefined
- * when it can (the package is implemented: its tarball has its bin).
- */
-export function createGuestMissing(tarball: string | undefined): string | undefined {
-  if (tarball === undefined) return '@hyperlight-ts/create-guest was not packed (no such publishable package yet)';
-  const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
-  return files.includes(CREATE_GUEST_BIN) ? undefined : `the @hyperlight-ts/create-guest tarball has no ${CREATE_GUEST_BIN.replace('package/', '')} (not implemented yet)`;
-}
