@@ -93,7 +93,8 @@ export function release(options) {
     throw new ReleaseError('publishing needs provenance (publishConfig.provenance): run the release in CI with an OIDC token (GitHub Actions, permissions: id-token: write), or pass --dry-run');
   }
 
-  if (!options.skipBuild) run('pnpm', ['build']);
+  // Both libc variants of the Linux addons: the backends' prepack refuses to pack without them.
+  if (!options.skipBuild) run('pnpm', ['exec', 'turbo', 'run', 'build', 'build:musl']);
   if (!options.skipTests) run('pnpm', ['test']);
 
   const packDir = mkdtempSync(join(tmpdir(), 'hyperlight-release-'));
