@@ -35,7 +35,9 @@ forEachGuest('callAsync()', (language: GuestLanguage) => {
     const expected = elapsedMs / 10;
     reportMeasure(`interval ticks during a 2 s async Spin [${language}]`, `${ticks} of ${expected.toFixed(0)} (${((100 * ticks) / expected).toFixed(0)}%) over ${elapsedMs.toFixed(0)} ms`);
     expect(elapsedMs).toBeGreaterThanOrEqual(1990);
-    expect(ticks).toBeGreaterThanOrEqual(0.8 * expected);
+    // A blocked event loop would tick about once, after the call; a running one ticks throughout. The share
+    // of ticks is the emulated VM's scheduling, not ours (75-100% seen), so the bound only separates the two.
+    expect(ticks).toBeGreaterThanOrEqual(0.25 * expected);
   }, TIMEOUT);
 
   it('an async host function that awaits a timer gives the guest its value', async () => {
