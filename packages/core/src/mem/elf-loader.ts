@@ -494,9 +494,14 @@ function readRelocations(
 /**
  * The segment that starts last at or below image offset `offset`, by binary
  * search: `segments` are in address order and never share a page (parseElf
- * checks both), so it is the only one that can contain `offset`.
+ * checks both), so it is the only one that can contain `offset`. Exported for
+ * tests only (the package index does not export it).
+ *
+ * @param segments - segments in ascending `offset` order
+ * @param offset - an image offset in bytes
+ * @returns the candidate segment, or `undefined` when `offset` is below the first
  */
-function segmentAt(segments: readonly ElfSegment[], offset: number): ElfSegment | undefined {
+export function segmentAt(segments: readonly ElfSegment[], offset: number): ElfSegment | undefined {
   let low = 0;
   let high = segments.length - 1;
   let found: ElfSegment | undefined;
